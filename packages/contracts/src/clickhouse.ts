@@ -1,0 +1,83 @@
+/**
+ * The ClickHouse storage shared by the live engine (the only writer) and the API (a reader).
+ * Written for ClickHouse 18.16 (Debian) and current releases alike: no query parameters, DateTime64,
+ * LowCardinality or TTL. Every table is a ReplacingMergeTree keyed so that a batch stored twice (a retry
+ * after a crash) collapses to one row per key; readers use FINAL.
+ */
+export const CLICKHOUSE_DB_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export const ClickHouseTable = {
+  /** Every raw rating, once per (session, user, seq). */
+  RATINGS: 'ratings',
+  /** A participant's standing; rewritten at every results flush, `final = 1` once the session ended. */
+  STANDINGS: 'standings',
+  /** Per participant and minute since the start: average and max energy and sample count. */
+  MINUTES: 'minutes',
+  /** One row per session whose results exist; `final = 1` once frozen after `ended`. */
+  SESSION_RESULTS: 'session_results',
+} as const;
+export type ClickHouseTable = (typeof ClickHouseTable)[keyof typeof ClickHouseTable];
+
+/** Column order used by inserts (JSONEachRow objects carry these names). */
+export interface RatingRow {
+  session_id: string;
+  user_id: string;
+  seq: number;
+  energy: number;
+  /** Server time in unix seconds (DateTime). */
+  ts: number;
+  ts_ms: number;
+  minute: number;
+}
+export interface StandingRow {
+  session_id: string;
+  user_id: string;
+  name: string;
+  rank: number;
+  participants: number;
+  score: number;
+  calories: number;
+  avg_energy: number;
+  samples: number;
+  final: 0 | 1;
+  version: number;
+}
+export interface MinuteRow {
+  session_id: string;
+  user_id: string;
+  minute: number;
+  avg_energy: number;
+  max_energy: number;
+  samples: number;
+  version: number;
+}
+export interface SessionResultRow {
+  session_id: string;
+  participants: number;
+  final: 0 | 1;
+  /** Unix seconds. */
+  updated_at: number;
+  version: number;
+}
+
+/** The DDL, in order; each statement is idempotent. */
+export function clickhouseSchema(db: string): string[] {
+  if (!CLICKHOUSE_DB_PATTERN.test(db)) throw new Error(`ClickHouse database name "${db}" is not allowed`);
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${db}`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.RATINGS} (
+      session_id UUID, user_id UUID, seq UInt32, energy Float64, ts DateTime, ts_ms UInt64, minute UInt32
+    ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (session_id, user_id, seq)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.STANDINGS} (
+      session_id UUID, user_id UUID, name String, rank UInt32, participants UInt32, score Float64,
+      calories Float64, avg_energy Float64, samples UInt32, final UInt8, version UInt64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY (session_id, user_id)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.MINUTES} (
+      session_id UUID, user_id UUID, minute UInt32, avg_energy Float64, max_energy Float64, samples UInt32,
+      version UInt64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY (session_id, user_id, minute)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.SESSION_RESULTS} (
+      session_id UUID, participants UInt32, final UInt8, updated_at DateTime, version UInt64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY session_id`,
+  ];
+}

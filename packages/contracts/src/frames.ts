@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { ErrorCode } from './errors.js';
+
+/** Text frames longer than this are answered with INVALID_MESSAGE (the socket stays open). */
+export const MAX_CLIENT_FRAME_BYTES = 1024;
+/** Frames longer than this make `ws` close the socket with 1009 before they are read. */
+export const MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024;
+/** Path of the WebSocket endpoint on every gateway; the ticket goes in `?ticket=`. */
+export const LIVE_PATH = '/v1/live';
+
+const Uuid = z.string().uuid();
+const IsoTime = z.string().datetime({ offset: true });
+/** Highest seq a client may use: it fits a UInt32 column and a JSON integer. */
+export const MAX_SEQ = 2 ** 31 - 1;
+
+// Client → server frames. Unknown fields are refused so that typos surface as errors.
+export const RatingFrame = z
+  .object({
+    type: z.literal('rating'),
+    seq: z.number().int().min(1).max(MAX_SEQ),
+    energy: z.number().finite().min(0).max(100),
+  })
+  .strict();
+export const PingFrame = z.object({ type: z.literal('ping') }).strict();
+export const ClientFrame = z.discriminatedUnion('type', [RatingFrame, PingFrame]);
+export type RatingFrame = z.infer<typeof RatingFrame>;
+export type PingFrame = z.infer<typeof PingFrame>;
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+// Server → client frames.
+export const LiveState = z.enum(['waiting', 'live']);
+export type LiveState = z.infer<typeof LiveState>;
+
+export const TopEntry = z.object({
+  rank: z.number().int().min(1),
+  userId: Uuid,
+  name: z.string(),
+  score: z.number(),
+});
+export type TopEntry = z.infer<typeof TopEntry>;
+
+export const WelcomeFrame = z.object({
+  type: z.literal('welcome'),
+  state: LiveState,
+  sessionId: Uuid,
+  startsAt: IsoTime,
+  participants: z.number().int().min(0),
+  lastSeq: z.number().int().min(0),
+});
+export const WaitingFrame = z.object({
+  type: z.literal('waiting'),
+  startsAt: IsoTime,
+  participants: z.number().int().min(0),
+});
+export const StartedFrame = z.object({ type: z.literal('started'), startedAt: IsoTime });
+export const RankFrame = z.object({
+  type: z.literal('rank'),
+  rank: z.number().int().min(1),
+  participants: z.number().int().min(1),
+  score: z.number(),
+  top: z.array(TopEntry).max(10),
+  at: IsoTime,
+  /** Extension: the highest of the user's seqs that this rank already counts. */
+  seq: z.number().int().min(0).optional(),
+});
+export const RescheduledFrame = z.object({ type: z.literal('rescheduled'), startsAt: IsoTime });
+export const CancelledFrame = z.object({ type: z.literal('cancelled') });
+export const EndedFrame = z.object({ type: z.literal('ended'), resultsPath: z.string() });
+export const ErrorFrame = z.object({
+  type: z.literal('error'),
+  code: z.nativeEnum(ErrorCode),
+  message: z.string(),
+  /** Extension: the seq of the rating this error refers to, when it refers to one. */
+  seq: z.number().int().optional(),
+});
+export const PongFrame = z.object({ type: z.literal('pong') });
+export const ServerFrame = z.discriminatedUnion('type', [
+  WelcomeFrame,
+  WaitingFrame,
+  StartedFrame,
+  RankFrame,
+  RescheduledFrame,
+  CancelledFrame,
+  EndedFrame,
+  ErrorFrame,
+  PongFrame,
+]);
+export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
+export type WaitingFrame = z.infer<typeof WaitingFrame>;
+export type StartedFrame = z.infer<typeof StartedFrame>;
+export type RankFrame = z.infer<typeof RankFrame>;
+export type RescheduledFrame = z.infer<typeof RescheduledFrame>;
+export type CancelledFrame = z.infer<typeof CancelledFrame>;
+export type EndedFrame = z.infer<typeof EndedFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type PongFrame = z.infer<typeof PongFrame>;
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+export interface FrameError {
+  code: typeof ErrorCode.INVALID_MESSAGE;
+  message: string;
+}
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: FrameError };
+
+const invalid = (message: string): { ok: false; error: FrameError } => ({
+  ok: false,
+  error: { code: ErrorCode.INVALID_MESSAGE, message },
+});
+
+function parseWith<T>(schema: z.ZodType<T>, data: string | Buffer, maxBytes: number): ParseResult<T> {
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  if (size > maxBytes) return invalid(`frame of ${size} bytes exceeds the limit of ${maxBytes} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+  } catch {
+    return invalid('frame is not valid JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return invalid(`${where}${issue.message}`);
+  }
+  return { ok: true, frame: parsed.data };
+}
+
+/** Parses a client → server frame; never throws. */
+export const parseClientFrame = (data: string | Buffer): ParseResult<ClientFrame> =>
+  parseWith(ClientFrame, data, MAX_CLIENT_FRAME_BYTES);
+
+/** Parses a server → client frame (for clients, tests and the load generator); never throws. */
+export const parseServerFrame = (data: string | Buffer): ParseResult<ServerFrame> =>
+  parseWith(ServerFrame, data, MAX_SOCKET_PAYLOAD_BYTES * 16);
+
+/** Where the REST API serves a session's results; sent in the `ended` frame. */
+export const resultsPath = (sessionId: string): string => `/v1/sessions/${sessionId}/results`;

@@ -1,0 +1,49 @@
+export { ErrorCode, HttpStatus, CloseCode } from './errors.js';
+export type { ErrorEnvelope } from './errors.js';
+export {
+  MAX_CLIENT_FRAME_BYTES,
+  MAX_SOCKET_PAYLOAD_BYTES,
+  MAX_SEQ,
+  LIVE_PATH,
+  RatingFrame,
+  PingFrame,
+  ClientFrame,
+  LiveState,
+  TopEntry,
+  WelcomeFrame,
+  WaitingFrame,
+  StartedFrame,
+  RankFrame,
+  RescheduledFrame,
+  CancelledFrame,
+  EndedFrame,
+  ErrorFrame,
+  PongFrame,
+  ServerFrame,
+  parseClientFrame,
+  parseServerFrame,
+  resultsPath,
+} from './frames.js';
+export type { FrameError, ParseResult } from './frames.js';
+export {
+  DEFAULT_NATS_NAMESPACE,
+  natsNames,
+  streamConfigs,
+  RATINGS_DUPLICATE_WINDOW_MS,
+  ratingMsgId,
+  participantMsgId,
+  RatingMessage,
+  ParticipantMessage,
+  LiveMessage,
+  SessionStatus,
+  SessionSnapshot,
+  SessionEventType,
+  SessionEvent,
+  RANK_SNAPSHOT_CHUNK,
+  RankSnapshot,
+  PresenceBeat,
+} from './nats.js';
+export type { NatsNames } from './nats.js';
+export { JOIN_TICKET, JoinTicketClaims } from './tickets.js';
+export { CLICKHOUSE_DB_PATTERN, ClickHouseTable, clickhouseSchema } from './clickhouse.js';
+export type { RatingRow, StandingRow, MinuteRow, SessionResultRow } from './clickhouse.js';

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { TopEntry } from './frames.js';
+
+/**
+ * Every subject and stream lives under a namespace so that tests (and several deployments sharing one
+ * NATS) never collide. Production uses the default.
+ */
+export const DEFAULT_NATS_NAMESPACE = 'pulse';
+const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+export interface NatsNames {
+  readonly namespace: string;
+  /** JetStream stream holding every rating and participant message, split by session and user. */
+  readonly ratingsStream: string;
+  /** JetStream stream holding session lifecycle events; the last one per session is its current state. */
+  readonly eventsStream: string;
+  /** Subject of one user's ratings in one session; its last message gives the user's stored `lastSeq`. */
+  rating(sessionId: string, userId: string): string;
+  /** Filter for all live messages of one session (the per-session engine consumer uses it). */
+  sessionRatings(sessionId: string): string;
+  readonly allRatings: string;
+  sessionEvent(sessionId: string): string;
+  readonly allSessionEvents: string;
+  /** Core NATS subject of the engine's rank snapshots of one session. */
+  ranks(sessionId: string): string;
+  /** Core NATS subject on which gateways share how many clients of a session they hold. */
+  presence(sessionId: string): string;
+  /** Durable consumer through which the owning engine reads (and acks) one session's messages. */
+  engineConsumer(sessionId: string): string;
+}
+
+export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(`NATS namespace "${namespace}" must match ${NAMESPACE_PATTERN}`);
+  }
+  const upper = namespace.toUpperCase().replace(/-/g, '_');
+  return Object.freeze({
+    namespace,
+    ratingsStream: `${upper}_RATINGS`,
+    eventsStream: `${upper}_SESSION_EVENTS`,
+    rating: (sessionId: string, userId: string) => `${namespace}.ratings.${sessionId}.${userId}`,
+    sessionRatings: (sessionId: string) => `${namespace}.ratings.${sessionId}.>`,
+    allRatings: `${namespace}.ratings.>`,
+    sessionEvent: (sessionId: string) => `${namespace}.sessions.events.${sessionId}`,
+    allSessionEvents: `${namespace}.sessions.events.>`,
+    ranks: (sessionId: string) => `${namespace}.ranks.${sessionId}`,
+    presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
+    engineConsumer: (sessionId: string) => `engine-${sessionId}`,
+  });
+}
+
+/** JetStream's duplicate window: a rating resent with the same message id within it is dropped. */
+export const RATINGS_DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+/**
+ * Stream settings every service applies idempotently on start (plain data: each service hands it to its
+ * own JetStream manager). Production raises `num_replicas` to 3 (see k8s/).
+ */
+export function streamConfigs(names: NatsNames, replicas = 1) {
+  return [
+    {
+      name: names.ratingsStream,
+      subjects: [names.allRatings],
+      storage: 'file',
+      retention: 'limits',
+      duplicate_window_ms: RATINGS_DUPLICATE_WINDOW_MS,
+      max_age_ms: 7 * 24 * 3_600_000,
+      num_replicas: replicas,
+    },
+    {
+      name: names.eventsStream,
+      subjects: [names.allSessionEvents],
+      storage: 'file',
+      retention: 'limits',
+      duplicate_window_ms: RATINGS_DUPLICATE_WINDOW_MS,
+      max_msgs_per_subject: 10,
+      max_age_ms: 90 * 24 * 3_600_000,
+      num_replicas: replicas,
+    },
+  ] as const;
+}
+
+/** Message id of a rating: JetStream drops a second publish of the same (session, user, seq). */
+export const ratingMsgId = (sessionId: string, userId: string, seq: number): string =>
+  `${sessionId}.${userId}.${seq}`;
+/** Message id of a participant message; one per user and session is enough. */
+export const participantMsgId = (sessionId: string, userId: string): string => `${sessionId}.${userId}.p`;
+
+const Uuid = z.string().uuid();
+const IsoTime = z.string().datetime({ offset: true });
+
+/** One energy reading, stamped by the gateway (`ts`: epoch milliseconds, server time). */
+export const RatingMessage = z.object({
+  kind: z.literal('rating'),
+  sessionId: Uuid,
+  userId: Uuid,
+  seq: z.number().int().min(1),
+  energy: z.number().min(0).max(100),
+  ts: z.number().int(),
+});
+export type RatingMessage = z.infer<typeof RatingMessage>;
+
+/** Published once a trainee connects: puts them on the leaderboard with their display name and weight. */
+export const ParticipantMessage = z.object({
+  kind: z.literal('participant'),
+  sessionId: Uuid,
+  userId: Uuid,
+  name: z.string(),
+  weightKg: z.number().positive(),
+  ts: z.number().int(),
+});
+export type ParticipantMessage = z.infer<typeof ParticipantMessage>;
+
+export const LiveMessage = z.discriminatedUnion('kind', [RatingMessage, ParticipantMessage]);
+export type LiveMessage = z.infer<typeof LiveMessage>;
+
+export const SessionStatus = z.enum(['scheduled', 'live', 'ended', 'cancelled']);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+
+export const SessionSnapshot = z.object({
+  id: Uuid,
+  trainerId: Uuid,
+  title: z.string(),
+  type: z.string(),
+  status: SessionStatus,
+  startsAt: IsoTime,
+  durationMinutes: z.number().int(),
+  capacity: z.number().int(),
+  startedAt: IsoTime.nullable(),
+  endedAt: IsoTime.nullable(),
+  cancelledAt: IsoTime.nullable(),
+});
+export type SessionSnapshot = z.infer<typeof SessionSnapshot>;
+
+export const SessionEventType = z.enum(['created', 'rescheduled', 'started', 'ended', 'cancelled']);
+export type SessionEventType = z.infer<typeof SessionEventType>;
+
+/** A lifecycle change, published by the API after its commit; carries the session's full new state. */
+export const SessionEvent = z.object({
+  eventId: Uuid,
+  type: SessionEventType,
+  at: IsoTime,
+  session: SessionSnapshot,
+});
+export type SessionEvent = z.infer<typeof SessionEvent>;
+
+/** Participants per rank snapshot message, so that one message stays far below NATS's 1 MB limit. */
+export const RANK_SNAPSHOT_CHUNK = 4000;
+
+/**
+ * The engine's standings of one session at one tick, split into chunks. Columns are parallel arrays:
+ * entry i is `userIds[i]` at `ranks[i]` with `scores[i]`, whose highest counted seq is `seqs[i]`.
+ */
+export const RankSnapshot = z.object({
+  sessionId: Uuid,
+  tick: z.number().int().min(0),
+  at: z.number().int(),
+  participants: z.number().int().min(0),
+  top: z.array(TopEntry).max(10),
+  chunk: z.number().int().min(0),
+  chunks: z.number().int().min(1),
+  userIds: z.array(z.string()),
+  ranks: z.array(z.number().int()),
+  scores: z.array(z.number()),
+  seqs: z.array(z.number().int()),
+});
+export type RankSnapshot = z.infer<typeof RankSnapshot>;
+
+/** A gateway's periodic word on how many clients of a session it holds (soft state, expires). */
+export const PresenceBeat = z.object({
+  gatewayId: z.string(),
+  sessionId: Uuid,
+  connected: z.number().int().min(0),
+  at: z.number().int(),
+});
+export type PresenceBeat = z.infer<typeof PresenceBeat>;

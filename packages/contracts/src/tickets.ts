@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/**
+ * The join ticket: a short-lived HS256 JWT that the API signs on POST /v1/sessions/:id/join and the
+ * gateway verifies on connect, with algorithm, issuer and audience pinned on both sides.
+ */
+export const JOIN_TICKET = Object.freeze({
+  algorithm: 'HS256',
+  issuer: 'pulse-api',
+  audience: 'pulse-gateway',
+} as const);
+
+export const JoinTicketClaims = z.object({
+  sub: z.string().uuid(),
+  sid: z.string().uuid(),
+  role: z.literal('trainee'),
+  name: z.string().min(1),
+  weightKg: z.number().positive(),
+  startsAt: z.string().datetime({ offset: true }),
+});
+export type JoinTicketClaims = z.infer<typeof JoinTicketClaims>;

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { natsNames, ratingMsgId, streamConfigs, LiveMessage, SessionEvent } from '../src/index.js';
+
+const sid = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+const uid = '16fd2706-8baf-433b-82eb-8c7fada847da';
+
+describe('NATS names', () => {
+  it('splits ratings by session and user under the namespace', () => {
+    const names = natsNames('t1');
+    expect(names.rating(sid, uid)).to.equal(`t1.ratings.${sid}.${uid}`);
+    expect(names.sessionRatings(sid)).to.equal(`t1.ratings.${sid}.>`);
+    expect(names.ratingsStream).to.equal('T1_RATINGS');
+    expect(names.sessionEvent(sid)).to.equal(`t1.sessions.events.${sid}`);
+  });
+
+  it('uses the pulse namespace by default', () => {
+    expect(natsNames().allRatings).to.equal('pulse.ratings.>');
+  });
+
+  it('refuses a namespace that would break subjects', () => {
+    expect(() => natsNames('a.b')).to.throw(/namespace/);
+    expect(() => natsNames('')).to.throw(/namespace/);
+  });
+
+  it('builds stream configs covering every subject of the namespace', () => {
+    const [ratings, events] = streamConfigs(natsNames('t2'));
+    expect(ratings.subjects).to.deep.equal(['t2.ratings.>']);
+    expect(events.subjects).to.deep.equal(['t2.sessions.events.>']);
+  });
+
+  it('gives the same message id to a resent rating', () => {
+    expect(ratingMsgId(sid, uid, 3)).to.equal(ratingMsgId(sid, uid, 3));
+    expect(ratingMsgId(sid, uid, 3)).not.to.equal(ratingMsgId(sid, uid, 4));
+  });
+});
+
+describe('live messages', () => {
+  it('accepts a rating and a participant message', () => {
+    expect(
+      LiveMessage.parse({ kind: 'rating', sessionId: sid, userId: uid, seq: 1, energy: 50, ts: 1 }).kind,
+    ).to.equal('rating');
+    const p = { kind: 'participant', sessionId: sid, userId: uid, name: 'Ana', weightKg: 70, ts: 1 };
+    expect(LiveMessage.parse(p)).to.deep.equal(p);
+  });
+
+  it('rejects a session event with an unknown type', () => {
+    const session = {
+      id: sid,
+      trainerId: uid,
+      title: 'HIIT',
+      type: 'hiit',
+      status: 'live',
+      startsAt: '2026-11-25T10:00:00Z',
+      durationMinutes: 30,
+      capacity: 10,
+      startedAt: null,
+      endedAt: null,
+      cancelledAt: null,
+    };
+    const ok = SessionEvent.safeParse({ eventId: uid, type: 'started', at: '2026-11-25T10:00:00Z', session });
+    expect(ok.success).to.equal(true);
+    const bad = SessionEvent.safeParse({ eventId: uid, type: 'paused', at: '2026-11-25T10:00:00Z', session });
+    expect(bad.success).to.equal(false);
+  });
+});

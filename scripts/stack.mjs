@@ -1,0 +1,71 @@
+// `npm start`: runs api, gateway and live-engine in the foreground with prefixed, readable logs.
+// Infrastructure is ensured beforehand by scripts/ensure-infra.sh. Ctrl-C stops everything cleanly.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { prettyFactory } from 'pino-pretty';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const services = [
+  { name: 'api', entry: 'services/api/dist/src/main.js', color: 36 },
+  { name: 'gateway', entry: 'services/gateway/dist/src/main.js', color: 35 },
+  { name: 'engine', entry: 'services/live-engine/dist/src/main.js', color: 33 },
+];
+const STOP_GRACE_MS = 10_000;
+const pretty = prettyFactory({
+  colorize: process.stdout.isTTY,
+  translateTime: 'HH:MM:ss.l',
+  ignore: 'pid,hostname',
+});
+
+const children = new Map();
+let stopping = false;
+
+function prefixLines(stream, name, color, out) {
+  const tag = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(8)}\x1b[0m` : name.padEnd(8);
+  createInterface({ input: stream }).on('line', (line) => {
+    let text = line;
+    if (line.startsWith('{')) {
+      try {
+        text = pretty(line).trimEnd();
+      } catch {
+        // not pino JSON: print as is
+      }
+    }
+    out.write(`${tag}| ${text}\n`);
+  });
+}
+
+for (const svc of services) {
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, svc.entry)], {
+    cwd: root,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.set(svc.name, child);
+  prefixLines(child.stdout, svc.name, svc.color, process.stdout);
+  prefixLines(child.stderr, svc.name, svc.color, process.stderr);
+  child.on('exit', (code, signal) => {
+    children.delete(svc.name);
+    console.log(`[stack] ${svc.name} exited (${signal ?? code})`);
+    if (!stopping) stop(code === 0 ? 1 : (code ?? 1));
+    else if (children.size === 0) process.exit(process.exitCode ?? 0);
+  });
+}
+console.log(`[stack] started ${services.map((s) => s.name).join(', ')}; Ctrl-C stops them`);
+
+function stop(exitCode = 0) {
+  if (stopping) return;
+  stopping = true;
+  process.exitCode = exitCode;
+  console.log('[stack] stopping');
+  for (const child of children.values()) child.kill('SIGTERM');
+  setTimeout(() => {
+    for (const child of children.values()) child.kill('SIGKILL');
+    process.exit(exitCode || 1);
+  }, STOP_GRACE_MS).unref();
+  if (children.size === 0) process.exit(exitCode);
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
