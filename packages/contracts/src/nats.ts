@@ -16,6 +16,8 @@ export interface NatsNames {
   readonly eventsStream: string;
   /** Subject of one user's ratings in one session; its last message gives the user's stored `lastSeq`. */
   rating(sessionId: string, userId: string): string;
+  /** Subject of one user's participant message (kept apart so the last rating stays addressable). */
+  participant(sessionId: string, userId: string): string;
   /** Filter for all live messages of one session (the per-session engine consumer uses it). */
   sessionRatings(sessionId: string): string;
   readonly allRatings: string;
@@ -39,6 +41,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     ratingsStream: `${upper}_RATINGS`,
     eventsStream: `${upper}_SESSION_EVENTS`,
     rating: (sessionId: string, userId: string) => `${namespace}.ratings.${sessionId}.${userId}`,
+    participant: (sessionId: string, userId: string) => `${namespace}.ratings.${sessionId}.${userId}.joined`,
     sessionRatings: (sessionId: string) => `${namespace}.ratings.${sessionId}.>`,
     allRatings: `${namespace}.ratings.>`,
     sessionEvent: (sessionId: string) => `${namespace}.sessions.events.${sessionId}`,

@@ -9,6 +9,7 @@ describe('NATS names', () => {
     const names = natsNames('t1');
     expect(names.rating(sid, uid)).to.equal(`t1.ratings.${sid}.${uid}`);
     expect(names.sessionRatings(sid)).to.equal(`t1.ratings.${sid}.>`);
+    expect(names.participant(sid, uid)).to.equal(`t1.ratings.${sid}.${uid}.joined`);
     expect(names.ratingsStream).to.equal('T1_RATINGS');
     expect(names.sessionEvent(sid)).to.equal(`t1.sessions.events.${sid}`);
   });
