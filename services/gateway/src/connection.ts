@@ -1,0 +1,256 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { WebSocket, RawData } from 'ws';
+import {
+  CloseCode,
+  RatingMessage,
+  SessionEvent,
+  parseClientFrame,
+  participantMsgId,
+  ratingMsgId,
+  type JoinTicketClaims,
+  type NatsNames,
+  type RatingFrame,
+} from '@pulse/contracts';
+import {
+  DependencyUnavailable,
+  InvalidMessage,
+  NotLive,
+  RateLimited,
+  errorCodeOf,
+  errorFrame,
+} from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Publisher } from './publisher.js';
+import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
+
+export interface ConnectionDeps {
+  jsm: JetStreamManager;
+  names: NatsNames;
+  publisher: Publisher;
+  sessions: LocalSessions;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  sendBufferLowBytes: number;
+  sendBufferMaxBytes: number;
+  slowConsumerMs: number;
+}
+
+/** Frames a client may send before its `welcome`; they are handled right after it. */
+const MAX_EARLY_FRAMES = 256;
+/** Failed seqs remembered so that their resend is not mistaken for a duplicate. */
+const MAX_FAILED_SEQS = 4096;
+
+/** One client's socket: setup and welcome, frames in (ratings, pings), frames out (events, ranks). */
+export class Connection implements SessionClient {
+  readonly userId: string;
+  welcomed = false;
+  private session: LocalSession | undefined;
+  /** Highest seq of this user that JetStream confirmed storing (starts at the welcome's lastSeq). */
+  private highestStored = 0;
+  private readonly failedSeqs = new Set<number>();
+  private early: RawData[] | null = [];
+  private pendingRank: string | null = null;
+  private stalledSinceMs: number | null = null;
+  private closed = false;
+  private readonly log: Logger;
+  private readonly flushRank = () => this.trySendRank();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly claims: JoinTicketClaims,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.userId = claims.sub;
+    this.log = deps.logger.child({ sessionId: claims.sid, userId: claims.sub });
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('close', () => this.onClose());
+    ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
+  }
+
+  /** Joins the session, reads its state and the user's lastSeq, announces the user, sends `welcome`. */
+  async start(): Promise<void> {
+    const { sessions, names, jsm, publisher } = this.deps;
+    const { sid, sub } = this.claims;
+    const session = (this.session = sessions.join(sid, this.claims.startsAt, this));
+    this.deps.metrics.connections.inc();
+    try {
+      await session.subscribed;
+      const participant = JSON.stringify({
+        kind: 'participant',
+        sessionId: sid,
+        userId: sub,
+        name: this.claims.name,
+        weightKg: this.claims.weightKg,
+        ts: Date.now(),
+      });
+      const [lastEvent, lastRating] = await Promise.all([
+        jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.sessionEvent(sid) }),
+        jsm.streams.getMessage(names.ratingsStream, { last_by_subj: names.rating(sid, sub) }),
+        publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
+      ]);
+      const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
+      if (event?.success) session.apply(event.data);
+      const rating = lastRating ? RatingMessage.safeParse(lastRating.json()) : null;
+      this.highestStored = rating?.success ? rating.data.seq : 0;
+    } catch (err) {
+      if (this.closed) return;
+      this.log.warn({ err }, 'connection setup failed');
+      this.closeWith(errorFrame(new DependencyUnavailable(err)), CloseCode.RECONNECT);
+      return;
+    }
+    if (this.closed) return;
+    this.welcome(session);
+  }
+
+  private welcome(session: LocalSession): void {
+    const { view } = session;
+    if (view.status === 'cancelled' || view.status === 'ended') {
+      this.closeWith(closingFrame(session.sessionId, view), CloseCode.SESSION_CLOSED);
+      return;
+    }
+    this.welcomed = true;
+    this.send(
+      JSON.stringify({
+        type: 'welcome',
+        state: view.status === 'live' ? 'live' : 'waiting',
+        sessionId: session.sessionId,
+        startsAt: view.startsAt,
+        participants: session.participants(Date.now()),
+        lastSeq: this.highestStored,
+      }),
+    );
+    const early = this.early ?? [];
+    this.early = null;
+    for (const data of early) this.handleFrame(data);
+  }
+
+  send(frame: string, onWritten?: () => void): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.deps.sendBufferMaxBytes) return this.closeSlow();
+    this.ws.send(frame, onWritten);
+  }
+
+  closeWith(frame: string, code: CloseCode): void {
+    if (this.closed) return;
+    this.send(frame);
+    this.close(code);
+  }
+
+  close(code: CloseCode): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pendingRank = null;
+    this.ws.close(code);
+  }
+
+  /** Coalescing: only the newest rank frame waits; it goes out once the socket has drained enough. */
+  offerRank(frame: string): void {
+    if (!this.welcomed || this.closed) return;
+    if (this.pendingRank !== null) this.deps.metrics.rankFramesDropped.inc();
+    this.pendingRank = frame;
+    this.trySendRank();
+  }
+
+  private trySendRank(): void {
+    if (this.pendingRank === null || this.closed) return;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered < this.deps.sendBufferLowBytes) {
+      const frame = this.pendingRank;
+      this.pendingRank = null;
+      this.stalledSinceMs = null;
+      this.deps.metrics.rankFramesSent.inc();
+      this.send(frame, this.flushRank);
+      return;
+    }
+    const nowMs = Date.now();
+    this.stalledSinceMs ??= nowMs;
+    if (buffered > this.deps.sendBufferMaxBytes || nowMs - this.stalledSinceMs > this.deps.slowConsumerMs) {
+      this.closeSlow();
+    }
+  }
+
+  private closeSlow(): void {
+    if (this.closed) return;
+    this.deps.metrics.slowConsumersClosed.inc();
+    this.log.info({ bufferedBytes: this.ws.bufferedAmount }, 'closing slow consumer');
+    this.close(CloseCode.SLOW_CONSUMER);
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) return this.reject(new InvalidMessage('frames must be JSON text'));
+    if (this.early) {
+      if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
+      else this.reject(new InvalidMessage('too many frames before welcome'));
+      return;
+    }
+    this.handleFrame(data);
+  }
+
+  private handleFrame(data: RawData): void {
+    const parsed = parseClientFrame(toBuffer(data));
+    if (!parsed.ok) return this.reject(new InvalidMessage(parsed.error.message));
+    if (parsed.frame.type === 'ping') return this.send('{"type":"pong"}');
+    this.handleRating(parsed.frame);
+  }
+
+  private handleRating(frame: RatingFrame): void {
+    const session = this.session!;
+    const { metrics, names, publisher } = this.deps;
+    const { sid, sub } = this.claims;
+    const nowMs = Date.now();
+    metrics.ratingsReceived.inc();
+    if (session.view.status !== 'live') return this.reject(new NotLive(frame.seq));
+    if (!session.bucketOf(sub, nowMs).take(nowMs)) return this.reject(new RateLimited(frame.seq));
+    if (frame.seq <= this.highestStored && !this.failedSeqs.has(frame.seq)) {
+      metrics.ratingsDuplicate.inc();
+      return;
+    }
+    const message: RatingMessage = {
+      kind: 'rating',
+      sessionId: sid,
+      userId: sub,
+      seq: frame.seq,
+      energy: frame.energy,
+      ts: nowMs,
+    };
+    publisher
+      .publish(names.rating(sid, sub), JSON.stringify(message), ratingMsgId(sid, sub, frame.seq), frame.seq)
+      .then(
+        () => {
+          metrics.ratingsPublished.inc();
+          this.failedSeqs.delete(frame.seq);
+          if (frame.seq > this.highestStored) this.highestStored = frame.seq;
+        },
+        (err: unknown) => {
+          if (this.failedSeqs.size < MAX_FAILED_SEQS) this.failedSeqs.add(frame.seq);
+          this.log.warn({ err, seq: frame.seq }, 'rating not stored');
+          this.reject(err);
+        },
+      );
+  }
+
+  /** The one place that answers a client's frame with an `error` frame. */
+  private reject(err: unknown): void {
+    this.deps.metrics.framesRejected.inc({ code: errorCodeOf(err) });
+    this.send(errorFrame(err));
+  }
+
+  private onClose(): void {
+    const wasOpen = !this.closed;
+    this.closed = true;
+    this.pendingRank = null;
+    this.early = null;
+    if (this.session) {
+      this.deps.sessions.leave(this.session, this);
+      this.deps.metrics.connections.dec();
+    }
+    if (wasOpen) this.log.debug('client closed the socket');
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(new Uint8Array(data));
+}

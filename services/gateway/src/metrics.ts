@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per gateway instance (tests run several in one process). */
+export function createMetrics() {
+  const registry = new Registry();
+  // Default process metrics include nodejs_eventloop_lag_seconds and its percentiles.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  return {
+    registry,
+    connections: new Gauge({
+      name: 'pulse_gateway_open_connections',
+      help: 'Open WebSocket connections',
+      registers: [registry],
+    }),
+    ratingsReceived: new Counter({
+      name: 'pulse_gateway_ratings_received_total',
+      help: 'Rating frames received',
+      registers: [registry],
+    }),
+    ratingsPublished: new Counter({
+      name: 'pulse_gateway_ratings_published_total',
+      help: 'Ratings acknowledged by JetStream',
+      registers: [registry],
+    }),
+    ratingsDuplicate: new Counter({
+      name: 'pulse_gateway_ratings_duplicate_total',
+      help: 'Ratings ignored because their seq was already stored',
+      registers: [registry],
+    }),
+    framesRejected: new Counter({
+      name: 'pulse_gateway_frames_rejected_total',
+      help: 'Client frames answered with an error frame, by code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    publishLatency: new Histogram({
+      name: 'pulse_gateway_publish_latency_seconds',
+      help: 'Time from queueing a JetStream publish to its ack',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    rankFramesSent: new Counter({
+      name: 'pulse_gateway_rank_frames_sent_total',
+      help: 'Rank frames written to sockets',
+      registers: [registry],
+    }),
+    rankFramesDropped: new Counter({
+      name: 'pulse_gateway_rank_frames_dropped_total',
+      help: 'Rank frames replaced by a newer one before they could be sent (coalesced)',
+      registers: [registry],
+    }),
+    slowConsumersClosed: new Counter({
+      name: 'pulse_gateway_slow_consumers_closed_total',
+      help: 'Sockets closed with 4429 because the client stopped reading',
+      registers: [registry],
+    }),
+    localSessions: new Gauge({
+      name: 'pulse_gateway_local_sessions',
+      help: 'Sessions with at least one client on this gateway',
+      registers: [registry],
+    }),
+  };
+}
+export type GatewayMetrics = ReturnType<typeof createMetrics>;
