@@ -1,0 +1,121 @@
+import { Worker } from 'node:worker_threads';
+import type { ClientSpec, ClientSummary, WorkerCommand, WorkerMessage, WorkerStats } from './protocol.js';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
+
+/** Aggregated counters of one stats interval over all workers. */
+export interface PoolInterval {
+  latencies: number[];
+  sent: number;
+  resent: number;
+  rankFrames: number;
+  errorFrames: number;
+  connected: number;
+  unconfirmed: number;
+}
+
+/**
+ * Load-generating trainees spread over worker threads, so the generator's own event loop is not what
+ * limits a run. Each worker reports once a second; `onInterval` receives the sum.
+ */
+export class LoadPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private current: Map<Worker, WorkerStats> = new Map();
+
+  constructor(
+    workerCount: number,
+    private readonly onInterval: (i: PoolInterval) => void = () => undefined,
+  ) {
+    for (let i = 0; i < workerCount; i++) {
+      const worker = new Worker(new URL('./load-worker.js', import.meta.url));
+      worker.on('message', (msg: WorkerMessage) => this.onMessage(worker, msg));
+      worker.on('error', (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      this.workers.push(worker);
+    }
+  }
+
+  private onMessage(worker: Worker, msg: WorkerMessage): void {
+    if ('evt' in msg) {
+      this.current.set(worker, msg);
+      if (this.current.size === this.workers.length) this.flushInterval();
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    this.pending.delete(msg.id);
+    if (msg.error) p?.reject(new Error(msg.error));
+    else p?.resolve(msg.result);
+  }
+
+  private flushInterval(): void {
+    const sum: PoolInterval = {
+      latencies: [],
+      sent: 0,
+      resent: 0,
+      rankFrames: 0,
+      errorFrames: 0,
+      connected: 0,
+      unconfirmed: 0,
+    };
+    for (const s of this.current.values()) {
+      for (const l of s.latencies) sum.latencies.push(l);
+      sum.sent += s.sent;
+      sum.resent += s.resent;
+      sum.rankFrames += s.rankFrames;
+      sum.errorFrames += s.errorFrames;
+      sum.connected += s.connected;
+      sum.unconfirmed += s.unconfirmed;
+    }
+    this.current = new Map();
+    this.onInterval(sum);
+  }
+
+  private call<T>(worker: Worker, command: Command): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...command, id });
+    });
+  }
+  private all<T>(command: Command): Promise<T[]> {
+    return Promise.all(this.workers.map((w) => this.call<T>(w, command)));
+  }
+
+  /** Spreads the clients round-robin over the workers and connects them over `rampMs`. */
+  async connect(clients: ClientSpec[], rampMs: number): Promise<{ ok: number; failed: string[] }> {
+    const shares = this.workers.map(() => [] as ClientSpec[]);
+    clients.forEach((c, i) => shares[i % shares.length].push(c));
+    const answers = await Promise.all(
+      this.workers.map((w, i) =>
+        this.call<{ ok: number; failed: string[] }>(w, { cmd: 'connect', clients: shares[i], rampMs }),
+      ),
+    );
+    return { ok: answers.reduce((n, a) => n + a.ok, 0), failed: answers.flatMap((a) => a.failed) };
+  }
+  /** Every client sends `ratePerSec` ratings; every `resendEvery`-th also resends the previous seq. */
+  async play(ratePerSec: number, resendEvery = 0): Promise<void> {
+    await this.all({ cmd: 'play', ratePerSec, resendEvery });
+  }
+  async stop(): Promise<void> {
+    await this.all({ cmd: 'stop' });
+  }
+  async settle(timeoutMs: number): Promise<{ settled: number; unsettled: number }> {
+    const answers = await this.all<{ settled: number; unsettled: number }>({ cmd: 'settle', timeoutMs });
+    return answers.reduce((a, b) => ({
+      settled: a.settled + b.settled,
+      unsettled: a.unsettled + b.unsettled,
+    }));
+  }
+  async summary(): Promise<ClientSummary[]> {
+    return (await this.all<ClientSummary[]>({ cmd: 'summary' })).flat();
+  }
+  async close(): Promise<void> {
+    await this.all({ cmd: 'close' }).catch(() => undefined);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,176 @@
+import { parentPort } from 'node:worker_threads';
+import { TraineeConnection } from './trainee.js';
+import type { ClientSpec, ClientSummary, WorkerCommand, WorkerStats } from './protocol.js';
+
+const STATS_INTERVAL_MS = 1_000;
+const port = parentPort!;
+
+interface Player {
+  spec: ClientSpec;
+  conn: TraineeConnection;
+  seq: number;
+  energies: number[];
+  timer?: NodeJS.Timeout;
+}
+
+const players: Player[] = [];
+let sent = 0;
+let resent = 0;
+let lastRankFrames = 0;
+let lastErrors = 0;
+
+/** Deterministic, varied energy: 20..100 in whole numbers, so scores are exact in binary floating point. */
+const energyOf = (user: number, seq: number) => 20 + ((user * 7919 + seq * 104_729) % 81);
+/** A stable number per user id, so that energies differ between users on every worker. */
+function userSeed(userId: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 16777619) >>> 0;
+  return h % 1_000_003;
+}
+
+async function connectAll(clients: ClientSpec[], rampMs: number): Promise<{ ok: number; failed: string[] }> {
+  const failed: string[] = [];
+  const start = performance.now();
+  await Promise.all(
+    clients.map(async (spec, i) => {
+      const delay = clients.length > 1 ? (rampMs * i) / clients.length - (performance.now() - start) : 0;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      const conn = new TraineeConnection(spec.url, spec.ticket, { validate: 'light' });
+      try {
+        await conn.connect(30_000);
+        players.push({ spec, conn, seq: conn.welcome?.lastSeq ?? 0, energies: [] });
+      } catch (err) {
+        failed.push(`${spec.userId}: ${(err as Error).message}`);
+      }
+    }),
+  );
+  return { ok: players.length, failed };
+}
+
+function play(ratePerSec: number, resendEvery: number): void {
+  const intervalMs = 1000 / ratePerSec;
+  players.forEach((p) => {
+    const seed = userSeed(p.spec.userId);
+    const tick = () => {
+      if (!p.conn.open) return;
+      p.seq++;
+      const energy = energyOf(seed, p.seq);
+      p.energies[p.seq] = energy;
+      p.conn.sendRating(p.seq, energy);
+      sent++;
+      if (resendEvery > 0 && p.seq % resendEvery === 0 && p.seq > 1) {
+        p.conn.sendRating(p.seq - 1, p.energies[p.seq - 1], false);
+        resent++;
+      }
+    };
+    const first = setTimeout(() => {
+      tick();
+      p.timer = setInterval(tick, intervalMs);
+    }, Math.random() * intervalMs);
+    p.timer = first;
+  });
+}
+
+function stop(): void {
+  for (const p of players) {
+    clearTimeout(p.timer);
+    clearInterval(p.timer);
+  }
+}
+
+/** Waits until every open client's last rank frame counts its last accepted seq. */
+async function settle(timeoutMs: number): Promise<{ settled: number; unsettled: number }> {
+  const results = await Promise.allSettled(
+    players.map((p) => {
+      let last = p.seq;
+      while (last > 0 && p.conn.rejectedSeqs.has(last)) last--;
+      return last === 0 || !p.conn.open ? Promise.resolve() : p.conn.waitForRankSeq(last, timeoutMs);
+    }),
+  );
+  const unsettled = results.filter((r) => r.status === 'rejected').length;
+  return { settled: results.length - unsettled, unsettled };
+}
+
+function summary(): ClientSummary[] {
+  return players.map((p) => {
+    let expectedScore = 0;
+    for (let s = 1; s <= p.seq; s++) {
+      if (p.energies[s] !== undefined && !p.conn.rejectedSeqs.has(s)) expectedScore += p.energies[s];
+    }
+    const sentSeqs = p.energies.filter((e) => e !== undefined).length;
+    return {
+      userId: p.spec.userId,
+      sent: sentSeqs,
+      maxSeq: p.seq,
+      rejected: p.conn.rejectedSeqs.size,
+      expectedScore,
+      lastRankScore: p.conn.lastRank?.score ?? null,
+      lastRank: p.conn.lastRank?.rank ?? null,
+      lastRankSeq: p.conn.lastRank?.seq ?? null,
+      rankFrames: p.conn.rankFrames,
+      maxRankGapMs: p.conn.maxRankGapMs,
+      errors: Object.fromEntries(p.conn.errors),
+      protocolViolations: p.conn.protocolViolations.slice(0, 5),
+    };
+  });
+}
+
+function reportStats(): void {
+  const latencies: number[] = [];
+  let rankFrames = 0;
+  let errors = 0;
+  let connected = 0;
+  let unconfirmed = 0;
+  for (const p of players) {
+    for (const l of p.conn.drainLatencies()) latencies.push(l);
+    rankFrames += p.conn.rankFrames;
+    for (const n of p.conn.errors.values()) errors += n;
+    if (p.conn.open) connected++;
+    unconfirmed += p.conn.unconfirmed;
+  }
+  const stats: WorkerStats = {
+    evt: 'stats',
+    latencies: Float64Array.from(latencies),
+    sent,
+    resent,
+    rankFrames: rankFrames - lastRankFrames,
+    errorFrames: errors - lastErrors,
+    connected,
+    unconfirmed,
+  };
+  sent = 0;
+  resent = 0;
+  lastRankFrames = rankFrames;
+  lastErrors = errors;
+  port.postMessage(stats, [stats.latencies.buffer as ArrayBuffer]);
+}
+
+const statsTimer = setInterval(reportStats, STATS_INTERVAL_MS);
+
+async function handle(msg: WorkerCommand): Promise<unknown> {
+  switch (msg.cmd) {
+    case 'connect':
+      return connectAll(msg.clients, msg.rampMs);
+    case 'play':
+      return play(msg.ratePerSec, msg.resendEvery);
+    case 'stop':
+      return stop();
+    case 'settle':
+      return settle(msg.timeoutMs);
+    case 'summary':
+      return summary();
+    case 'close':
+      stop();
+      reportStats();
+      clearInterval(statsTimer);
+      await Promise.all(players.map((p) => (p.conn.open ? p.conn.close() : undefined)));
+      return undefined;
+  }
+}
+
+port.on('message', (msg: WorkerCommand) => {
+  handle(msg).then(
+    (result) => port.postMessage({ id: msg.id, result }),
+    (err: Error) => port.postMessage({ id: msg.id, error: err.stack ?? err.message }),
+  );
+});

@@ -1,0 +1,51 @@
+/** Messages between the load pool (main thread) and its worker threads. */
+
+export interface ClientSpec {
+  userId: string;
+  url: string;
+  ticket: string;
+}
+
+export type WorkerCommand =
+  | { id: number; cmd: 'connect'; clients: ClientSpec[]; rampMs: number }
+  | { id: number; cmd: 'play'; ratePerSec: number; resendEvery: number }
+  | { id: number; cmd: 'stop' }
+  | { id: number; cmd: 'settle'; timeoutMs: number }
+  | { id: number; cmd: 'summary' }
+  | { id: number; cmd: 'close' };
+
+/** Counters for one stats interval of one worker. */
+export interface WorkerStats {
+  evt: 'stats';
+  /** rating → own rank latencies (ms) observed in the interval. */
+  latencies: Float64Array;
+  sent: number;
+  resent: number;
+  rankFrames: number;
+  errorFrames: number;
+  connected: number;
+  /** Ratings sent but not yet counted by any rank frame. */
+  unconfirmed: number;
+}
+
+/** One client's totals at the end of a run. */
+export interface ClientSummary {
+  userId: string;
+  /** Distinct seqs sent (resends excluded). */
+  sent: number;
+  maxSeq: number;
+  /** Distinct seqs the server answered with an error frame. */
+  rejected: number;
+  /** Sum of the energy of sent, not rejected, seqs: the score the server must show. */
+  expectedScore: number;
+  lastRankScore: number | null;
+  lastRank: number | null;
+  lastRankSeq: number | null;
+  rankFrames: number;
+  maxRankGapMs: number;
+  errors: Record<string, number>;
+  protocolViolations: string[];
+}
+
+export type WorkerReply = { id: number; result?: unknown; error?: string };
+export type WorkerMessage = WorkerStats | WorkerReply;

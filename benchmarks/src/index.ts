@@ -1,0 +1,10 @@
+export { LocalStack, remoteTarget, REPO_ROOT, STACK_JOIN_TICKET_SECRET } from './stack.js';
+export type { Target, LocalStackOptions } from './stack.js';
+export { uniqueIsolation, DEFAULT_INFRA } from './stack/isolation.js';
+export type { Isolation, InfraUrls } from './stack/isolation.js';
+export { waitFor, sleep, freePort } from './stack/ports.js';
+export { ApiClient, ApiError, mapLimit, registerTrainees, registerAndJoin } from './client/rest.js';
+export type { Account, Session, JoinAnswer, LeaderboardItem, MyResult } from './client/rest.js';
+export { TraineeConnection } from './client/trainee.js';
+export { LoadPool } from './client/load-pool.js';
+export { storedRatings } from './metrics/stored-ratings.js';

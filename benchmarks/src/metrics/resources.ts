@@ -1,0 +1,82 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import pidusage from 'pidusage';
+
+export interface ResourceSample {
+  t: number;
+  /** Per process name: CPU in % of one core, RSS in MB. */
+  procs: Record<string, { cpu: number; rssMb: number }>;
+}
+
+/** The pid of the local nats-server (read from /proc), if one runs on this machine. */
+export function findNatsServerPid(): number | undefined {
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'nats-server') return Number(entry);
+      } catch {
+        // the process went away while we looked
+      }
+    }
+  } catch {
+    // no /proc (not Linux)
+  }
+  return undefined;
+}
+
+/** Samples CPU and RSS of named processes (services, NATS, the harness itself) every `intervalMs`. */
+export class ResourceSampler {
+  readonly samples: ResourceSample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly pids: () => Record<string, number>) {}
+
+  start(intervalMs = 1_000): void {
+    this.timer = setInterval(() => void this.sample(), intervalMs);
+  }
+
+  async sample(): Promise<ResourceSample | undefined> {
+    const named = this.pids();
+    const ids = Object.values(named);
+    if (ids.length === 0) return undefined;
+    try {
+      const stats = await pidusage(ids);
+      const procs: ResourceSample['procs'] = {};
+      for (const [name, pid] of Object.entries(named)) {
+        const s = stats[pid];
+        if (s) procs[name] = { cpu: Math.round(s.cpu * 10) / 10, rssMb: Math.round(s.memory / 1048576) };
+      }
+      const sample = { t: Math.round((Date.now() - this.startedAt) / 100) / 10, procs };
+      this.samples.push(sample);
+      return sample;
+    } catch {
+      return undefined; // a process died between listing and sampling (e.g. a kill test)
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await pidusage.clear();
+  }
+
+  /** Per process: mean and max CPU %, max RSS MB over the run. */
+  summary(): Record<string, { cpuMean: number; cpuMax: number; rssMaxMb: number }> {
+    const out: Record<string, { cpuMean: number; cpuMax: number; rssMaxMb: number; n: number }> = {};
+    for (const s of this.samples) {
+      for (const [name, p] of Object.entries(s.procs)) {
+        const o = (out[name] ??= { cpuMean: 0, cpuMax: 0, rssMaxMb: 0, n: 0 });
+        o.cpuMean += p.cpu;
+        o.n++;
+        o.cpuMax = Math.max(o.cpuMax, p.cpu);
+        o.rssMaxMb = Math.max(o.rssMaxMb, p.rssMb);
+      }
+    }
+    return Object.fromEntries(
+      Object.entries(out).map(([k, o]) => [
+        k,
+        { cpuMean: Math.round((o.cpuMean / o.n) * 10) / 10, cpuMax: o.cpuMax, rssMaxMb: o.rssMaxMb },
+      ]),
+    );
+  }
+}

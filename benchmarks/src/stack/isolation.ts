@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createClient } from '@clickhouse/client';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { clickhouseSchema, natsNames } from '@pulse/contracts';
+
+/** Where the shared infrastructure answers; defaults are the local machine's servers. */
+export interface InfraUrls {
+  databaseUrl: string;
+  natsUrl: string;
+  clickhouseUrl: string;
+  redisUrl: string;
+}
+
+export const DEFAULT_INFRA: InfraUrls = Object.freeze({
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/pulse',
+  natsUrl: 'nats://127.0.0.1:4222',
+  clickhouseUrl: 'http://127.0.0.1:8123',
+  redisUrl: 'redis://127.0.0.1:6379',
+});
+
+/** The names one stack owns alone, so that parallel runs never see each other's data. */
+export interface Isolation {
+  natsNamespace: string;
+  databaseSchema: string;
+  clickhouseDb: string;
+}
+
+export function uniqueIsolation(prefix = 'b'): Isolation {
+  const id = `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`.toLowerCase();
+  return { natsNamespace: id, databaseSchema: `s_${id}`, clickhouseDb: `c_${id}` };
+}
+
+/** Creates the PostgreSQL schema and ClickHouse database up front (idempotent; services may do it too). */
+export async function prepareIsolation(infra: InfraUrls, iso: Isolation): Promise<void> {
+  const client = new pg.Client({ connectionString: infra.databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${iso.databaseSchema}"`);
+  } finally {
+    await client.end();
+  }
+  const ch = createClient({ url: infra.clickhouseUrl });
+  try {
+    for (const ddl of clickhouseSchema(iso.clickhouseDb)) await ch.command({ query: ddl });
+  } finally {
+    await ch.close();
+  }
+}
+
+/** Drops everything the stack created; each step runs even when another fails. */
+export async function dropIsolation(infra: InfraUrls, iso: Isolation): Promise<string[]> {
+  const problems: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      problems.push(`${what}: ${(err as Error).message}`);
+    }
+  };
+  await attempt('postgres', async () => {
+    const client = new pg.Client({ connectionString: infra.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${iso.databaseSchema}" CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  await attempt('clickhouse', async () => {
+    const ch = createClient({ url: infra.clickhouseUrl });
+    try {
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${iso.clickhouseDb}` });
+    } finally {
+      await ch.close();
+    }
+  });
+  await attempt('nats', async () => {
+    const nc = await connect({ servers: infra.natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const names = natsNames(iso.natsNamespace);
+      for (const stream of [names.ratingsStream, names.eventsStream]) {
+        await jsm.streams.delete(stream).catch((err: Error) => {
+          if (!/not found/i.test(err.message)) throw err;
+        });
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+  return problems;
+}
