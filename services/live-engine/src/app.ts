@@ -1,0 +1,115 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { natsNames, type NatsNames } from '@pulse/contracts';
+import type { Logger } from 'pino';
+import type { EngineConfig } from './config.js';
+import { EngineMetrics } from './metrics.js';
+import { SessionDiscovery } from './nats/discovery.js';
+import { SessionFeed } from './nats/session-feed.js';
+import { ensureStreams } from './nats/streams.js';
+import { SessionActor } from './session/actor.js';
+import { ownEverything, type Ownership } from './session/ownership.js';
+import { ActorRegistry } from './session/registry.js';
+import { VersionClock } from './session/version-clock.js';
+import { ClickHouseStore } from './storage/clickhouse.js';
+
+export interface EngineDeps {
+  readonly config: EngineConfig;
+  readonly nc: NatsConnection;
+  readonly clickhouse: ClickHouseClient;
+  readonly log: Logger;
+  readonly ownership?: Ownership;
+  readonly now?: () => number;
+}
+
+/** Readiness as /readyz reports it. */
+export interface EngineHealth {
+  readonly ready: boolean;
+  readonly nats: 'ok' | 'down';
+  readonly clickhouse: 'ok' | 'down';
+  readonly degraded: string[];
+}
+
+/** The live engine built from its dependencies: no listener, no process.env (see main.ts). */
+export class Engine {
+  readonly names: NatsNames;
+  readonly metrics = new EngineMetrics();
+  readonly store: ClickHouseStore;
+  readonly registry: ActorRegistry;
+  private readonly js: JetStreamClient;
+  private jsm: JetStreamManager | null = null;
+  private discovery: SessionDiscovery | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private accepting = false;
+
+  constructor(private readonly deps: EngineDeps) {
+    const { config, nc, log } = deps;
+    this.names = natsNames(config.NATS_NAMESPACE);
+    this.store = new ClickHouseStore(deps.clickhouse, config.CLICKHOUSE_DB);
+    this.js = jetstream(nc);
+    const now = deps.now ?? Date.now;
+    const versions = new VersionClock();
+    const actorDeps = {
+      nc,
+      names: this.names,
+      store: this.store,
+      metrics: this.metrics,
+      log,
+      versions,
+      now,
+      batchMaxRows: config.CH_BATCH_MAX_ROWS,
+      flushMs: config.CH_FLUSH_MS,
+    };
+    this.registry = new ActorRegistry(
+      (sessionId, startedAtMs) => {
+        const feed = new SessionFeed(this.js, this.jsm!, this.names, sessionId, config.ACK_WAIT_MS);
+        return new SessionActor(sessionId, startedAtMs, config.MINUTE_MS, feed, actorDeps);
+      },
+      deps.ownership ?? ownEverything,
+      this.metrics,
+      log,
+    );
+  }
+
+  /** Applies the ClickHouse DDL, ensures the streams, then discovers sessions and starts the tickers. */
+  async start(): Promise<void> {
+    const { config, nc, log } = this.deps;
+    await this.store.applySchema();
+    this.jsm = await jetstreamManager(nc);
+    await ensureStreams(this.jsm, this.names);
+    this.discovery = new SessionDiscovery(this.js, this.names, this.registry, this.store, log);
+    await this.discovery.start();
+    this.timers.push(setInterval(() => this.each((a) => a.postTick()), config.RANK_TICK_MS));
+    this.timers.push(setInterval(() => this.each((a) => a.postResultsFlush()), config.RESULTS_FLUSH_MS));
+    this.accepting = true;
+    log.info({ engineId: config.ENGINE_ID, namespace: this.names.namespace }, 'live engine started');
+  }
+
+  /** Graceful stop: not ready, no new sessions, each actor stores and acks what it holds, then writes standings. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    await this.discovery?.stop();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.registry.stopAll();
+  }
+
+  async health(): Promise<EngineHealth> {
+    const nats = this.deps.nc.isClosed() ? 'down' : 'ok';
+    const clickhouse = (await this.store.ping().catch(() => false)) ? 'ok' : 'down';
+    const degraded: string[] = [];
+    if (nats === 'down') degraded.push('nats: disconnected; no ratings consumed, no ranks published');
+    if (clickhouse === 'down') degraded.push('clickhouse: unreachable; ratings held unacked in JetStream');
+    for (const actor of this.registry.all()) {
+      if (actor.degraded) degraded.push(`session ${actor.sessionId}: ClickHouse writes retrying`);
+    }
+    return { ready: this.accepting && nats === 'ok' && clickhouse === 'ok', nats, clickhouse, degraded };
+  }
+
+  private each(f: (actor: SessionActor) => void): void {
+    for (const actor of this.registry.all()) f(actor);
+  }
+}
+
+export const buildEngine = (deps: EngineDeps): Engine => new Engine(deps);

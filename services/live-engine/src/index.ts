@@ -1,0 +1,11 @@
+export { buildEngine, Engine } from './app.js';
+export type { EngineDeps, EngineHealth } from './app.js';
+export { loadConfig, InvalidConfig } from './config.js';
+export type { EngineConfig } from './config.js';
+export { Leaderboard } from './ranking/leaderboard.js';
+export type { StandingVisitor } from './ranking/leaderboard.js';
+export { SessionStandings } from './scoring/standings.js';
+export { minuteCalories, minuteOf, DEFAULT_WEIGHT_KG } from './scoring/participant.js';
+export { healthHandler } from './http/health.js';
+export type { Ownership } from './session/ownership.js';
+export { ownEverything } from './session/ownership.js';

@@ -1,0 +1,50 @@
+import { createServer } from 'node:http';
+import { createClient } from '@clickhouse/client';
+import { connect } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { buildEngine } from './app.js';
+import { loadConfig } from './config.js';
+import { healthHandler } from './http/health.js';
+
+/** Starts the live engine: config, NATS, ClickHouse, the engine, the health/metrics listener, SIGTERM. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'live-engine', engineId: config.ENGINE_ID } });
+  const nc = await connect({
+    servers: config.NATS_URL,
+    name: `live-engine-${config.ENGINE_ID}`,
+    maxReconnectAttempts: -1,
+  });
+  const clickhouse = createClient({ url: config.CLICKHOUSE_URL, request_timeout: 30_000 });
+  const engine = buildEngine({ config, nc, clickhouse, log });
+  const server = createServer(healthHandler(engine));
+  await new Promise<void>((resolve) => server.listen(config.ENGINE_PORT, resolve));
+  await engine.start();
+  log.info({ port: config.ENGINE_PORT }, 'health and metrics listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await engine.stop();
+    await nc.drain().catch(() => undefined);
+    await clickhouse.close();
+    server.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The engine's Prometheus metrics, on their own registry (tests build several engines in one process). */
+export class EngineMetrics {
+  readonly registry = new Registry();
+  readonly liveActors = new Gauge({
+    name: 'pulse_engine_live_actors',
+    help: 'Session actors running',
+    registers: [this.registry],
+  });
+  readonly ratingsProcessed = new Counter({
+    name: 'pulse_engine_ratings_processed_total',
+    help: 'Rating messages handled by actors, by outcome (counted, duplicate, replayed)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly rankSeconds = new Histogram({
+    name: 'pulse_engine_rank_compute_seconds',
+    help: 'Time to build one session rank snapshot (one in-order walk)',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  readonly batchRows = new Histogram({
+    name: 'pulse_engine_clickhouse_batch_rows',
+    help: 'Rows per ClickHouse ratings insert',
+    buckets: [1, 10, 100, 1000, 5000, 10000, 50000],
+    registers: [this.registry],
+  });
+  readonly insertSeconds = new Histogram({
+    name: 'pulse_engine_clickhouse_insert_seconds',
+    help: 'Latency of one successful ClickHouse insert job',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly insertFailures = new Counter({
+    name: 'pulse_engine_clickhouse_insert_failures_total',
+    help: 'Failed ClickHouse insert attempts (each is retried)',
+    registers: [this.registry],
+  });
+  readonly consumerPending = new Gauge({
+    name: 'pulse_engine_consumer_pending',
+    help: 'Messages not yet delivered from each session consumer (JetStream num_pending)',
+    labelNames: ['session'],
+    registers: [this.registry],
+  });
+  readonly snapshotsPublished = new Counter({
+    name: 'pulse_engine_rank_snapshots_total',
+    help: 'Rank snapshot messages published on core NATS',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+}

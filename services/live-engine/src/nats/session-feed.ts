@@ -1,0 +1,125 @@
+import { nanos } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerInfo,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { NatsNames } from '@pulse/contracts';
+import { isNotFound } from './streams.js';
+
+/** Messages the server may hand the engine unacked per session (bounds memory while ClickHouse is slow). */
+export const MAX_ACK_PENDING = 50_000;
+const REPLAY_FETCH = 5_000;
+const PULL_BATCH = 1_000;
+
+/** Where the durable consumer stood when an actor (re)started. */
+export interface FeedStart {
+  /** The consumer did not exist: it delivers the whole session, nothing to replay. */
+  readonly created: boolean;
+  /** Every message at or below this stream sequence was stored in ClickHouse and acked. */
+  readonly ackFloor: number;
+  /** Highest stream sequence ever delivered (perhaps to an engine that died): replay up to here. */
+  readonly delivered: number;
+}
+
+/**
+ * One session's JetStream input: a durable pull consumer with explicit acks (the live feed) and an ordered
+ * consumer that replays what an earlier engine already consumed, so that a restarted actor rebuilds its state.
+ */
+export class SessionFeed {
+  private messages: ConsumerMessages | null = null;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly names: NatsNames,
+    readonly sessionId: string,
+    private readonly ackWaitMs: number,
+  ) {}
+
+  private get durable(): string {
+    return this.names.engineConsumer(this.sessionId);
+  }
+
+  async open(): Promise<FeedStart> {
+    try {
+      const info = await this.jsm.consumers.info(this.names.ratingsStream, this.durable);
+      return { created: false, ackFloor: info.ack_floor.stream_seq, delivered: info.delivered.stream_seq };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await this.jsm.consumers.add(this.names.ratingsStream, {
+      durable_name: this.durable,
+      filter_subject: this.names.sessionRatings(this.sessionId),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.ackWaitMs),
+      max_ack_pending: MAX_ACK_PENDING,
+    });
+    return { created: true, ackFloor: 0, delivered: 0 };
+  }
+
+  /** Replays the session's messages with stream sequence <= `untilSeq`, in stream order. */
+  async replay(untilSeq: number, onMessage: (m: JsMsg) => void): Promise<number> {
+    if (untilSeq <= 0) return 0;
+    const consumer = await this.js.consumers.get(this.names.ratingsStream, {
+      filter_subjects: this.names.sessionRatings(this.sessionId),
+      deliver_policy: DeliverPolicy.All,
+    });
+    let count = 0;
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: REPLAY_FETCH, expires: 1_000 });
+      let got = 0;
+      let done = false;
+      for await (const m of batch) {
+        got++;
+        if (m.seq > untilSeq) {
+          done = true;
+          break;
+        }
+        onMessage(m);
+        count++;
+        if (m.seq === untilSeq || m.info.pending === 0) {
+          done = true;
+          break;
+        }
+      }
+      if (done || got === 0) break;
+    }
+    await consumer.delete().catch(() => false);
+    return count;
+  }
+
+  /** Starts the live feed; `onMessage` gets every delivered message (ack it after it is stored). */
+  async consume(onMessage: (m: JsMsg) => void): Promise<void> {
+    const consumer = await this.js.consumers.get(this.names.ratingsStream, this.durable);
+    const messages = await consumer.consume({ max_messages: PULL_BATCH });
+    this.messages = messages;
+    void (async () => {
+      for await (const m of messages) onMessage(m);
+    })();
+  }
+
+  info(): Promise<ConsumerInfo> {
+    return this.jsm.consumers.info(this.names.ratingsStream, this.durable);
+  }
+
+  /** Stops pulling (already delivered, unacked messages are redelivered to the next consumer). */
+  async stop(): Promise<void> {
+    const messages = this.messages;
+    this.messages = null;
+    if (messages !== null) await messages.close();
+  }
+
+  /** Deletes the durable consumer: the session is done (ended and frozen, or cancelled). */
+  async remove(): Promise<void> {
+    await this.stop();
+    await this.jsm.consumers.delete(this.names.ratingsStream, this.durable).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+}

@@ -1,0 +1,165 @@
+import type { MinuteRow, RankSnapshot, StandingRow, TopEntry } from '@pulse/contracts';
+import { Leaderboard } from '../ranking/leaderboard.js';
+import {
+  avgEnergy,
+  bucketAvgEnergy,
+  calories,
+  countRating,
+  minuteOf,
+  newParticipant,
+  round2,
+  toCenti,
+  type MinuteBucket,
+  type Participant,
+} from './participant.js';
+
+export const TOP_SIZE = 10;
+
+/**
+ * The whole scoring state of one session: participants, their leaderboard and what changed since the last
+ * publish and the last results write. Pure; the session actor feeds it and ships what it returns.
+ */
+export class SessionStandings {
+  readonly board = new Leaderboard<Participant>();
+  private readonly participants = new Map<string, Participant>();
+  private order = 0;
+  private dirtyMinutes = new Map<MinuteBucket, string>();
+  /** True when standings changed since the last rank snapshot. */
+  changed = false;
+
+  constructor(
+    readonly sessionId: string,
+    readonly startedAtMs: number,
+    readonly minuteMs: number,
+  ) {}
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  participant(userId: string): Participant | undefined {
+    return this.participants.get(userId);
+  }
+
+  /** A trainee connected: on the board with score 0, or their name and weight updated. */
+  join(userId: string, name: string, weightKg: number): void {
+    const p = this.ensure(userId);
+    p.name = name;
+    p.weightKg = weightKg;
+    this.changed = true;
+  }
+
+  /** Counts one reading unless its seq was counted already; returns whether it counted. */
+  rate(userId: string, seq: number, energy: number, tsMs: number): boolean {
+    const p = this.ensure(userId);
+    const centi = toCenti(energy);
+    const bucket = countRating(p, seq, centi, minuteOf(tsMs, this.startedAtMs, this.minuteMs));
+    if (bucket === null) return false;
+    this.dirtyMinutes.set(bucket, userId);
+    if (centi !== 0) p.reachedOrder = ++this.order;
+    this.board.upsert(userId, p.scoreCenti, p.reachedOrder);
+    this.changed = true;
+    return true;
+  }
+
+  /** Minute of a reading stamped at `tsMs` (for the raw row). */
+  minuteOf(tsMs: number): number {
+    return minuteOf(tsMs, this.startedAtMs, this.minuteMs);
+  }
+
+  /**
+   * The standings as rank snapshot chunks, built in one in-order walk straight into column arrays.
+   */
+  snapshot(tick: number, atMs: number, chunkSize: number): RankSnapshot[] {
+    const n = this.board.size;
+    const chunks = Math.max(1, Math.ceil(n / chunkSize));
+    const top: TopEntry[] = [];
+    const out: RankSnapshot[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const len = Math.min(chunkSize, n - c * chunkSize);
+      out.push({
+        sessionId: this.sessionId,
+        tick,
+        at: atMs,
+        participants: n,
+        top,
+        chunk: c,
+        chunks,
+        userIds: new Array<string>(Math.max(0, len)),
+        ranks: new Array<number>(Math.max(0, len)),
+        scores: new Array<number>(Math.max(0, len)),
+        seqs: new Array<number>(Math.max(0, len)),
+      });
+    }
+    this.board.forEachInOrder((userId, scoreCenti, rank, p) => {
+      const i = rank - 1;
+      const chunk = out[(i / chunkSize) | 0];
+      const j = i % chunkSize;
+      const score = scoreCenti / 100;
+      chunk.userIds[j] = userId;
+      chunk.ranks[j] = rank;
+      chunk.scores[j] = score;
+      chunk.seqs[j] = p!.lastSeq;
+      if (rank <= TOP_SIZE) top.push({ rank, userId, name: p!.name, score });
+    });
+    this.changed = false;
+    return out;
+  }
+
+  /** One standing row per participant, in rank order. */
+  standingRows(version: number, final: 0 | 1): StandingRow[] {
+    const rows: StandingRow[] = [];
+    const participants = this.board.size;
+    this.board.forEachInOrder((userId, scoreCenti, rank, p) => {
+      rows.push({
+        session_id: this.sessionId,
+        user_id: userId,
+        name: p!.name,
+        rank,
+        participants,
+        score: scoreCenti / 100,
+        calories: calories(p!),
+        avg_energy: round2(avgEnergy(p!)),
+        samples: p!.samples,
+        final,
+        version,
+      });
+    });
+    return rows;
+  }
+
+  /** Minute buckets changed since the previous call. */
+  takeChangedMinutes(version: number): MinuteRow[] {
+    const rows: MinuteRow[] = [];
+    for (const [b, userId] of this.dirtyMinutes) {
+      rows.push({
+        session_id: this.sessionId,
+        user_id: userId,
+        minute: b.minute,
+        avg_energy: round2(bucketAvgEnergy(b)),
+        max_energy: b.maxCenti / 100,
+        samples: b.samples,
+        version,
+      });
+    }
+    this.dirtyMinutes = new Map();
+    return rows;
+  }
+
+  /** Every minute bucket of every participant (the final write). */
+  allMinutes(version: number): MinuteRow[] {
+    for (const p of this.participants.values())
+      for (const b of p.minutes.values()) this.dirtyMinutes.set(b, p.userId);
+    return this.takeChangedMinutes(version);
+  }
+
+  private ensure(userId: string): Participant {
+    let p = this.participants.get(userId);
+    if (p === undefined) {
+      p = newParticipant(userId, ++this.order);
+      this.participants.set(userId, p);
+      this.board.upsert(userId, 0, p.reachedOrder, p);
+    }
+    return p;
+  }
+}

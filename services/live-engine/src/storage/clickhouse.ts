@@ -1,0 +1,72 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  ClickHouseTable,
+  clickhouseSchema,
+  type MinuteRow,
+  type RatingRow,
+  type SessionResultRow,
+  type StandingRow,
+} from '@pulse/contracts';
+import { ClickHouseUnavailable } from '../errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The engine's only door to ClickHouse: DDL, batched inserts and the one read it needs. */
+export class ClickHouseStore {
+  constructor(
+    private readonly client: ClickHouseClient,
+    readonly db: string,
+  ) {}
+
+  async applySchema(): Promise<void> {
+    for (const statement of clickhouseSchema(this.db))
+      await this.run('schema', () => this.client.command({ query: statement }));
+  }
+
+  insertRatings(rows: RatingRow[]): Promise<void> {
+    return this.insert(ClickHouseTable.RATINGS, rows);
+  }
+
+  /** Standings, changed minutes, then the session row: a reader that sees the session row sees the rest. */
+  async insertResults(
+    standings: StandingRow[],
+    minutes: MinuteRow[],
+    session: SessionResultRow,
+  ): Promise<void> {
+    await this.insert(ClickHouseTable.STANDINGS, standings);
+    await this.insert(ClickHouseTable.MINUTES, minutes);
+    await this.insert(ClickHouseTable.SESSION_RESULTS, [session]);
+  }
+
+  /** Whether the session's results were already frozen (`final = 1`). */
+  async isFinal(sessionId: string): Promise<boolean> {
+    if (!UUID.test(sessionId)) throw new Error(`not a session id: ${sessionId}`);
+    // ClickHouse 18.16 has no query parameters; the id is checked against the UUID pattern above.
+    const query = `SELECT max(final) AS f FROM ${this.db}.${ClickHouseTable.SESSION_RESULTS} FINAL WHERE session_id = '${sessionId}'`;
+    const rows = await this.run('read', async () => {
+      const rs = await this.client.query({ query, format: 'JSONEachRow' });
+      return rs.json<{ f: number | string }>();
+    });
+    return rows.length > 0 && Number(rows[0].f) === 1;
+  }
+
+  async ping(): Promise<boolean> {
+    const result = await this.client.ping();
+    return result.success;
+  }
+
+  private async insert(table: string, values: object[]): Promise<void> {
+    if (values.length === 0) return;
+    await this.run(`insert into ${table}`, () =>
+      this.client.insert({ table: `${this.db}.${table}`, values, format: 'JSONEachRow' }),
+    );
+  }
+
+  private async run<T>(operation: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw new ClickHouseUnavailable(operation, err);
+    }
+  }
+}
