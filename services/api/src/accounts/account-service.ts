@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { EmailTaken, NotFound, Unauthenticated } from '../errors.js';
+import type { LoginLimiter } from './login-limiter.js';
+import { decoyPasswordHash, hashPassword, passwordMatches } from './passwords.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { hashRefreshToken, newRefreshToken } from './tokens.js';
+import type { AccessTokens } from './tokens.js';
+import { User } from './user.entity.js';
+import type { Role } from './user.entity.js';
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  weightKg: number | null;
+  createdAt: string;
+}
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+}
+export type AuthResult = { user: UserView } & TokenPair;
+
+export const userView = (u: User): UserView => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  weightKg: u.weightKg,
+  createdAt: u.createdAt.toISOString(),
+});
+
+export interface Registration {
+  email: string;
+  password: string;
+  name: string;
+  role: Role;
+  weightKg?: number;
+}
+
+export class AccountService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly accessTokens: AccessTokens,
+    private readonly limiter: LoginLimiter,
+    private readonly refreshTtlSec: number,
+  ) {}
+
+  async register(input: Registration): Promise<AuthResult> {
+    const user = new User();
+    user.email = input.email.toLowerCase();
+    user.name = input.name;
+    user.role = input.role;
+    user.weightKg = input.weightKg ?? null;
+    user.passwordHash = await hashPassword(input.password);
+    const em = this.orm.em.fork();
+    try {
+      await em.persistAndFlush(user);
+    } catch (cause) {
+      if (cause instanceof UniqueConstraintViolationException) throw new EmailTaken(cause);
+      throw cause;
+    }
+    return { user: userView(user), ...(await this.issue(em, user, randomUUID())) };
+  }
+
+  async login(email: string, password: string, ip: string): Promise<AuthResult> {
+    const normalized = email.toLowerCase();
+    await this.limiter.attempt(normalized, ip);
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, { email: normalized });
+    const ok = await passwordMatches(user?.passwordHash ?? (await decoyPasswordHash()), password);
+    if (user === null || !ok) throw new Unauthenticated('wrong email or password');
+    await this.limiter.succeeded(normalized);
+    return { user: userView(user), ...(await this.issue(em, user, randomUUID())) };
+  }
+
+  /** Rotates: the presented token stops working; presenting a rotated token again revokes its family. */
+  async refresh(token: string): Promise<AuthResult> {
+    const em = this.orm.em.fork();
+    const outcome = await em.transactional(async (tx) => {
+      const stored = await tx.findOne(
+        RefreshToken,
+        { tokenHash: hashRefreshToken(token) },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (stored === null || stored.revokedAt !== null || stored.expiresAt.getTime() <= Date.now()) {
+        return { kind: 'invalid' as const };
+      }
+      if (stored.rotatedAt !== null) {
+        await this.revokeFamily(tx, stored.familyId);
+        return { kind: 'reused' as const };
+      }
+      stored.rotatedAt = new Date();
+      const user = await tx.findOneOrFail(User, stored.userId);
+      return { kind: 'rotated' as const, user, pair: await this.issue(tx, user, stored.familyId) };
+    });
+    if (outcome.kind === 'invalid') throw new Unauthenticated('invalid refresh token');
+    if (outcome.kind === 'reused')
+      throw new Unauthenticated('refresh token reused; every session of it is revoked');
+    return { user: userView(outcome.user), ...outcome.pair };
+  }
+
+  /** Revokes the presented token's family if it is the caller's; unknown tokens are ignored (idempotent). */
+  async logout(userId: string, token: string): Promise<void> {
+    const em = this.orm.em.fork();
+    const stored = await em.findOne(RefreshToken, { tokenHash: hashRefreshToken(token), userId });
+    if (stored !== null) await this.revokeFamily(em, stored.familyId);
+  }
+
+  async profile(userId: string): Promise<UserView> {
+    const user = await this.orm.em.fork().findOne(User, userId);
+    if (user === null) throw new NotFound('user', userId);
+    return userView(user);
+  }
+
+  private async revokeFamily(em: EntityManager, familyId: string): Promise<void> {
+    await em.nativeUpdate(RefreshToken, { familyId, revokedAt: null }, { revokedAt: new Date() });
+  }
+
+  private async issue(em: EntityManager, user: User, familyId: string): Promise<TokenPair> {
+    const refreshToken = newRefreshToken();
+    const row = new RefreshToken();
+    row.userId = user.id;
+    row.familyId = familyId;
+    row.tokenHash = hashRefreshToken(refreshToken);
+    row.expiresAt = new Date(Date.now() + this.refreshTtlSec * 1000);
+    await em.persistAndFlush(row);
+    return { accessToken: this.accessTokens.sign(user.id, user.role), refreshToken };
+  }
+}

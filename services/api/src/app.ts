@@ -1,0 +1,111 @@
+import 'reflect-metadata';
+import './http/context.js';
+import Koa from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import { SwaggerRouter } from 'koa-swagger-decorator';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { AccountService } from './accounts/account-service.js';
+import { AuthRoutes } from './accounts/auth-routes.js';
+import { LoginLimiter } from './accounts/login-limiter.js';
+import { AccessTokens } from './accounts/tokens.js';
+import { FeedbackRoutes } from './feedback/feedback-routes.js';
+import { FeedbackService } from './feedback/feedback-service.js';
+import { authenticate } from './http/authenticate.js';
+import { docsRoutes } from './http/docs.js';
+import { errorsToWire } from './http/errors-to-wire.js';
+import { healthRoutes } from './http/health.js';
+import type { Readiness } from './http/health.js';
+import { createMetrics } from './http/metrics.js';
+import { requestLog } from './http/request-log.js';
+import type { ClickHouseClient } from './infra/clickhouse.js';
+import type { OutboxSignal } from './outbox/outbox.js';
+import { JoinTickets } from './registrations/join-ticket.js';
+import { RegistrationRoutes } from './registrations/registration-routes.js';
+import { RegistrationService } from './registrations/registration-service.js';
+import { HistoryService } from './results/history-service.js';
+import { ResultsRoutes } from './results/results-routes.js';
+import { ResultsService } from './results/results-service.js';
+import type { ApiServices } from './services.js';
+import { SessionRoutes } from './sessions/session-routes.js';
+import { SessionService } from './sessions/session-service.js';
+
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  orm: MikroORM;
+  nats: NatsConnection;
+  redis: Redis;
+  clickhouse: ClickHouseClient;
+  /** Woken after every commit that wrote an outbox row (the publisher, started by main.ts). */
+  outbox: OutboxSignal;
+  readiness?: Readiness;
+}
+
+export const ROUTE_CLASSES = [AuthRoutes, SessionRoutes, RegistrationRoutes, FeedbackRoutes, ResultsRoutes];
+
+function buildServices(deps: ApiDeps): ApiServices {
+  const { config, orm } = deps;
+  const limiter = new LoginLimiter(deps.redis, config.REDIS_KEY_PREFIX, {
+    maxPerAccount: config.LOGIN_MAX_PER_ACCOUNT,
+    accountWindowSec: config.LOGIN_ACCOUNT_WINDOW_SEC,
+    maxPerIp: config.LOGIN_MAX_PER_IP,
+    ipWindowSec: config.LOGIN_IP_WINDOW_SEC,
+  });
+  const accessTokens = new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC);
+  const sessions = new SessionService(orm, deps.outbox);
+  const tickets = new JoinTickets(config.JOIN_TICKET_SECRET, config.JOIN_TICKET_TTL_SEC);
+  return {
+    accounts: new AccountService(orm, accessTokens, limiter, config.REFRESH_TOKEN_TTL_SEC),
+    sessions,
+    registrations: new RegistrationService(orm, sessions, tickets, config.GATEWAY_PUBLIC_URL),
+    feedback: new FeedbackService(orm),
+    results: new ResultsService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
+    history: new HistoryService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
+  };
+}
+
+/** Builds the Koa app from its dependencies; it does not listen (main.ts and tests do). */
+export function buildApi(deps: ApiDeps): Koa {
+  const { config, logger } = deps;
+  const app = new Koa({ proxy: false });
+  const metrics = createMetrics();
+  app.context.services = buildServices(deps);
+  app.silent = true; // errors are logged once, by errorsToWire
+
+  const health = healthRoutes(
+    {
+      postgresql: () => deps.orm.em.getConnection().execute('select 1'),
+      nats: () => (deps.nats.isClosed() ? Promise.reject(new Error('closed')) : deps.nats.flush()),
+      clickhouse: async () => {
+        const { success } = await deps.clickhouse.ping();
+        if (!success) throw new Error('clickhouse ping failed');
+      },
+      redis: () => deps.redis.ping(),
+    },
+    deps.readiness ?? { draining: false },
+    metrics.registry,
+  );
+  const api = new SwaggerRouter({
+    spec: {
+      info: {
+        title: 'Pulse API',
+        version: '1.0.0',
+        description: 'Live group workouts: accounts, sessions, results',
+      },
+    },
+  });
+  for (const routes of ROUTE_CLASSES) api.applyRoute(routes);
+
+  app.use(requestLog(logger, metrics.httpLatency));
+  app.use(errorsToWire(logger));
+  app.use(health.routes());
+  app.use(docsRoutes().routes());
+  app.use(authenticate(new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC)));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT_BYTES, jsonStrict: true }));
+  app.use(api.routes());
+  return app;
+}

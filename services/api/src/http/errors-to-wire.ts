@@ -1,0 +1,78 @@
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { ConnectionException, DriverException } from '@mikro-orm/core';
+import { ErrorCode, HttpStatus } from '@pulse/contracts';
+import type { ErrorEnvelope } from '@pulse/contracts';
+import { NotFound, PayloadTooLarge, PulseError, Unavailable, ValidationFailed } from '../errors.js';
+
+/** SQLSTATE classes meaning "the database cannot serve us right now" (PostgreSQL appendix A). */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+
+/** Translates what infrastructure and the HTTP layer throw into PulseErrors; null when it is a bug. */
+export function toPulseError(err: unknown): PulseError | null {
+  if (err instanceof PulseError) return err;
+  if (err instanceof ZodError) {
+    const issues = err.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    return new ValidationFailed(
+      issues[0] ? `${issues[0].path || 'request'}: ${issues[0].message}` : 'invalid',
+      {
+        details: { issues },
+      },
+    );
+  }
+  if (err instanceof ConnectionException) return new Unavailable('postgresql', err);
+  if (err instanceof DriverException && UNAVAILABLE_SQLSTATE.test(String(err.code ?? ''))) {
+    return new Unavailable('postgresql', err);
+  }
+  const e = err as { name?: string; code?: string; status?: number; type?: string; expose?: boolean };
+  if (e?.name === 'KnexTimeoutError') return new Unavailable('postgresql', err);
+  if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) return new Unavailable('a dependency', err);
+  // Errors of the body parser (http-errors): bad JSON, too large, bad charset.
+  if (e?.status === 413) return new PayloadTooLarge(Number((err as { limit?: number }).limit ?? 0));
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    return new ValidationFailed(
+      e.type === 'entity.parse.failed' ? 'request body is not valid JSON' : String((err as Error).message),
+    );
+  }
+  return null;
+}
+
+/** The one place that turns errors into the wire envelope. Unknown errors become INTERNAL, logged, unleaked. */
+export function errorsToWire(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined)
+        throw new NotFound('route', `${ctx.method} ${ctx.path}`);
+    } catch (err) {
+      const known = toPulseError(err);
+      const log = ctx.log ?? logger;
+      const envelope: ErrorEnvelope = known
+        ? {
+            error: {
+              code: known.code,
+              message: known.message,
+              ...(known.details === undefined ? {} : { details: known.details }),
+            },
+          }
+        : { error: { code: ErrorCode.INTERNAL, message: 'internal error' } };
+      if (!known) log.error({ err, requestId: ctx.requestId }, 'unhandled error');
+      else if (known.code === ErrorCode.UNAVAILABLE)
+        log.warn({ err, requestId: ctx.requestId }, known.message);
+      ctx.status = HttpStatus[envelope.error.code];
+      ctx.body = envelope;
+      if (known instanceof Unavailable) ctx.set('retry-after', '1');
+      const retry = (known?.details as { retryAfterSec?: number } | undefined)?.retryAfterSec;
+      if (retry !== undefined) ctx.set('retry-after', String(retry));
+    }
+  };
+}

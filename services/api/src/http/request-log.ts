@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { Histogram } from 'prom-client';
+
+const INCOMING_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Request id (taken from a sane `x-request-id` or generated), echoed, on every log line; latency metric. */
+export function requestLog(logger: Logger, latency: Histogram<'method' | 'route' | 'status'>): Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    ctx.requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    ctx.set('x-request-id', ctx.requestId);
+    ctx.log = logger.child({ requestId: ctx.requestId });
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      latency.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
+      ctx.log.info(
+        { method: ctx.method, path: ctx.path, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 },
+        'request',
+      );
+    }
+  };
+}

@@ -1,0 +1,59 @@
+import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { AnyZodObject, ZodTypeAny } from 'zod';
+import type { ErrorCode} from '@pulse/contracts';
+import { HttpStatus } from '@pulse/contracts';
+import { ErrorEnvelope } from './schemas.js';
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+type Code = keyof typeof ErrorCode;
+
+export interface RouteDoc {
+  method: Method;
+  path: string;
+  summary: string;
+  tags: string[];
+  /** Anonymous routes carry no bearer requirement. */
+  anonymous?: boolean;
+  request?: { params?: AnyZodObject; query?: AnyZodObject };
+  success: { status: 200 | 201 | 204; description: string; schema?: ZodTypeAny; alsoOk?: ZodTypeAny };
+  errors: Code[];
+}
+
+const json = (schema: ZodTypeAny) => ({ 'application/json': { schema } });
+
+/** The error answers every route can give whatever its purpose. */
+const ALWAYS: Code[] = ['INTERNAL', 'UNAVAILABLE'];
+
+/**
+ * Builds the koa-swagger-decorator route config with the real responses: the success status and every
+ * error status the route can answer, each with the contract's error envelope.
+ */
+export function routeDoc(doc: RouteDoc): Partial<RouteConfig> {
+  const responses: RouteConfig['responses'] = {
+    [doc.success.status]: {
+      description: doc.success.description,
+      ...(doc.success.schema ? { content: json(doc.success.schema) } : {}),
+    },
+  };
+  if (doc.success.alsoOk)
+    responses[200] = { description: 'already existed', content: json(doc.success.alsoOk) };
+  const codes = new Set<Code>([...doc.errors, ...ALWAYS]);
+  if (!doc.anonymous) codes.add('UNAUTHENTICATED');
+  if (doc.request?.params || doc.request?.query) codes.add('VALIDATION_FAILED');
+  for (const code of codes) {
+    const status = HttpStatus[code];
+    const existing = responses[status];
+    const description = existing ? `${existing.description}; ${code}` : code;
+    responses[status] = { description, content: json(ErrorEnvelope) };
+  }
+  return {
+    method: doc.method,
+    path: doc.path,
+    summary: doc.summary,
+    tags: doc.tags,
+    operationId: `${doc.method}${doc.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
+    ...(doc.anonymous ? {} : { security: [{ bearerAuth: [] }] }),
+    request: doc.request ?? {},
+    responses,
+  };
+}

@@ -1,0 +1,81 @@
+import { z } from 'koa-swagger-decorator';
+import { ErrorCode } from '@pulse/contracts';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../pagination.js';
+
+// Importing `z` from koa-swagger-decorator guarantees zod is extended with `.openapi()` first.
+export { z };
+
+export const Uuid = z.string().uuid();
+export const IsoTime = z.string().datetime({ offset: true });
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      code: z.nativeEnum(ErrorCode),
+      message: z.string(),
+      details: z.any().optional(),
+    }),
+  })
+  .openapi('ErrorEnvelope');
+
+export const IdParams = z.object({ id: Uuid }).strict();
+
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+  cursor: z.string().min(1).max(512).optional(),
+};
+
+export const User = z
+  .object({
+    id: Uuid,
+    email: z.string().email(),
+    name: z.string(),
+    role: z.enum(['trainee', 'trainer']),
+    weightKg: z.number().nullable(),
+    createdAt: IsoTime,
+  })
+  .openapi('User');
+
+export const AuthResult = z
+  .object({ user: User, accessToken: z.string(), refreshToken: z.string() })
+  .openapi('AuthResult');
+
+export const SessionSnapshot = z
+  .object({
+    id: Uuid,
+    trainerId: Uuid,
+    title: z.string(),
+    type: z.string(),
+    status: z.enum(['scheduled', 'live', 'ended', 'cancelled']),
+    startsAt: IsoTime,
+    durationMinutes: z.number().int(),
+    capacity: z.number().int(),
+    startedAt: IsoTime.nullable(),
+    endedAt: IsoTime.nullable(),
+    cancelledAt: IsoTime.nullable(),
+  })
+  .openapi('SessionSnapshot');
+
+export const Session = SessionSnapshot.extend({
+  description: z.string().nullable(),
+  registeredCount: z.number().int(),
+  waitlistedCount: z.number().int(),
+  createdAt: IsoTime,
+}).openapi('Session');
+
+export const Registration = z
+  .object({
+    id: Uuid,
+    sessionId: Uuid,
+    status: z.enum(['registered', 'waitlisted', 'cancelled']),
+    queuedAt: IsoTime,
+    joinedAt: IsoTime.nullable(),
+  })
+  .openapi('Registration');
+
+export const SessionWithRegistration = Session.extend({ registration: Registration.nullable() }).openapi(
+  'SessionWithRegistration',
+);
+
+export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);

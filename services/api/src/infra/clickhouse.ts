@@ -1,0 +1,17 @@
+import { createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickhouseSchema } from '@pulse/contracts';
+
+export type { ClickHouseClient };
+
+/**
+ * A client without a default database: every query names `db.table`, so the same client can create
+ * the database. No custom settings are sent (ClickHouse 18.16 refuses settings it does not know).
+ */
+export const openClickHouse = (url: string): ClickHouseClient =>
+  createClient({ url, request_timeout: 10_000, compression: { request: false, response: false } });
+
+/** Applies the engine's documented storage schema (idempotent) so the reader's tables exist. */
+export async function applyClickHouseSchema(client: ClickHouseClient, db: string): Promise<void> {
+  for (const query of clickhouseSchema(db)) await client.command({ query });
+}

@@ -1,0 +1,69 @@
+import { createServer } from 'node:http';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { natsNames } from '@pulse/contracts';
+import { buildApi } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import type { Readiness } from './http/health.js';
+import { openDatabase } from './db/orm.js';
+import { applyClickHouseSchema, openClickHouse } from './infra/clickhouse.js';
+import { ensureStreams } from './infra/nats.js';
+import { OutboxPublisher } from './outbox/outbox-publisher.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`pulse-api: refusing to start.\n${err.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api' } });
+
+  const orm = await openDatabase({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    poolMax: config.DATABASE_POOL_MAX,
+    logger,
+  });
+  const nats = await connect({ servers: config.NATS_URL, name: 'pulse-api', maxReconnectAttempts: -1 });
+  const names = natsNames(config.NATS_NAMESPACE);
+  await ensureStreams(nats, names, config.NATS_STREAM_REPLICAS);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
+  await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB);
+
+  const outbox = new OutboxPublisher(orm, jetstream(nats), names, logger, config.OUTBOX_POLL_MS);
+  const readiness: Readiness = { draining: false };
+  const app = buildApi({ config, logger, orm, nats, redis, clickhouse, outbox, readiness });
+  const server = createServer(app.callback());
+  server.requestTimeout = config.REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
+  server.listen(config.API_PORT, () => logger.info({ port: config.API_PORT }, 'api listening'));
+  outbox.start();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: readiness off, draining');
+    readiness.draining = true;
+    const forced = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS).unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await outbox.stop();
+    await Promise.allSettled([nats.drain(), orm.close(), redis.quit(), clickhouse.close()]);
+    clearTimeout(forced);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error('pulse-api failed to start', err);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+import { LockMode } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsNames } from '@pulse/contracts';
+import type { Logger } from 'pino';
+import type { OutboxSignal } from './outbox.js';
+import { OutboxEvent } from './outbox-event.entity.js';
+
+export const OUTBOX_BATCH = 100;
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+/**
+ * Publishes committed outbox rows to JetStream. Each batch is claimed with FOR UPDATE SKIP LOCKED, so
+ * several API replicas share the work without publishing a row twice at the same time; a row is marked
+ * published only after its PubAck, and its msgID (= eventId) makes a republish after a crash a duplicate
+ * that JetStream drops.
+ */
+export class OutboxPublisher implements OutboxSignal {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly js: JetStreamClient,
+    private readonly names: NatsNames,
+    private readonly log: Logger,
+    private readonly pollMs: number,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Called right after a commit: publish now rather than at the next poll. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Stops polling and waits for the batch in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.publishBatch()) === OUTBOX_BATCH);
+    } catch (err) {
+      this.log.warn({ err }, 'outbox: publishing failed, will retry');
+    }
+  }
+
+  /** Returns how many rows were published. */
+  async publishBatch(): Promise<number> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const rows = await tx.find(
+        OutboxEvent,
+        { publishedAt: null },
+        {
+          orderBy: { createdAt: 'asc', id: 'asc' },
+          limit: OUTBOX_BATCH,
+          lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE,
+        },
+      );
+      let published = 0;
+      for (const row of rows) {
+        try {
+          await this.js.publish(this.names.sessionEvent(row.sessionId), JSON.stringify(row.payload), {
+            msgID: row.id,
+            timeout: PUBLISH_TIMEOUT_MS,
+          });
+        } catch (err) {
+          row.attempts += 1;
+          // Keep order: later events must not overtake an unpublished earlier one.
+          this.log.warn({ err, eventId: row.id, attempts: row.attempts }, 'outbox: publish failed');
+          break;
+        }
+        row.publishedAt = new Date();
+        published += 1;
+      }
+      return published;
+    });
+  }
+}

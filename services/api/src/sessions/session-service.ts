@@ -1,0 +1,205 @@
+import { LockMode, OptimisticLockError } from '@mikro-orm/core';
+import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import type { SessionStatus } from '@pulse/contracts';
+import { ConcurrentUpdate, Forbidden, NotFound, ValidationFailed } from '../errors.js';
+import { recordSessionEvent } from '../outbox/outbox.js';
+import type { OutboxSignal } from '../outbox/outbox.js';
+import { decodeCursor, encodeCursor } from '../pagination.js';
+import type { Page } from '../pagination.js';
+import { Registration, RegistrationStatus } from '../registrations/registration.entity.js';
+import { registrationView } from '../registrations/registration-view.js';
+import type { RegistrationView } from '../registrations/registration-view.js';
+import { WorkoutSession } from './session.entity.js';
+import { sessionView } from './session-view.js';
+import type { SessionView } from './session-view.js';
+import { STAMPED_BY, SessionTransition, assertAllowed, nextStatus } from './state-machine.js';
+
+export interface NewSession {
+  title: string;
+  description?: string | null;
+  type: string;
+  startsAt: string;
+  durationMinutes: number;
+  capacity: number;
+}
+export type SessionEdit = Partial<NewSession>;
+export interface SessionFilter {
+  status?: SessionStatus;
+  from?: string;
+  to?: string;
+  type?: string;
+  trainerId?: string;
+  limit: number;
+  cursor?: string;
+}
+const ListCursor = z.object({ startsAt: z.string().datetime(), id: z.string().uuid() });
+
+export class SessionService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly outbox: OutboxSignal,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async create(trainerId: string, input: NewSession): Promise<SessionView> {
+    const startsAt = this.futureDate(input.startsAt);
+    const session = new WorkoutSession();
+    Object.assign(session, { ...input, description: input.description ?? null, startsAt, trainerId });
+    await this.orm.em.fork().transactional(async (tx) => {
+      tx.persist(session);
+      recordSessionEvent(tx, session, 'created');
+    });
+    this.outbox.kick();
+    return sessionView(session, { registered: 0, waitlisted: 0 });
+  }
+
+  async get(id: string, userId: string): Promise<SessionView & { registration: RegistrationView | null }> {
+    const em = this.orm.em.fork();
+    const session = await em.findOne(WorkoutSession, id);
+    if (session === null) throw new NotFound('session', id);
+    const [counts, mine] = await Promise.all([
+      this.counts(em, [id]),
+      em.findOne(Registration, { sessionId: id, traineeId: userId }),
+    ]);
+    return { ...sessionView(session, counts.get(id) ?? ZERO), registration: mine && registrationView(mine) };
+  }
+
+  /** Soonest first; keyset pagination on (startsAt, id); counts come from one grouped query per page. */
+  async list(filter: SessionFilter): Promise<Page<SessionView>> {
+    const em = this.orm.em.fork();
+    const where: Record<string, unknown> = {
+      status: filter.status ?? { $in: ['scheduled', 'live'] },
+    };
+    const startsAt: Record<string, Date> = {};
+    if (filter.from !== undefined) startsAt.$gte = new Date(filter.from);
+    if (filter.to !== undefined) startsAt.$lte = new Date(filter.to);
+    if (Object.keys(startsAt).length > 0) where.startsAt = startsAt;
+    if (filter.type !== undefined) where.type = filter.type;
+    if (filter.trainerId !== undefined) where.trainerId = filter.trainerId;
+    if (filter.cursor !== undefined) {
+      const after = decodeCursor(filter.cursor, ListCursor);
+      const at = new Date(after.startsAt);
+      where.$or = [{ startsAt: { $gt: at } }, { startsAt: at, id: { $gt: after.id } }];
+    }
+    const rows = await em.find(WorkoutSession, where as FilterQuery<WorkoutSession>, {
+      orderBy: { startsAt: 'asc', id: 'asc' },
+      limit: filter.limit + 1,
+    });
+    const page = rows.slice(0, filter.limit);
+    const counts = await this.counts(
+      em,
+      page.map((s) => s.id),
+    );
+    const last = page.at(-1);
+    return {
+      items: page.map((s) => sessionView(s, counts.get(s.id) ?? ZERO)),
+      nextCursor:
+        rows.length > filter.limit && last
+          ? encodeCursor({ startsAt: last.startsAt.toISOString(), id: last.id })
+          : null,
+    };
+  }
+
+  async edit(id: string, trainerId: string, edit: SessionEdit): Promise<SessionView> {
+    const startsAt = edit.startsAt === undefined ? undefined : this.futureDate(edit.startsAt);
+    return this.mutate(id, trainerId, async (tx, session) => {
+      assertAllowed(session, 'edit');
+      const rescheduled = startsAt !== undefined && startsAt.getTime() !== session.startsAt.getTime();
+      const { startsAt: _ignored, ...rest } = edit;
+      Object.assign(session, rest);
+      if (startsAt !== undefined) session.startsAt = startsAt;
+      if (edit.capacity !== undefined) await this.fitCapacity(tx, session);
+      if (rescheduled) recordSessionEvent(tx, session, 'rescheduled');
+    });
+  }
+
+  async transition(id: string, trainerId: string, transition: SessionTransition): Promise<SessionView> {
+    return this.mutate(id, trainerId, async (tx, session) => {
+      session.status = nextStatus(session, transition);
+      session[STAMPED_BY[transition]] = this.now();
+      recordSessionEvent(tx, session, SessionTransition[transition].event);
+    });
+  }
+
+  /** Loads the session row locked FOR UPDATE, checks ownership, applies `change`, commits, kicks the outbox. */
+  private async mutate(
+    id: string,
+    trainerId: string,
+    change: (tx: EntityManager, session: WorkoutSession) => Promise<void>,
+  ): Promise<SessionView> {
+    const em = this.orm.em.fork();
+    let session: WorkoutSession | undefined;
+    try {
+      await em.transactional(async (tx) => {
+        const locked = await tx.findOne(WorkoutSession, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (locked === null) throw new NotFound('session', id);
+        if (locked.trainerId !== trainerId)
+          throw new Forbidden('only the session’s own trainer may change it');
+        await change(tx, locked);
+        session = locked;
+      });
+    } catch (cause) {
+      if (cause instanceof OptimisticLockError) throw new ConcurrentUpdate(`session ${id}`, cause);
+      throw cause;
+    }
+    this.outbox.kick();
+    const counts = await this.counts(em, [id]);
+    return sessionView(session!, counts.get(id) ?? ZERO);
+  }
+
+  /** A raised capacity promotes waitlisted trainees; a capacity below the registered count is refused. */
+  private async fitCapacity(tx: EntityManager, session: WorkoutSession): Promise<void> {
+    const registered = await tx.count(Registration, {
+      sessionId: session.id,
+      status: RegistrationStatus.REGISTERED,
+    });
+    if (session.capacity < registered) {
+      throw new ValidationFailed(
+        `capacity ${session.capacity} is below the ${registered} registered trainees`,
+        {
+          details: { field: 'capacity', registered },
+        },
+      );
+    }
+    const promoted = await tx.find(
+      Registration,
+      { sessionId: session.id, status: RegistrationStatus.WAITLISTED },
+      { orderBy: { queuedAt: 'asc', id: 'asc' }, limit: session.capacity - registered },
+    );
+    for (const r of promoted) r.status = RegistrationStatus.REGISTERED;
+  }
+
+  private async counts(em: EntityManager, ids: string[]): Promise<Map<string, Counts>> {
+    const result = new Map<string, Counts>();
+    if (ids.length === 0) return result;
+    const rows: { session_id: string; registered: string; waitlisted: string }[] = await em
+      .getConnection()
+      .execute(
+        `select session_id,
+           count(*) filter (where status = 'registered') as registered,
+           count(*) filter (where status = 'waitlisted') as waitlisted
+         from registration where session_id in (${ids.map(() => '?').join(', ')}) group by session_id`,
+        ids,
+      );
+    for (const r of rows) {
+      result.set(r.session_id, { registered: Number(r.registered), waitlisted: Number(r.waitlisted) });
+    }
+    return result;
+  }
+
+  private futureDate(iso: string): Date {
+    const at = new Date(iso);
+    if (at.getTime() <= this.now().getTime()) {
+      throw new ValidationFailed('startsAt must be in the future', { details: { field: 'startsAt' } });
+    }
+    return at;
+  }
+}
+
+interface Counts {
+  registered: number;
+  waitlisted: number;
+}
+const ZERO: Counts = { registered: 0, waitlisted: 0 };
