@@ -39,6 +39,10 @@ export class NatsWorld {
     return world;
   }
 
+  async recreateStreams(): Promise<void> {
+    await ensureStreams(this.jsm, this.names);
+  }
+
   async stop(): Promise<void> {
     await this.jsm.streams.delete(this.names.ratingsStream).catch(() => undefined);
     await this.jsm.streams.delete(this.names.eventsStream).catch(() => undefined);

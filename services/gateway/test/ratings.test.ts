@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { CloseCode, ErrorCode, MAX_SOCKET_PAYLOAD_BYTES, RatingMessage, ratingMsgId } from '@pulse/contracts';
+import {
+  NatsWorld,
+  TestClient,
+  eventually,
+  sessionSnapshot,
+  signTicket,
+  startGateway,
+  type RunningGateway,
+} from './harness.js';
+
+describe('Ratings through the gateway', () => {
+  let world: NatsWorld;
+  let gwA: RunningGateway;
+  let gwB: RunningGateway;
+  const clients: TestClient[] = [];
+  const open = (gw: RunningGateway, ticket: string) => {
+    const client = TestClient.open(gw, ticket);
+    clients.push(client);
+    return client;
+  };
+
+  /** A live session and one welcomed client on gateway A. */
+  async function liveClient(userId = randomUUID(), gw = gwA) {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const client = open(gw, signTicket({ sessionId: session.id, userId }));
+    const welcome = await client.next('welcome');
+    expect(welcome.state).to.equal('live');
+    return { session, userId, client };
+  }
+
+  const pong = (client: TestClient) => {
+    client.send({ type: 'ping' });
+    return client.next('pong');
+  };
+
+  before(async () => {
+    world = await NatsWorld.start();
+    gwA = await startGateway(world, { RATING_BURST: '20', RATING_RATE_PER_SEC: '1' });
+    gwB = await startGateway(world, { RATING_BURST: '20', RATING_RATE_PER_SEC: '1' });
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  after(async () => {
+    await Promise.all([gwA.gateway.close(), gwB.gateway.close()]);
+    await world.stop();
+  });
+
+  it('stores each rating on the user subject with its msg id and a server timestamp', async () => {
+    const { session, userId, client } = await liveClient();
+    const before = Date.now();
+    client.send({ type: 'rating', seq: 1, energy: 40 });
+    client.send({ type: 'rating', seq: 2, energy: 55.5 });
+    const subject = world.names.rating(session.id, userId);
+    const stored = await eventually(async () => {
+      const msgs = await world.storedOn(subject);
+      return msgs.length === 2 ? msgs : undefined;
+    });
+    const messages = stored.map((m) => RatingMessage.parse(m.json()));
+    expect(messages.map((m) => [m.seq, m.energy])).to.deep.equal([
+      [1, 40],
+      [2, 55.5],
+    ]);
+    expect(messages[0]).to.include({ kind: 'rating', sessionId: session.id, userId });
+    expect(messages[0].ts).to.be.within(before, Date.now());
+    expect(stored[1].header.get('Nats-Msg-Id')).to.equal(ratingMsgId(session.id, userId, 2));
+  });
+
+  it('stores a resent seq once, from one device or two', async () => {
+    const { session, userId, client } = await liveClient();
+    const twin = open(gwB, signTicket({ sessionId: session.id, userId }));
+    await twin.next('welcome');
+    for (const seq of [1, 2, 3]) client.send({ type: 'rating', seq, energy: 10 * seq });
+    for (const seq of [2, 3]) twin.send({ type: 'rating', seq, energy: 10 * seq });
+    await pong(client);
+    await eventually(async () =>
+      (await world.storedOn(world.names.rating(session.id, userId))).length === 3 ? true : undefined,
+    );
+    client.send({ type: 'rating', seq: 3, energy: 30 });
+    twin.send({ type: 'rating', seq: 1, energy: 10 });
+    await Promise.all([pong(client), pong(twin)]);
+    await new Promise((r) => setTimeout(r, 200));
+    const seqs = (await world.storedOn(world.names.rating(session.id, userId))).map(
+      (m) => RatingMessage.parse(m.json()).seq,
+    );
+    expect(seqs).to.deep.equal([1, 2, 3]);
+    expect([...client.frames, ...twin.frames].filter((f) => f.type === 'error')).to.deep.equal([]);
+  });
+
+  it('gives a client that reconnects through another gateway the highest stored seq as lastSeq', async () => {
+    const { session, userId, client } = await liveClient();
+    for (let seq = 1; seq <= 7; seq++) client.send({ type: 'rating', seq, energy: 50 });
+    await eventually(async () =>
+      (await world.storedOn(world.names.rating(session.id, userId))).length === 7 ? true : undefined,
+    );
+    client.close();
+    const again = open(gwB, signTicket({ sessionId: session.id, userId }));
+    expect((await again.next('welcome')).lastSeq).to.equal(7);
+    // Resending from before lastSeq is harmless: seqs up to 7 are ignored, 8 is stored.
+    for (let seq = 6; seq <= 8; seq++) again.send({ type: 'rating', seq, energy: 50 });
+    await eventually(async () =>
+      (await world.storedOn(world.names.rating(session.id, userId))).length === 8 ? true : undefined,
+    );
+  });
+
+  it('answers bad frames with INVALID_MESSAGE and keeps the socket open', async () => {
+    const { client } = await liveClient();
+    const bad = [
+      '{not json',
+      JSON.stringify({ type: 'rating', seq: '1', energy: 50 }),
+      JSON.stringify({ type: 'rating', seq: 1, energy: 101 }),
+      JSON.stringify({ type: 'rating', seq: 1, energy: -1 }),
+      JSON.stringify({ type: 'rating', seq: 0, energy: 5 }),
+      JSON.stringify({ type: 'dance' }),
+      JSON.stringify({ type: 'rating', seq: 1, energy: 5, extra: 'x'.repeat(2000) }),
+    ];
+    for (const frame of bad) client.send(frame);
+    for (let i = 0; i < bad.length; i++) {
+      expect((await client.next('error')).code).to.equal(ErrorCode.INVALID_MESSAGE);
+    }
+    await pong(client);
+  });
+
+  it('closes a socket with 1009 on a frame beyond the socket payload limit', async () => {
+    const { client } = await liveClient();
+    client.send('x'.repeat(MAX_SOCKET_PAYLOAD_BYTES + 1));
+    expect((await client.closed).code).to.equal(CloseCode.MESSAGE_TOO_BIG);
+  });
+
+  it('answers ratings in the waiting room with NOT_LIVE and the seq', async () => {
+    const session = sessionSnapshot('scheduled');
+    const client = open(gwA, signTicket({ sessionId: session.id }));
+    await client.next('welcome');
+    client.send({ type: 'rating', seq: 1, energy: 50 });
+    expect(await client.next('error')).to.include({ code: ErrorCode.NOT_LIVE, seq: 1 });
+  });
+
+  it('answers a flood beyond the burst with RATE_LIMITED while another client carries on', async () => {
+    const { session, client } = await liveClient();
+    const other = open(gwA, signTicket({ sessionId: session.id }));
+    await other.next('welcome');
+    for (let seq = 1; seq <= 30; seq++) client.send({ type: 'rating', seq, energy: 50 });
+    const limited = await client.next('error');
+    expect(limited).to.include({ code: ErrorCode.RATE_LIMITED, seq: 21 });
+    other.send({ type: 'rating', seq: 1, energy: 50 });
+    await pong(other);
+    await pong(client);
+    const errors = client.frames.filter((f) => f.type === 'error');
+    expect(errors.map((f) => f.seq)).to.deep.equal([21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    expect(other.frames.filter((f) => f.type === 'error')).to.deep.equal([]);
+  });
+
+  it('answers UNAVAILABLE with the seq when JetStream cannot store a rating', async () => {
+    const { session, userId, client } = await liveClient();
+    await world.jsm.streams.delete(world.names.ratingsStream);
+    try {
+      client.send({ type: 'rating', seq: 1, energy: 50 });
+      expect(await client.next('error', 15_000)).to.include({ code: ErrorCode.UNAVAILABLE, seq: 1 });
+      await pong(client);
+    } finally {
+      await world.recreateStreams();
+    }
+    client.send({ type: 'rating', seq: 1, energy: 50 });
+    await eventually(async () =>
+      (await world.storedOn(world.names.rating(session.id, userId))).length === 1 ? true : undefined,
+    );
+  });
+});

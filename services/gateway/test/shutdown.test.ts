@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { CloseCode } from '@pulse/contracts';
+import { NatsWorld, TestClient, sessionSnapshot, signTicket, startGateway } from './harness.js';
+
+describe('Gateway health and graceful shutdown', () => {
+  let world: NatsWorld;
+
+  before(async () => {
+    world = await NatsWorld.start();
+  });
+  after(() => world.stop());
+
+  it('answers healthz, readyz and metrics with the gateway metrics', async () => {
+    const gw = await startGateway(world);
+    try {
+      const health = await fetch(`${gw.httpUrl}/healthz`);
+      expect([health.status, await health.json()]).to.deep.equal([200, { status: 'ok' }]);
+      const ready = await fetch(`${gw.httpUrl}/readyz`);
+      expect([ready.status, await ready.json()]).to.deep.equal([200, { status: 'ok' }]);
+      const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+      for (const name of [
+        'pulse_gateway_open_connections',
+        'pulse_gateway_ratings_received_total',
+        'pulse_gateway_publish_latency_seconds',
+        'pulse_gateway_rank_frames_dropped_total',
+        'nodejs_eventloop_lag_seconds',
+      ]) {
+        expect(metrics).to.contain(name);
+      }
+    } finally {
+      await gw.gateway.close();
+    }
+  });
+
+  it('turns readyz to 503, closes clients with 1012 and refuses new upgrades on close', async () => {
+    const gw = await startGateway(world);
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const userId = randomUUID();
+    const client = TestClient.open(gw, signTicket({ sessionId: session.id, userId }));
+    await client.next('welcome');
+    client.send({ type: 'rating', seq: 1, energy: 50 });
+    client.send({ type: 'ping' });
+    await client.next('pong'); // the rating is in the publisher now (frames are handled in order)
+    const closing = gw.gateway.close();
+    const ready = await fetch(`${gw.httpUrl}/readyz`).catch(() => null);
+    if (ready) expect([ready.status, await ready.json()]).to.deep.equal([503, { status: 'draining' }]);
+    expect((await client.closed).code).to.equal(CloseCode.RECONNECT);
+    const late = TestClient.open(gw, signTicket({ sessionId: session.id }));
+    expect((await late.closed).code).to.equal(1006);
+    await closing;
+    // The rating in flight when close began was stored before close resolved.
+    const stored = await world.storedOn(world.names.rating(session.id, userId));
+    expect(stored).to.have.length(1);
+  });
+});
