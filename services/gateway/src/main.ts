@@ -21,9 +21,10 @@ async function main(): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE));
   const gateway = buildGateway({ config, nc, jsm, logger });
-  gateway.server.listen(config.GATEWAY_PORT, () =>
-    logger.info({ port: config.GATEWAY_PORT }, 'gateway listening'),
-  );
+  gateway.server.listen(config.GATEWAY_PORT, () => {
+    const address = gateway.server.address();
+    logger.info({ port: typeof address === 'object' ? address?.port : address }, 'gateway listening');
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,7 +1,17 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { CloseCode } from '@pulse/contracts';
-import { NatsWorld, TestClient, sessionSnapshot, signTicket, startGateway } from './harness.js';
+import {
+  NatsWorld,
+  TestClient,
+  sessionSnapshot,
+  signTicket,
+  startGateway,
+  type RunningGateway,
+} from './harness.js';
 
 describe('Gateway health and graceful shutdown', () => {
   let world: NatsWorld;
@@ -53,5 +63,33 @@ describe('Gateway health and graceful shutdown', () => {
     // The rating in flight when close began was stored before close resolved.
     const stored = await world.storedOn(world.names.rating(session.id, userId));
     expect(stored).to.have.length(1);
+  });
+
+  it('closes clients with 1012 and exits 0 when the process gets SIGTERM', async () => {
+    const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, GATEWAY_PORT: '0', NATS_NAMESPACE: world.names.namespace, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let output = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += String(chunk);
+          const match = /"port":(\d+)/.exec(output);
+          if (match) resolve(Number(match[1]));
+        });
+        child.once('exit', () => reject(new Error(`gateway exited early: ${output}`)));
+      });
+      const gw = { url: `ws://127.0.0.1:${port}/v1/live` } as RunningGateway;
+      const client = TestClient.open(gw, signTicket({ sessionId: randomUUID() }));
+      await client.next('welcome');
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      expect((await client.closed).code).to.equal(CloseCode.RECONNECT);
+      expect((await exited)[0]).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
