@@ -3,6 +3,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
+  clickhouseSchema,
   natsNames,
   participantMsgId,
   ratingMsgId,
@@ -39,6 +40,7 @@ export async function openInfra(): Promise<Infra> {
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, names);
   const ch = createClient({ url: CLICKHOUSE_URL });
+  for (const statement of clickhouseSchema(db)) await ch.command({ query: statement });
   return {
     namespace,
     db,
