@@ -88,6 +88,7 @@ export class Connection implements SessionClient {
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.sessionEvent(sid) }),
         jsm.streams.getMessage(names.ratingsStream, { last_by_subj: names.rating(sid, sub) }),
         publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
+        session.presenceSettled,
       ]);
       const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
       if (event?.success) session.apply(event.data);

@@ -25,6 +25,12 @@ export class PresenceBoard {
     return total;
   }
 
+  /** Whether a live (not expired) beat of this gateway is on the board. */
+  knows(sessionId: string, gatewayId: string, nowMs: number): boolean {
+    const entry = this.sessions.get(sessionId)?.get(gatewayId);
+    return entry !== undefined && nowMs - entry.atMs <= this.ttlMs;
+  }
+
   forget(sessionId: string): void {
     this.sessions.delete(sessionId);
   }

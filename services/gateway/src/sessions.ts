@@ -35,6 +35,8 @@ export interface SessionsDeps {
 
 /** Beats older than this many intervals no longer count (the gateway that sent them may be gone). */
 const PRESENCE_TTL_INTERVALS = 3;
+/** The first client of a session on this gateway waits at most this long for other gateways' beats. */
+const PRESENCE_SETTLE_MAX_MS = 100;
 
 /** One session as this gateway sees it: its local clients, its NATS subscriptions, its state. */
 export class LocalSession {
@@ -44,6 +46,9 @@ export class LocalSession {
   readonly buckets = new Map<string, TokenBucket>();
   /** Resolves once the server has registered this session's subscriptions. */
   readonly subscribed: Promise<void>;
+  /** Resolves at the first beat of another gateway, or after a short wait when there is none. */
+  readonly presenceSettled: Promise<void>;
+  private heardOthers: () => void = () => undefined;
   lastWaitingCount = -1;
   private readonly subs: Subscription[];
 
@@ -70,7 +75,17 @@ export class LocalSession {
       on(names.ranks(sessionId), (data) => this.onRanks(data)),
       on(names.presence(sessionId), (data) => this.onPresence(data)),
     ];
-    this.subscribed = nc.flush();
+    // Beat at once: other gateways holding clients of the session answer with their own beat, so the
+    // first local client's welcome already counts them.
+    this.subscribed = nc.flush().then(() => this.beat(Date.now()));
+    const waitMs = Math.min(PRESENCE_SETTLE_MAX_MS, registry.deps.presenceIntervalMs);
+    this.presenceSettled = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.heardOthers = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   get connectedUsers(): number {
@@ -114,6 +129,16 @@ export class LocalSession {
 
   /** Called once per presence interval: this gateway's beat, and `waiting` frames when the count moved. */
   tick(nowMs: number): void {
+    this.beat(nowMs);
+    if (this.view.status !== 'scheduled') return;
+    const participants = this.participants(nowMs);
+    if (participants === this.lastWaitingCount) return;
+    this.lastWaitingCount = participants;
+    const frame = JSON.stringify({ type: 'waiting', startsAt: this.view.startsAt, participants });
+    for (const client of this.clients) if (client.welcomed) client.send(frame);
+  }
+
+  private beat(nowMs: number): void {
     const { nc, names, gatewayId } = this.registry.deps;
     const beat: PresenceBeat = {
       gatewayId,
@@ -121,13 +146,7 @@ export class LocalSession {
       connected: this.connectedUsers,
       at: nowMs,
     };
-    nc.publish(names.presence(this.sessionId), JSON.stringify(beat));
-    if (this.view.status !== 'scheduled') return;
-    const participants = this.participants(nowMs);
-    if (participants === this.lastWaitingCount) return;
-    this.lastWaitingCount = participants;
-    const frame = JSON.stringify({ type: 'waiting', startsAt: this.view.startsAt, participants });
-    for (const client of this.clients) if (client.welcomed) client.send(frame);
+    if (!nc.isClosed()) nc.publish(names.presence(this.sessionId), JSON.stringify(beat));
   }
 
   close(): void {
@@ -156,7 +175,13 @@ export class LocalSession {
   private onPresence(data: Uint8Array): void {
     const beat = PresenceBeat.safeParse(JSON.parse(decoder.decode(data)));
     if (!beat.success || beat.data.gatewayId === this.registry.deps.gatewayId) return;
-    this.registry.board.record(this.sessionId, beat.data.gatewayId, beat.data.connected, Date.now());
+    const { board } = this.registry;
+    const nowMs = Date.now();
+    const newcomer = !board.knows(this.sessionId, beat.data.gatewayId, nowMs);
+    board.record(this.sessionId, beat.data.gatewayId, beat.data.connected, nowMs);
+    this.heardOthers();
+    // A gateway we had not heard from just took clients of this session: tell it about ours now.
+    if (newcomer && this.clients.size > 0) this.beat(nowMs);
   }
 }
 
