@@ -1,6 +1,5 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { ZodError } from 'zod';
 import { ConnectionException, DriverException } from '@mikro-orm/core';
 import { ErrorCode, HttpStatus } from '@pulse/contracts';
 import type { ErrorEnvelope } from '@pulse/contracts';
@@ -17,10 +16,20 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
 ]);
 
+/**
+ * zod is loaded twice (koa-swagger-decorator requires its CommonJS build, we import its ES module), so
+ * `instanceof ZodError` is not reliable: recognise it by shape.
+ */
+function isZodError(err: unknown): err is { issues: { path: (string | number)[]; message: string }[] } {
+  return (
+    (err as { name?: string })?.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues)
+  );
+}
+
 /** Translates what infrastructure and the HTTP layer throw into PulseErrors; null when it is a bug. */
 export function toPulseError(err: unknown): PulseError | null {
   if (err instanceof PulseError) return err;
-  if (err instanceof ZodError) {
+  if (isZodError(err)) {
     const issues = err.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
     return new ValidationFailed(
       issues[0] ? `${issues[0].path || 'request'}: ${issues[0].message}` : 'invalid',

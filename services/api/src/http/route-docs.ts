@@ -1,6 +1,6 @@
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { AnyZodObject, ZodTypeAny } from 'zod';
-import type { ErrorCode} from '@pulse/contracts';
+import type { ErrorCode } from '@pulse/contracts';
 import { HttpStatus } from '@pulse/contracts';
 import { ErrorEnvelope } from './schemas.js';
 

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { natsNames } from '@pulse/contracts';
+import type { NatsNames } from '@pulse/contracts';
+import { buildApi } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { Config } from '../src/config.js';
+import { openDatabase } from '../src/db/orm.js';
+import { applyClickHouseSchema, openClickHouse } from '../src/infra/clickhouse.js';
+import type { ClickHouseClient } from '../src/infra/clickhouse.js';
+import { ensureStreams } from '../src/infra/nats.js';
+import { OutboxPublisher } from '../src/outbox/outbox-publisher.js';
+import { AccessTokens } from '../src/accounts/tokens.js';
+import { User } from '../src/accounts/user.entity.js';
+import type { Role } from '../src/accounts/user.entity.js';
+import { hashPassword } from '../src/accounts/passwords.js';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as is, with content-type application/json unless `headers` says otherwise. */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+}
+export interface TestUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  token: string;
+}
+
+/** One isolated API: its own PostgreSQL schema, NATS namespace, ClickHouse database and Redis prefix. */
+export class TestApi {
+  readonly id = randomBytes(4).toString('hex');
+  readonly names: NatsNames = natsNames(`t${this.id}`);
+  config!: Config;
+  orm!: MikroORM;
+  nats!: NatsConnection;
+  redis!: Redis;
+  clickhouse!: ClickHouseClient;
+  outbox!: OutboxPublisher;
+  server!: Server;
+  url!: string;
+  private tokens!: AccessTokens;
+  private static passwordHash: Promise<string> | undefined;
+
+  static async start(
+    env: Record<string, string> = {},
+    options: { publisher?: boolean } = {},
+  ): Promise<TestApi> {
+    const api = new TestApi();
+    await api.open(env, options.publisher ?? true);
+    return api;
+  }
+
+  private async open(env: Record<string, string>, startPublisher: boolean): Promise<void> {
+    this.config = loadConfig({
+      DATABASE_SCHEMA: `t_api_${this.id}`,
+      NATS_NAMESPACE: this.names.namespace,
+      CLICKHOUSE_DB: `t_${this.id}`,
+      REDIS_KEY_PREFIX: `t:${this.id}:`,
+      OUTBOX_POLL_MS: '200',
+      LOG_LEVEL: 'silent',
+      ...env,
+    });
+    const logger = pino({ level: this.config.LOG_LEVEL });
+    this.orm = await openDatabase({
+      url: this.config.DATABASE_URL,
+      schema: this.config.DATABASE_SCHEMA,
+      poolMax: 20,
+    });
+    this.nats = await connect({ servers: this.config.NATS_URL });
+    await ensureStreams(this.nats, this.names);
+    this.redis = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: 1 });
+    this.clickhouse = openClickHouse(this.config.CLICKHOUSE_URL);
+    await applyClickHouseSchema(this.clickhouse, this.config.CLICKHOUSE_DB);
+    this.outbox = new OutboxPublisher(
+      this.orm,
+      jetstream(this.nats),
+      this.names,
+      logger,
+      this.config.OUTBOX_POLL_MS,
+    );
+    if (startPublisher) this.outbox.start();
+    const app = buildApi({
+      config: this.config,
+      logger,
+      orm: this.orm,
+      nats: this.nats,
+      redis: this.redis,
+      clickhouse: this.clickhouse,
+      outbox: this.outbox,
+    });
+    this.server = createServer(app.callback());
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.tokens = new AccessTokens(this.config.JWT_ACCESS_SECRET, this.config.ACCESS_TOKEN_TTL_SEC);
+  }
+
+  async close(): Promise<void> {
+    await this.outbox.stop();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    const jsm = await jetstreamManager(this.nats);
+    for (const stream of [this.names.ratingsStream, this.names.eventsStream]) {
+      await jsm.streams.delete(stream).catch(() => undefined);
+    }
+    await this.nats.close();
+    await this.orm.em
+      .getConnection()
+      .execute(`drop schema if exists "${this.config.DATABASE_SCHEMA}" cascade`);
+    await this.orm.close(true);
+    await this.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${this.config.CLICKHOUSE_DB}` });
+    await this.clickhouse.close();
+    const keys = await this.redis.keys(`${this.config.REDIS_KEY_PREFIX}*`);
+    if (keys.length > 0) await this.redis.del(...keys);
+    this.redis.disconnect();
+  }
+
+  async call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    let body: string | Buffer | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined && headers['content-type'] === undefined)
+      headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.url}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text.length > 0)
+      parsed = JSON.parse(text);
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  /** Signs up through the API (argon2 and all). */
+  async signup(
+    role: Role,
+    name = `${role}-${randomBytes(3).toString('hex')}`,
+    weightKg?: number,
+  ): Promise<TestUser> {
+    const email = `${name}@example.test`;
+    const res = await this.call('POST', '/v1/auth/register', {
+      body: {
+        email,
+        password: 'correct horse battery',
+        name,
+        role,
+        ...(weightKg === undefined ? {} : { weightKg }),
+      },
+    });
+    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { id: res.body.user.id, email, name, role, token: res.body.accessToken };
+  }
+
+  /** A user inserted directly (one shared password hash) — for fixtures that need many accounts fast. */
+  async user(
+    role: Role,
+    name = `${role}-${randomBytes(3).toString('hex')}`,
+    weightKg: number | null = null,
+  ): Promise<TestUser> {
+    TestApi.passwordHash ??= hashPassword('correct horse battery');
+    const user = Object.assign(new User(), {
+      email: `${name}@example.test`.toLowerCase(),
+      name,
+      role,
+      weightKg,
+      passwordHash: await TestApi.passwordHash,
+    });
+    await this.orm.em.fork().persistAndFlush(user);
+    return { id: user.id, email: user.email, name, role, token: this.tokens.sign(user.id, role) };
+  }
+
+  /** Creates a session through the API, starting `inMinutes` from now. */
+  async session(trainer: TestUser, overrides: Record<string, unknown> = {}): Promise<any> {
+    const res = await this.call('POST', '/v1/sessions', {
+      token: trainer.token,
+      body: {
+        title: 'Morning HIIT',
+        type: 'hiit',
+        startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        durationMinutes: 45,
+        capacity: 10,
+        ...overrides,
+      },
+    });
+    if (res.status !== 201) throw new Error(`session failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+}
