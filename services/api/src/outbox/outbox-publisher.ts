@@ -19,7 +19,8 @@ export class OutboxPublisher implements OutboxSignal {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
-  private stopped = false;
+  /** Kicks are ignored until start(): a process that does not run the loop only writes rows. */
+  private stopped = true;
 
   constructor(
     private readonly orm: MikroORM,

@@ -1,0 +1,135 @@
+ 
+import { expect } from 'chai';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
+import { SessionEvent } from '@pulse/contracts';
+import { OutboxEvent } from '../src/outbox/outbox-event.entity.js';
+import { TestApi } from './harness.js';
+import type { TestUser } from './harness.js';
+
+/** Collects every session event published in the test's namespace. */
+function collect(api: TestApi): {
+  events: SessionEvent[];
+  sub: Subscription;
+  waitFor(n: number): Promise<void>;
+} {
+  const events: SessionEvent[] = [];
+  const sub = api.nats.subscribe(api.names.allSessionEvents);
+  void (async () => {
+    for await (const m of sub) events.push(SessionEvent.parse(m.json()));
+  })();
+  const waitFor = async (n: number) => {
+    const deadline = Date.now() + 10_000;
+    while (events.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  };
+  return { events, sub, waitFor };
+}
+
+describe('lifecycle events through the outbox', () => {
+  let api: TestApi;
+  let coach: TestUser;
+  before(async () => {
+    api = await TestApi.start();
+    coach = await api.user('trainer');
+  });
+  after(() => api.close());
+
+  it('publishes created, rescheduled, started and ended with full snapshots on the session subject', async () => {
+    const seen = collect(api);
+    await api.nats.flush();
+    const s = await api.session(coach);
+    const startsAt = new Date(Date.now() + 7_200_000).toISOString();
+    await api.call('PATCH', `/v1/sessions/${s.id}`, { token: coach.token, body: { startsAt } });
+    await api.call('PATCH', `/v1/sessions/${s.id}`, {
+      token: coach.token,
+      body: { title: 'not a reschedule' },
+    });
+    await api.call('POST', `/v1/sessions/${s.id}/start`, { token: coach.token });
+    await api.call('POST', `/v1/sessions/${s.id}/end`, { token: coach.token });
+    await seen.waitFor(4);
+    seen.sub.unsubscribe();
+    const mine = seen.events.filter((e) => e.session.id === s.id);
+    expect(mine.map((e) => e.type)).to.deep.equal(['created', 'rescheduled', 'started', 'ended']);
+    expect(mine.map((e) => e.session.status)).to.deep.equal(['scheduled', 'scheduled', 'live', 'ended']);
+    expect(mine[0].session).to.deep.include({
+      id: s.id,
+      trainerId: coach.id,
+      title: 'Morning HIIT',
+      capacity: 10,
+    });
+    expect(mine[1].session.startsAt).to.equal(startsAt);
+    expect(mine[2].session.startedAt).to.be.a('string');
+    expect(mine[3].session.endedAt).to.be.a('string');
+    expect(new Set(mine.map((e) => e.eventId)).size).to.equal(4);
+    const jsm = await jetstreamManager(api.nats);
+    const last = await jsm.streams.getMessage(api.names.eventsStream, {
+      last_by_subj: api.names.sessionEvent(s.id),
+    });
+    expect((last!.json() as SessionEvent).type).to.equal('ended');
+  });
+
+  it('publishes cancelled', async () => {
+    const seen = collect(api);
+    await api.nats.flush();
+    const s = await api.session(coach);
+    await api.call('POST', `/v1/sessions/${s.id}/cancel`, { token: coach.token });
+    await seen.waitFor(2);
+    seen.sub.unsubscribe();
+    const types = seen.events.filter((e) => e.session.id === s.id).map((e) => [e.type, e.session.status]);
+    expect(types).to.deep.equal([
+      ['created', 'scheduled'],
+      ['cancelled', 'cancelled'],
+    ]);
+  });
+
+  it('publishes no event for a transition that was refused', async () => {
+    const s = await api.session(coach);
+    await api.call('POST', `/v1/sessions/${s.id}/end`, { token: coach.token });
+    const rows = await api.orm.em.fork().find(OutboxEvent, { sessionId: s.id });
+    expect(rows.map((r) => r.type)).to.deep.equal(['created']);
+  });
+});
+
+describe('the outbox publisher', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await TestApi.start({}, { publisher: false });
+  });
+  after(() => api.close());
+
+  it('keeps committed events while nothing publishes, then publishes them in order and marks them', async () => {
+    const coach = await api.user('trainer');
+    const s = await api.session(coach);
+    await api.call('POST', `/v1/sessions/${s.id}/start`, { token: coach.token });
+    const em = api.orm.em.fork();
+    const pending = await em.find(OutboxEvent, { sessionId: s.id }, { orderBy: { createdAt: 'asc' } });
+    expect(pending.map((r) => [r.type, r.publishedAt])).to.deep.equal([
+      ['created', null],
+      ['started', null],
+    ]);
+    const seen = collect(api);
+    await api.nats.flush();
+    expect(await api.outbox.publishBatch()).to.equal(2);
+    await seen.waitFor(2);
+    seen.sub.unsubscribe();
+    expect(seen.events.map((e) => e.type)).to.deep.equal(['created', 'started']);
+    const after = await api.orm.em.fork().find(OutboxEvent, { sessionId: s.id });
+    expect(after.every((r) => r.publishedAt instanceof Date)).to.equal(true);
+  });
+
+  it('lets JetStream drop a republished event as a duplicate of its eventId', async () => {
+    const coach = await api.user('trainer');
+    const s = await api.session(coach);
+    await api.outbox.publishBatch();
+    const jsm = await jetstreamManager(api.nats);
+    const before = (await jsm.streams.info(api.names.eventsStream)).state.messages;
+    // As if the process died after the PubAck but before marking the row: it is published again.
+    await api.orm.em.fork().nativeUpdate(OutboxEvent, { sessionId: s.id }, { publishedAt: null });
+    expect(await api.outbox.publishBatch()).to.equal(1);
+    const again = await jetstream(api.nats).publish(api.names.sessionEvent(s.id), '{}', {
+      msgID: (await api.orm.em.fork().findOneOrFail(OutboxEvent, { sessionId: s.id })).id,
+    });
+    expect(again.duplicate).to.equal(true);
+    expect((await jsm.streams.info(api.names.eventsStream)).state.messages).to.equal(before);
+  });
+});
