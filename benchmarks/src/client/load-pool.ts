@@ -98,8 +98,13 @@ export class LoadPool {
     return { ok: answers.reduce((n, a) => n + a.ok, 0), failed: answers.flatMap((a) => a.failed) };
   }
   /** Every client sends `ratePerSec` ratings; every `resendEvery`-th also resends the previous seq. */
-  async play(ratePerSec: number, resendEvery = 0): Promise<void> {
-    await this.all({ cmd: 'play', ratePerSec, resendEvery });
+  async play(ratePerSec: number, resendEvery = 0): Promise<{ live: number; notLive: number }> {
+    const answers = await this.all<{ live: number; notLive: number }>({
+      cmd: 'play',
+      ratePerSec,
+      resendEvery,
+    });
+    return answers.reduce((a, b) => ({ live: a.live + b.live, notLive: a.notLive + b.notLive }));
   }
   async stop(): Promise<void> {
     await this.all({ cmd: 'stop' });

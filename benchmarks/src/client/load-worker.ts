@@ -47,8 +47,10 @@ async function connectAll(clients: ClientSpec[], rampMs: number): Promise<{ ok: 
   return { ok: players.length, failed };
 }
 
-function play(ratePerSec: number, resendEvery: number): void {
+/** Starts each client's ratings once it is live (its welcome said so, or `started` arrived). */
+async function play(ratePerSec: number, resendEvery: number): Promise<{ live: number; notLive: number }> {
   const intervalMs = 1000 / ratePerSec;
+  const live = await Promise.allSettled(players.map((p) => p.conn.waitLive()));
   players.forEach((p) => {
     const seed = userSeed(p.spec.userId);
     const tick = () => {
@@ -69,6 +71,8 @@ function play(ratePerSec: number, resendEvery: number): void {
     }, Math.random() * intervalMs);
     p.timer = first;
   });
+  const notLive = live.filter((r) => r.status === 'rejected').length;
+  return { live: live.length - notLive, notLive };
 }
 
 function stop(): void {

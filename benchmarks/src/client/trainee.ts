@@ -33,6 +33,8 @@ export class TraineeConnection {
   private lastRankAt = 0;
   private waiters: Waiter[] = [];
   private socket: WebSocket | undefined;
+  /** Set once the session is live for this client (welcome state `live` or a `started` frame). */
+  live = false;
   closeCode: number | undefined;
   closed: Promise<number> = Promise.resolve(0);
 
@@ -118,6 +120,11 @@ export class TraineeConnection {
     });
   }
 
+  /** Resolves once the session is live for this client. */
+  waitLive(timeoutMs = 30_000): Promise<unknown> {
+    return this.live ? Promise.resolve() : this.nextFrame((f) => f.type === 'started', timeoutMs);
+  }
+
   /** Waits for a rank frame that counts `seq` (rank.seq >= seq). */
   waitForRankSeq(seq: number, timeoutMs = 15_000): Promise<RankFrame> {
     if (this.lastRank?.seq !== undefined && this.lastRank.seq >= seq) return Promise.resolve(this.lastRank);
@@ -150,7 +157,10 @@ export class TraineeConnection {
     if (!frame) return;
     if (this.options.keepFrames) this.frames.push(frame);
     if (frame.type === 'rank') this.onRank(frame, now);
-    else if (frame.type === 'welcome') this.welcome = frame;
+    else if (frame.type === 'welcome') {
+      this.welcome = frame;
+      this.live = frame.state === 'live';
+    } else if (frame.type === 'started') this.live = true;
     else if (frame.type === 'error') {
       this.errors.set(frame.code, (this.errors.get(frame.code) ?? 0) + 1);
       if (frame.seq !== undefined) this.rejectedSeqs.add(frame.seq);

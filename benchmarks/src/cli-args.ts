@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+
+/** "20s", "500ms", "2m" or a plain number of seconds → milliseconds. */
+export function parseDurationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not a duration (try 30s, 500ms, 2m)`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative integer, got "${text}"`);
+  return n;
+}
+
+export function positiveNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
+  return n;
+}
+
+/** Every flag of every mode; a mode ignores what it does not use. */
+export function parseCli(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      participants: { type: 'string' },
+      sessions: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      gateways: { type: 'string' },
+      engines: { type: 'string' },
+      ramp: { type: 'string' },
+      workers: { type: 'string' },
+      'resend-every': { type: 'string' },
+      'api-url': { type: 'string' },
+      'gateway-url': { type: 'string', multiple: true },
+      'nats-namespace': { type: 'string' },
+      'clickhouse-db': { type: 'string' },
+      name: { type: 'string' },
+      out: { type: 'string' },
+      connections: { type: 'string' },
+      'seed-sessions': { type: 'string' },
+      sizes: { type: 'string' },
+      ratings: { type: 'string' },
+      'redis-url': { type: 'string' },
+      'no-progress': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+export const USAGE = `Usage: npm run bench -- <mode> [flags]
+
+Modes:
+  live         trainees over WebSocket: ratings → ranks, latency, throughput, lost/doubled
+  api          REST routes with autocannon: p50/p99 and requests/s per route
+  leaderboard  the engine's Leaderboard against a Redis sorted set, 1k/10k/100k participants
+  soak         (not yet: issue 8)
+
+Common flags:
+  --name <name>          report name (default <mode>-<timestamp>); files go to benchmarks/results/<name>.*
+  --out <dir>            report folder (default benchmarks/results)
+  --api-url <url>        target an existing deployment instead of starting a local stack
+  --gateway-url <ws-url> gateway(s) of that deployment (repeatable; default: the join answer's gatewayUrl)
+  --nats-namespace, --clickhouse-db   storage names of that deployment (enables lag and lost/doubled checks)
+  --no-progress          no live progress line
+
+live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) --duration 30s
+       --gateways 1 --engines 1 --ramp 5s --workers <auto> --resend-every 0
+api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per route, 0 = as fast as possible)
+       --seed-sessions 10000 --participants 20 (trainees in the results session)
+leaderboard: --sizes 1000,10000,100000 --ratings 200000 (per size) --redis-url redis://127.0.0.1:6379
+`;

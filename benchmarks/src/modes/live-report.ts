@@ -1,0 +1,235 @@
+import type { ClientSummary } from '../client/protocol.js';
+import type { PoolInterval } from '../client/load-pool.js';
+import type { Percentiles } from '../metrics/latency.js';
+import type { ResourceSample } from '../metrics/resources.js';
+import type { StoredRatings } from '../metrics/stored-ratings.js';
+import type { ChartSpec, Report } from '../report/report.js';
+import type { LiveOptions } from './live.js';
+
+export type TimelinePoint = Omit<PoolInterval, 'latencies'> & {
+  t: number;
+  latencies?: undefined;
+  p50: number;
+  p99: number;
+  max: number;
+  lag: number;
+};
+
+export interface LiveRun {
+  opts: LiveOptions;
+  startedAt: string;
+  setupSec: number;
+  workers: number;
+  clients: number;
+  connected: number;
+  connectFailures: string[];
+  notLive: number;
+  settled: { settled: number; unsettled: number };
+  summaries: ClientSummary[];
+  stored: StoredRatings | undefined;
+  latency: Percentiles;
+  latencyTimeline: Array<{ t: number } & Percentiles>;
+  timeline: TimelinePoint[];
+  resources: ResourceSample[];
+  resourceSummary: Record<string, { cpuMean: number; cpuMax: number; rssMaxMb: number }>;
+}
+
+/** Correctness of a live run: what was sent against what Pulse ranked and stored. */
+export function liveCorrectness(run: LiveRun) {
+  const sent = run.summaries.reduce((n, s) => n + s.sent, 0);
+  const rejected = run.summaries.reduce((n, s) => n + s.rejected, 0);
+  const expected = sent - rejected;
+  const rankMismatches = run.summaries.filter((s) => s.lastRankScore !== s.expectedScore);
+  const storedMismatches = run.stored
+    ? run.summaries.filter((s) => {
+        const u = run.stored!.perUser.get(s.userId) ?? { count: 0, energy: 0 };
+        return u.count !== s.sent - s.rejected || u.energy !== s.expectedScore;
+      })
+    : [];
+  const stored = run.stored?.stored;
+  return {
+    sent,
+    rejected,
+    expected,
+    stored,
+    lost: stored === undefined ? undefined : Math.max(0, expected - stored),
+    extra: stored === undefined ? undefined : Math.max(0, stored - expected),
+    rankMismatches,
+    storedMismatches,
+    violations: run.summaries.flatMap((s) => s.protocolViolations).slice(0, 10),
+  };
+}
+
+const pct = (values: number[], p: number) => {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+export function buildLiveReport(run: LiveRun): Report {
+  const { opts } = run;
+  const c = liveCorrectness(run);
+  const seconds = Math.max(1, run.timeline.length);
+  const totalRanks = run.timeline.reduce((n, p) => n + p.rankFrames, 0);
+  const errorsByCode: Record<string, number> = {};
+  for (const s of run.summaries)
+    for (const [code, n] of Object.entries(s.errors)) errorsByCode[code] = (errorsByCode[code] ?? 0) + n;
+  const gaps = run.summaries.map((s) => s.maxRankGapMs);
+  const mismatch = (list: ClientSummary[]) =>
+    list.length === 0
+      ? 'none'
+      : `${list.length}, e.g. ${list[0].userId}: expected ${list[0].expectedScore}, rank frame ${list[0].lastRankScore}`;
+  const checks = [
+    {
+      name: 'all clients connected and live',
+      ok: run.connected === run.clients && run.notLive === 0,
+      detail: `${run.connected}/${run.clients} connected, ${run.notLive} never live`,
+    },
+    {
+      name: 'every last rating ranked',
+      ok: run.settled.unsettled === 0,
+      detail: `${run.settled.unsettled} clients without a rank frame counting their last seq`,
+    },
+    {
+      name: 'zero lost ratings',
+      ok: c.lost === 0,
+      detail:
+        c.stored === undefined
+          ? 'not checked (no ClickHouse database known)'
+          : `${c.expected} accepted, ${c.stored} stored, ${c.lost} lost`,
+    },
+    {
+      name: 'zero doubled ratings',
+      ok: c.extra === 0 && c.storedMismatches.length === 0,
+      detail:
+        c.stored === undefined
+          ? 'not checked'
+          : `${c.extra} extra rows; users whose stored count/sum differs: ${c.storedMismatches.length}`,
+    },
+    {
+      name: 'last rank frame score exact',
+      ok: c.rankMismatches.length === 0,
+      detail: `mismatches: ${mismatch(c.rankMismatches)}`,
+    },
+    {
+      name: 'frames follow the contract',
+      ok: c.violations.length === 0,
+      detail: c.violations[0] ?? 'no violations',
+    },
+  ];
+  const resourceRows = Object.entries(run.resourceSummary).map(([name, r]) => [
+    name,
+    r.cpuMean,
+    r.cpuMax,
+    r.rssMaxMb,
+  ]);
+  const times = run.timeline.map((p) => p.t);
+  const procNames = Object.keys(run.resourceSummary);
+  const charts: ChartSpec[] = [
+    {
+      title: 'rating → own rank latency (ms), per second',
+      type: 'line',
+      labels: run.latencyTimeline.map((p) => p.t),
+      yLabel: 'ms',
+      datasets: (['p50', 'p90', 'p99', 'p999', 'max'] as const).map((k) => ({
+        label: k,
+        data: run.latencyTimeline.map((p) => p[k]),
+      })),
+    },
+    {
+      title: 'throughput per second',
+      type: 'line',
+      labels: times,
+      datasets: [
+        { label: 'ratings sent/s', data: run.timeline.map((p) => p.sent) },
+        { label: 'rank frames/s', data: run.timeline.map((p) => p.rankFrames) },
+        { label: 'consumer lag (msgs)', data: run.timeline.map((p) => p.lag) },
+        { label: 'unconfirmed ratings', data: run.timeline.map((p) => p.unconfirmed) },
+      ],
+    },
+    {
+      title: 'CPU (% of one core)',
+      type: 'line',
+      labels: run.resources.map((s) => s.t),
+      yLabel: '%',
+      datasets: procNames.map((n) => ({ label: n, data: run.resources.map((s) => s.procs[n]?.cpu ?? null) })),
+    },
+    {
+      title: 'RSS (MB)',
+      type: 'line',
+      labels: run.resources.map((s) => s.t),
+      yLabel: 'MB',
+      datasets: procNames.map((n) => ({
+        label: n,
+        data: run.resources.map((s) => s.procs[n]?.rssMb ?? null),
+      })),
+    },
+  ];
+  return {
+    name: opts.name,
+    mode: 'live',
+    command: opts.command,
+    startedAt: run.startedAt,
+    finishedAt: new Date().toISOString(),
+    checks,
+    tables: [
+      {
+        title: 'Run',
+        columns: ['figure', 'value'],
+        rows: [
+          ['sessions × participants', `${opts.sessions} × ${opts.participants}`],
+          ['rate per participant (ratings/s)', opts.rate],
+          ['duration (s)', opts.durationSec],
+          ['setup: register + join (s)', run.setupSec],
+          ['load worker threads', run.workers],
+          ['ratings sent (distinct seqs)', c.sent],
+          ['resends (must count once)', run.timeline.reduce((n, p) => n + p.resent, 0)],
+          ['ratings accepted/s (mean)', Math.round(c.expected / seconds)],
+          ['rank frames delivered/s (mean)', Math.round(totalRanks / seconds)],
+          ['error frames by code', JSON.stringify(errorsByCode)],
+          ['stored in ClickHouse', c.stored ?? 'n/a'],
+          ['lost / doubled', `${c.lost ?? 'n/a'} / ${c.extra ?? 'n/a'}`],
+          ['max consumer lag (msgs)', Math.max(0, ...run.timeline.map((p) => p.lag))],
+        ],
+      },
+      {
+        title: 'rating → own rank frame latency (ms)',
+        columns: ['count', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+        rows: [
+          [
+            run.latency.count,
+            run.latency.p50,
+            run.latency.p90,
+            run.latency.p99,
+            run.latency.p999,
+            run.latency.max,
+          ],
+        ],
+      },
+      {
+        title: 'largest gap between two rank frames, per client (ms)',
+        columns: ['p50', 'p99', 'max', 'clients over 1000 ms'],
+        rows: [
+          [
+            pct(gaps, 50),
+            pct(gaps, 99),
+            Math.round(Math.max(0, ...gaps)),
+            gaps.filter((g) => g > 1000).length,
+          ],
+        ],
+      },
+      {
+        title: 'CPU and memory',
+        columns: ['process', 'CPU mean %', 'CPU max %', 'RSS max MB'],
+        rows: resourceRows,
+      },
+    ],
+    charts,
+    data: {
+      ...run,
+      stored: run.stored && { stored: run.stored.stored, unique: run.stored.unique },
+      summaries: undefined,
+      errorsByCode,
+    },
+  };
+}

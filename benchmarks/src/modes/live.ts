@@ -1,0 +1,192 @@
+import { cpus } from 'node:os';
+import { ApiClient, mapLimit, registerAndJoin, registerTrainees, type Session } from '../client/rest.js';
+import { LoadPool, type PoolInterval } from '../client/load-pool.js';
+import type { ClientSpec, ClientSummary } from '../client/protocol.js';
+import { LatencyRecorder } from '../metrics/latency.js';
+import { ResourceSampler } from '../metrics/resources.js';
+import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
+import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
+import { sleep, waitFor } from '../stack/ports.js';
+import { openTarget, type TargetOptions } from './target.js';
+import { Progress } from './progress.js';
+import { buildLiveReport, type LiveRun, type TimelinePoint } from './live-report.js';
+import type { Report } from '../report/report.js';
+
+export interface LiveOptions extends TargetOptions {
+  name: string;
+  command: string;
+  /** Participants per session. */
+  participants: number;
+  sessions: number;
+  /** Ratings per second per participant. */
+  rate: number;
+  durationSec: number;
+  rampMs: number;
+  workers?: number;
+  /** Every n-th rating also resends the previous seq (must count once); 0 = never. */
+  resendEvery: number;
+  progress: boolean;
+}
+
+const SETTLE_TIMEOUT_MS = 20_000;
+const STORED_TIMEOUT_MS = 60_000;
+const REGISTER_CONCURRENCY = 32;
+
+/** Creates the sessions and trainees, joins everyone, plays ratings and measures; returns the report. */
+export async function runLive(opts: LiveOptions): Promise<Report> {
+  const log = opts.log ?? (() => undefined);
+  const startedAt = new Date().toISOString();
+  const gatewayRate = String(Math.max(5, opts.rate * 3));
+  const open = await openTarget({
+    ...opts,
+    env: {
+      gateway: { RATING_RATE_PER_SEC: gatewayRate, RATING_BURST: String(Math.max(120, opts.rate * 10)) },
+      ...opts.env,
+    },
+  });
+  const { target } = open;
+  const progress = new Progress(opts.progress);
+  const recorder = new LatencyRecorder();
+  const timeline: TimelinePoint[] = [];
+  const sampler = new ResourceSampler(() => open.pids());
+  const lagProbe = target.isolation
+    ? await ConsumerLagProbe.open(target.infra.natsUrl, target.isolation.natsNamespace)
+    : undefined;
+  let pool: LoadPool | undefined;
+  try {
+    const api = new ApiClient(target.apiUrl);
+    const total = opts.participants * opts.sessions;
+    log(`registering a trainer, ${opts.sessions} session(s) and ${total} trainees`);
+    const trainer = await api.register('trainer', 'Bench Coach');
+    const sessions: Session[] = await mapLimit(Array.from({ length: opts.sessions }), 8, (_, i) =>
+      api.createSession(trainer.accessToken, {
+        title: `${opts.name} #${i + 1}`,
+        capacity: opts.participants + 10,
+      }),
+    );
+    const setupStart = Date.now();
+    const accounts = await registerTrainees(api, total, REGISTER_CONCURRENCY, 'Bench');
+    const clients: ClientSpec[] = [];
+    for (let s = 0; s < sessions.length; s++) {
+      const mine = accounts.filter((_, i) => i % sessions.length === s);
+      const joins = await registerAndJoin(api, sessions[s].id, mine, REGISTER_CONCURRENCY);
+      joins.forEach((j, i) => {
+        const url =
+          target.gatewayUrls.length > 0
+            ? target.gatewayUrls[clients.length % target.gatewayUrls.length]
+            : j.gatewayUrl;
+        clients.push({ userId: mine[i].user.id, url, ticket: j.ticket });
+      });
+    }
+    const setupSec = (Date.now() - setupStart) / 1000;
+    const workers = opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(total / 2500)));
+    let lag = { pending: 0, ackPending: 0 };
+    const t0 = { at: 0 };
+    pool = new LoadPool(workers, (i: PoolInterval) => {
+      recorder.record(i.latencies);
+      if (t0.at === 0) return;
+      const t = Math.round((Date.now() - t0.at) / 1000);
+      recorder.closeInterval(t);
+      const p = recorder.timeline.at(-1)!;
+      timeline.push({
+        t,
+        ...i,
+        latencies: undefined,
+        p50: p.p50,
+        p99: p.p99,
+        max: p.max,
+        lag: lag.pending + lag.ackPending,
+      });
+      progress.update(t, {
+        connected: i.connected,
+        sent: i.sent,
+        ranks: i.rankFrames,
+        p99: p.p99,
+        lag: lag.pending + lag.ackPending,
+        errors: i.errorFrames,
+      });
+    });
+    log(`connecting ${clients.length} clients through ${workers} worker thread(s) over ${opts.rampMs} ms`);
+    const connected = await pool.connect(clients, opts.rampMs);
+    if (connected.failed.length > 0)
+      log(`${connected.failed.length} clients failed to connect, e.g. ${connected.failed[0]}`);
+    await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'start'));
+    const liveness = await pool.play(opts.rate, opts.resendEvery);
+    t0.at = Date.now();
+    sampler.start();
+    const lagTimer = setInterval(() => {
+      lagProbe?.lag(sessions.map((s) => s.id)).then(
+        (l) => (lag = l),
+        () => undefined,
+      );
+    }, 1_000);
+    progress.start(opts.durationSec, 'live');
+    await sleep(opts.durationSec * 1000);
+    await pool.stop();
+    progress.stop();
+    log('stopped sending; waiting for the last ratings to be ranked');
+    const settled = await pool.settle(SETTLE_TIMEOUT_MS);
+    clearInterval(lagTimer);
+    await sampler.stop();
+    await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'end'));
+    const summaries = await pool.summary();
+    const stored = await verifyStored(
+      target.infra.clickhouseUrl,
+      target.isolation?.clickhouseDb,
+      sessions,
+      summaries,
+    );
+    const run: LiveRun = {
+      opts,
+      startedAt,
+      setupSec,
+      workers,
+      clients: clients.length,
+      connected: connected.ok,
+      connectFailures: connected.failed.slice(0, 20),
+      notLive: liveness.notLive,
+      settled,
+      summaries,
+      stored,
+      latency: recorder.summary(),
+      latencyTimeline: recorder.timeline,
+      timeline,
+      resources: sampler.samples,
+      resourceSummary: sampler.summary(),
+    };
+    return buildLiveReport(run);
+  } finally {
+    progress.stop();
+    await pool?.close();
+    await lagProbe?.close();
+    recorder.destroy();
+    await open.close();
+  }
+}
+
+/** Polls ClickHouse until the expected number of ratings is stored (or the time is up). */
+async function verifyStored(
+  clickhouseUrl: string,
+  db: string | undefined,
+  sessions: Session[],
+  summaries: ClientSummary[],
+): Promise<StoredRatings | undefined> {
+  if (!db) return undefined;
+  const expected = summaries.reduce((n, s) => n + s.sent - s.rejected, 0);
+  const ids = sessions.map((s) => s.id);
+  let last: StoredRatings | undefined;
+  try {
+    await waitFor(
+      'ratings stored in ClickHouse',
+      async () => {
+        last = await storedRatings(clickhouseUrl, db, ids);
+        return last.stored >= expected ? last : undefined;
+      },
+      STORED_TIMEOUT_MS,
+      500,
+    );
+  } catch {
+    // report what is there: the difference is the finding
+  }
+  return last;
+}

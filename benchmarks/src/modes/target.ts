@@ -1,0 +1,53 @@
+import { LocalStack, remoteTarget, type LocalStackOptions, type Target } from '../stack.js';
+import { findNatsServerPid } from '../metrics/resources.js';
+import type { Isolation } from '../stack/isolation.js';
+
+export interface TargetOptions {
+  apiUrl?: string;
+  gatewayUrls?: string[];
+  gateways?: number;
+  engines?: number;
+  /** For a remote target: the storage names, so that ClickHouse and consumer lag can be checked. */
+  isolation?: Isolation;
+  env?: LocalStackOptions['env'];
+  log?: (line: string) => void;
+}
+
+export interface OpenTarget {
+  target: Target;
+  local?: LocalStack;
+  /** Names and pids to sample: the services, NATS (when local) and the harness itself. */
+  pids(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** Starts a LocalStack, or wraps `--api-url`/`--gateway-url` when given. */
+export async function openTarget(options: TargetOptions): Promise<OpenTarget> {
+  const natsPid = findNatsServerPid();
+  const extra = (): Record<string, number> => ({
+    ...(natsPid ? { nats: natsPid } : {}),
+    harness: process.pid,
+  });
+  if (options.apiUrl) {
+    const target = remoteTarget(options.apiUrl, options.gatewayUrls ?? [], options.isolation);
+    return { target, pids: () => ({ harness: process.pid }), close: async () => undefined };
+  }
+  options.log?.(
+    `starting a local stack: ${options.gateways ?? 1} gateway(s), ${options.engines ?? 1} engine(s)`,
+  );
+  const local = await LocalStack.start({
+    gateways: options.gateways,
+    engines: options.engines,
+    env: options.env,
+  });
+  options.log?.(`stack up (logs in ${local.logDir})`);
+  return {
+    target: local,
+    local,
+    pids: () => ({ ...local.pids(), ...extra() }),
+    close: async () => {
+      const problems = await local.close();
+      if (problems.length > 0) options.log?.(`cleanup problems: ${problems.join('; ')}`);
+    },
+  };
+}
