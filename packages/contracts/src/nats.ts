@@ -29,6 +29,8 @@ export interface NatsNames {
   presence(sessionId: string): string;
   /** Durable consumer through which the owning engine reads (and acks) one session's messages. */
   engineConsumer(sessionId: string): string;
+  /** JetStream KV bucket of the live engines: membership heartbeats and one lease per owned session. */
+  readonly enginesBucket: string;
 }
 
 export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames {
@@ -49,6 +51,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     ranks: (sessionId: string) => `${namespace}.ranks.${sessionId}`,
     presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
     engineConsumer: (sessionId: string) => `engine-${sessionId}`,
+    enginesBucket: `${upper}_ENGINES`,
   });
 }
 

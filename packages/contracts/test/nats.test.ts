@@ -14,6 +14,12 @@ describe('NATS names', () => {
     expect(names.sessionEvent(sid)).to.equal(`t1.sessions.events.${sid}`);
   });
 
+  it('names the engines KV bucket after the namespace, with characters a bucket name allows', () => {
+    expect(natsNames('t1').enginesBucket).to.equal('T1_ENGINES');
+    expect(natsNames('load-test').enginesBucket).to.match(/^[A-Za-z0-9_-]+$/);
+    expect(natsNames().enginesBucket).to.equal('PULSE_ENGINES');
+  });
+
   it('uses the pulse namespace by default', () => {
     expect(natsNames().allRatings).to.equal('pulse.ratings.>');
   });

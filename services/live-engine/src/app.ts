@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { EngineConfig } from './config.js';
 import { EngineMetrics } from './metrics.js';
 import { SessionDiscovery } from './nats/discovery.js';
+import { LeaseOwnership } from './nats/lease-ownership.js';
 import { SessionFeed } from './nats/session-feed.js';
 import { ensureStreams } from './nats/streams.js';
 import { SessionActor } from './session/actor.js';
@@ -37,6 +38,7 @@ export class Engine {
   readonly metrics = new EngineMetrics();
   readonly store: ClickHouseStore;
   readonly registry: ActorRegistry;
+  readonly ownership: Ownership;
   private readonly js: JetStreamClient;
   private jsm: JetStreamManager | null = null;
   private discovery: SessionDiscovery | null = null;
@@ -50,6 +52,18 @@ export class Engine {
     this.js = jetstream(nc);
     const now = deps.now ?? Date.now;
     const versions = new VersionClock();
+    this.ownership =
+      deps.ownership ??
+      (config.ENGINE_OWNERSHIP === 'leases'
+        ? new LeaseOwnership(
+            nc,
+            this.names,
+            { engineId: config.ENGINE_ID, ttlMs: config.ENGINE_LEASE_TTL_MS, now },
+            this.metrics,
+            log,
+          )
+        : ownEverything);
+    const ownership = this.ownership;
     const actorDeps = {
       nc,
       names: this.names,
@@ -60,15 +74,17 @@ export class Engine {
       now,
       batchMaxRows: config.CH_BATCH_MAX_ROWS,
       flushMs: config.CH_FLUSH_MS,
+      owns: (sessionId: string) => ownership.owns(sessionId),
     };
     this.registry = new ActorRegistry(
       (sessionId, startedAtMs) => {
         const feed = new SessionFeed(this.js, this.jsm!, this.names, sessionId, config.ACK_WAIT_MS);
         return new SessionActor(sessionId, startedAtMs, config.MINUTE_MS, feed, actorDeps);
       },
-      deps.ownership ?? ownEverything,
+      ownership,
       this.metrics,
       log,
+      (sessionId) => this.store.isFinal(sessionId),
     );
   }
 
@@ -78,6 +94,7 @@ export class Engine {
     await this.store.applySchema();
     this.jsm = await jetstreamManager(nc);
     await ensureStreams(this.jsm, this.names);
+    await this.ownership.start(this.registry);
     this.discovery = new SessionDiscovery(this.js, this.names, this.registry, this.store, log);
     await this.discovery.start();
     this.timers.push(setInterval(() => this.each((a) => a.postTick()), config.RANK_TICK_MS));
@@ -86,13 +103,18 @@ export class Engine {
     log.info({ engineId: config.ENGINE_ID, namespace: this.names.namespace }, 'live engine started');
   }
 
-  /** Graceful stop: not ready, no new sessions, each actor stores and acks what it holds, then writes standings. */
+  /**
+   * Graceful stop: not ready, leave the membership (peers recompute at once), no new sessions, each actor stores
+   * and acks what it holds and writes standings, then every lease is deleted so peers take over at once.
+   */
   async stop(): Promise<void> {
     this.accepting = false;
+    await this.ownership.leave();
     await this.discovery?.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.registry.stopAll();
+    await this.ownership.releaseAll();
   }
 
   async health(): Promise<EngineHealth> {
@@ -104,7 +126,14 @@ export class Engine {
     for (const actor of this.registry.all()) {
       if (actor.degraded) degraded.push(`session ${actor.sessionId}: ClickHouse writes retrying`);
     }
-    return { ready: this.accepting && nats === 'ok' && clickhouse === 'ok', nats, clickhouse, degraded };
+    const member = this.ownership.ready;
+    if (this.accepting && !member) degraded.push('membership: not a live engine member; takes no sessions');
+    return {
+      ready: this.accepting && member && nats === 'ok' && clickhouse === 'ok',
+      nats,
+      clickhouse,
+      degraded,
+    };
   }
 
   private each(f: (actor: SessionActor) => void): void {

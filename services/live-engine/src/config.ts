@@ -11,6 +11,9 @@ export const DEFAULT_CH_FLUSH_MS = 500;
 /** How long JetStream waits for an ack before redelivering; after a crash this bounds the wait for redelivery. */
 export const DEFAULT_ACK_WAIT_MS = 15_000;
 
+/** A membership or lease key lives this long without renewal; renewals run every quarter of it. */
+export const DEFAULT_ENGINE_LEASE_TTL_MS = 10_000;
+
 const positiveInt = z.coerce.number().int().positive();
 
 const Env = z.object({
@@ -29,7 +32,13 @@ const Env = z.object({
   CH_FLUSH_MS: positiveInt.default(DEFAULT_CH_FLUSH_MS),
   ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(DEFAULT_ACK_WAIT_MS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ENGINE_ID: z.string().min(1).default(hostname()),
+  ENGINE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_=-][A-Za-z0-9_=.-]*$/, 'letters, digits, _ = - and . (a KV key token)')
+    .default(hostname()),
+  /** `leases`: share sessions with other replicas through JetStream KV; `all`: run every session alone. */
+  ENGINE_OWNERSHIP: z.enum(['leases', 'all']).default('leases'),
+  ENGINE_LEASE_TTL_MS: z.coerce.number().int().min(400).default(DEFAULT_ENGINE_LEASE_TTL_MS),
 });
 
 export type EngineConfig = Readonly<z.infer<typeof Env>>;

@@ -49,6 +49,23 @@ export class EngineMetrics {
     registers: [this.registry],
   });
 
+  readonly ownedSessions = new Gauge({
+    name: 'pulse_engine_owned_sessions',
+    help: 'Session leases this engine holds (sessions it owns)',
+    registers: [this.registry],
+  });
+  readonly leaseMoves = new Counter({
+    name: 'pulse_engine_lease_moves_total',
+    help: 'Session ownership changes seen by this engine (acquired, handed_over, lost)',
+    labelNames: ['change'],
+    registers: [this.registry],
+  });
+  readonly engineMembers = new Gauge({
+    name: 'pulse_engine_members',
+    help: 'Live engine replicas this engine sees in the membership',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }

@@ -50,7 +50,7 @@ export async function openInfra(): Promise<Infra> {
     jsm,
     ch,
     async close() {
-      for (const s of [names.ratingsStream, names.eventsStream])
+      for (const s of [names.ratingsStream, names.eventsStream, `KV_${names.enginesBucket}`])
         await jsm.streams.delete(s).catch(() => false);
       await ch.command({ query: `DROP DATABASE IF EXISTS ${db}` });
       await ch.close();

@@ -53,8 +53,9 @@ export class SessionDiscovery {
         this.registry.ensure(session);
         return;
       case 'ended':
+        // Without an actor here, whoever owns (or will own) the session rebuilds it unless it is frozen.
         if (this.registry.get(session.id) !== undefined) this.registry.end(session);
-        else if (this.registry.ownership.owns(session.id)) void this.rebuildIfNotFinal(session);
+        else void this.rebuildIfNotFinal(session);
         return;
       case 'cancelled':
         await this.registry.cancel(session.id);

@@ -30,6 +30,8 @@ export interface ActorDeps {
   readonly batchMaxRows: number;
   readonly flushMs: number;
   readonly snapshotChunk?: number;
+  /** Whether this engine may process the session now (its lease is valid); a single engine always may. */
+  readonly owns?: (sessionId: string) => boolean;
 }
 
 /**
@@ -67,6 +69,11 @@ export class SessionActor {
     this.mailbox = new Mailbox(log);
     this.writer = new BatchWriter(log, deps.metrics);
     this.done = new Promise((resolve) => (this.finished = resolve));
+  }
+
+  /** Processes, publishes and writes only while this engine owns the session (see Ownership). */
+  private get owned(): boolean {
+    return this.deps.owns?.(this.sessionId) ?? true;
   }
 
   get degraded(): boolean {
@@ -146,9 +153,27 @@ export class SessionActor {
     return this.done;
   }
 
+  /**
+   * The lease is lost (another engine may own the session): stop at once, write nothing, ack nothing. What
+   * this actor held unacked is redelivered to the next owner, whose replay already counts it.
+   */
+  abandon(): Promise<void> {
+    if (this.state !== 'ended') this.state = 'stopped';
+    this.writer.close();
+    this.clearFlushTimer();
+    this.rows = [];
+    this.acks = [];
+    this.mailbox.post(async () => {
+      await this.feed.stop();
+      this.mailbox.close();
+      this.finished?.();
+    });
+    return this.done;
+  }
+
   /** Counts one message (`live`: from the durable consumer, to ack after storing). */
   private handle(m: JsMsg, live: boolean, ackFloor: number): void {
-    if (this.state === 'ended' || this.state === 'stopped') return;
+    if (this.state === 'ended' || this.state === 'stopped' || !this.owned) return;
     if (m.seq > this.maxSeenSeq) this.maxSeenSeq = m.seq;
     const parsed = LiveMessage.safeParse(safeJson(m));
     if (!parsed.success || parsed.data.sessionId !== this.sessionId) {
@@ -205,7 +230,7 @@ export class SessionActor {
   }
 
   private async onTick(): Promise<void> {
-    if (!this.replayed) return;
+    if (!this.replayed || !this.owned) return;
     if (this.state === 'live' || this.state === 'ending') this.publishSnapshot();
     if (this.state === 'ending') await this.tryFinish();
     else if (this.state === 'live' && this.deps.now() - this.lastPendingProbeAt >= PENDING_PROBE_MS) {
@@ -254,6 +279,7 @@ export class SessionActor {
   /** Standings, changed minute buckets and the session row; skipped while a previous write is retrying. */
   private async writeResults(final: 0 | 1): Promise<void> {
     if (final === 0 && (this.resultsPending || !this.replayed)) return;
+    if (!this.owned) return;
     const now = this.deps.now();
     const version = this.deps.versions.next(now);
     const standings = this.standings.standingRows(version, final);
