@@ -72,6 +72,11 @@ export const ErrorFrame = z.object({
   message: z.string(),
   /** Extension: the seq of the rating this error refers to, when it refers to one. */
   seq: z.number().int().optional(),
+  /**
+   * Extension: the lowest of the client's seqs that is not stored (it was refused and not yet resent).
+   * The gateway stores no higher seq of the client before this one: resend everything from it.
+   */
+  resendFrom: z.number().int().min(1).optional(),
 });
 export const PongFrame = z.object({ type: z.literal('pong') });
 export const ServerFrame = z.discriminatedUnion('type', [

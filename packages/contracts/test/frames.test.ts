@@ -98,6 +98,17 @@ describe('server frames', () => {
     expect(parseServerFrame(raw).ok).to.equal(false);
   });
 
+  it('keeps the resendFrom extension of an error frame', () => {
+    const frame = {
+      type: 'error',
+      code: ErrorCode.UNAVAILABLE,
+      message: 'not stored',
+      seq: 7,
+      resendFrom: 5,
+    };
+    expect(parseServerFrame(JSON.stringify(frame))).to.deep.equal({ ok: true, frame });
+  });
+
   it('rejects an error frame with an unknown code', () => {
     expect(parseServerFrame('{"type":"error","code":"OOPS","message":"x"}').ok).to.equal(false);
   });

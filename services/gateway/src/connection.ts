@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
+import { RatingOrder } from './rating-order.js';
 import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
 
 export interface ConnectionDeps {
@@ -38,17 +39,16 @@ export interface ConnectionDeps {
 
 /** Frames a client may send before its `welcome`; they are handled right after it. */
 const MAX_EARLY_FRAMES = 256;
-/** Failed seqs remembered so that their resend is not mistaken for a duplicate. */
-const MAX_FAILED_SEQS = 4096;
 
 /** One client's socket: setup and welcome, frames in (ratings, pings), frames out (events, ranks). */
 export class Connection implements SessionClient {
   readonly userId: string;
   welcomed = false;
   private session: LocalSession | undefined;
-  /** Highest seq of this user that JetStream confirmed storing (starts at the welcome's lastSeq). */
-  private highestStored = 0;
-  private readonly failedSeqs = new Set<number>();
+  /** Highest seq of this user that JetStream confirmed storing when the client was welcomed. */
+  private lastSeq = 0;
+  /** This client's ratings in seq order on their way to JetStream (created at the welcome). */
+  private ratings: RatingOrder | null = null;
   private early: RawData[] | null = [];
   private pendingRank: string | null = null;
   private stalledSinceMs: number | null = null;
@@ -93,7 +93,7 @@ export class Connection implements SessionClient {
       const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
       if (event?.success) session.apply(event.data);
       const rating = lastRating ? RatingMessage.safeParse(lastRating.json()) : null;
-      this.highestStored = rating?.success ? rating.data.seq : 0;
+      this.lastSeq = rating?.success ? rating.data.seq : 0;
     } catch (err) {
       if (this.closed) return;
       this.log.warn({ err }, 'connection setup failed');
@@ -111,6 +111,7 @@ export class Connection implements SessionClient {
       return;
     }
     this.welcomed = true;
+    this.ratings = this.orderRatings(session);
     this.send(
       JSON.stringify({
         type: 'welcome',
@@ -118,7 +119,7 @@ export class Connection implements SessionClient {
         sessionId: session.sessionId,
         startsAt: view.startsAt,
         participants: session.participants(Date.now()),
-        lastSeq: this.highestStored,
+        lastSeq: this.lastSeq,
       }),
     );
     const early = this.early ?? [];
@@ -196,40 +197,41 @@ export class Connection implements SessionClient {
     this.handleRating(parsed.frame);
   }
 
-  private handleRating(frame: RatingFrame): void {
-    const session = this.session!;
+  private orderRatings(session: LocalSession): RatingOrder {
     const { metrics, names, publisher } = this.deps;
     const { sid, sub } = this.claims;
+    return new RatingOrder(this.lastSeq, {
+      publish: ({ seq, energy, ts }) => {
+        const message: RatingMessage = { kind: 'rating', sessionId: sid, userId: sub, seq, energy, ts };
+        return publisher.publish(
+          names.rating(sid, sub),
+          JSON.stringify(message),
+          ratingMsgId(sid, sub, seq),
+          seq,
+        );
+      },
+      stored: () => metrics.ratingsPublished.inc(),
+      duplicate: () => metrics.ratingsDuplicate.inc(),
+      refused: (err) => {
+        if (session.view.status === 'live') this.log.warn({ err, seq: err.seq }, 'rating not stored');
+        this.reject(err);
+      },
+    });
+  }
+
+  private handleRating(frame: RatingFrame): void {
+    const session = this.session!;
+    const ratings = this.ratings!;
+    const { sub } = this.claims;
     const nowMs = Date.now();
-    metrics.ratingsReceived.inc();
+    this.deps.metrics.ratingsReceived.inc();
     if (session.view.status !== 'live') return this.reject(new NotLive(frame.seq));
-    if (!session.bucketOf(sub, nowMs).take(nowMs)) return this.reject(new RateLimited(frame.seq));
-    if (frame.seq <= this.highestStored && !this.failedSeqs.has(frame.seq)) {
-      metrics.ratingsDuplicate.inc();
-      return;
+    if (frame.seq > ratings.lastStored && !session.bucketOf(sub, nowMs).take(nowMs)) {
+      const limited = new RateLimited(frame.seq);
+      limited.resendFrom = ratings.refuse(frame.seq);
+      return this.reject(limited);
     }
-    const message: RatingMessage = {
-      kind: 'rating',
-      sessionId: sid,
-      userId: sub,
-      seq: frame.seq,
-      energy: frame.energy,
-      ts: nowMs,
-    };
-    publisher
-      .publish(names.rating(sid, sub), JSON.stringify(message), ratingMsgId(sid, sub, frame.seq), frame.seq)
-      .then(
-        () => {
-          metrics.ratingsPublished.inc();
-          this.failedSeqs.delete(frame.seq);
-          if (frame.seq > this.highestStored) this.highestStored = frame.seq;
-        },
-        (err: unknown) => {
-          if (this.failedSeqs.size < MAX_FAILED_SEQS) this.failedSeqs.add(frame.seq);
-          this.log.warn({ err, seq: frame.seq }, 'rating not stored');
-          this.reject(err);
-        },
-      );
+    ratings.submit({ seq: frame.seq, energy: frame.energy, ts: nowMs });
   }
 
   /** The one place that answers a client's frame with an `error` frame. */
@@ -243,6 +245,7 @@ export class Connection implements SessionClient {
     this.closed = true;
     this.pendingRank = null;
     this.early = null;
+    this.ratings?.stop();
     if (this.session) {
       this.deps.sessions.leave(this.session, this);
       this.deps.metrics.connections.dec();

@@ -5,6 +5,8 @@ export abstract class GatewayError extends Error {
   abstract readonly code: ErrorCode;
   /** The seq of the rating the error refers to, if any (the `error.seq` extension). */
   readonly seq?: number;
+  /** The lowest seq of the client that is not stored: the client resends everything from it. */
+  resendFrom?: number;
   constructor(message: string, seq?: number, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -53,6 +55,15 @@ export class PublishFailed extends GatewayError {
   }
 }
 
+/** An earlier seq of this client was refused and not resent yet: storing this one would hide it. */
+export class EarlierRatingNotStored extends GatewayError {
+  readonly code = ErrorCode.UNAVAILABLE;
+  constructor(seq: number, resendFrom: number) {
+    super(`rating ${resendFrom} was not stored: resend from seq ${resendFrom}`, seq);
+    this.resendFrom = resendFrom;
+  }
+}
+
 /** NATS did not answer while the connection was being set up. */
 export class DependencyUnavailable extends GatewayError {
   readonly code = ErrorCode.UNAVAILABLE;
@@ -73,6 +84,7 @@ export function errorFrame(err: unknown): string {
   if (err instanceof GatewayError) {
     const frame: Record<string, unknown> = { type: 'error', code: err.code, message: err.message };
     if (err.seq !== undefined) frame.seq = err.seq;
+    if (err.resendFrom !== undefined) frame.resendFrom = err.resendFrom;
     return JSON.stringify(frame);
   }
   return JSON.stringify({ type: 'error', code: ErrorCode.INTERNAL, message: 'internal error' });

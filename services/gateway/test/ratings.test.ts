@@ -167,4 +167,35 @@ describe('Ratings through the gateway', () => {
       (await world.storedOn(world.names.rating(session.id, userId))).length === 1 ? true : undefined,
     );
   });
+
+  it('stores no seq above one that failed, so lastSeq never hides it', async () => {
+    const { session, userId, client } = await liveClient();
+    const subject = world.names.rating(session.id, userId);
+    client.send({ type: 'rating', seq: 1, energy: 10 });
+    await eventually(async () => ((await world.storedOn(subject)).length === 1 ? true : undefined));
+    await world.jsm.streams.delete(world.names.ratingsStream);
+    try {
+      client.send({ type: 'rating', seq: 2, energy: 20 });
+      expect(await client.next('error', 15_000)).to.include({
+        code: ErrorCode.UNAVAILABLE,
+        seq: 2,
+        resendFrom: 2,
+      });
+    } finally {
+      await world.recreateStreams();
+    }
+    client.send({ type: 'rating', seq: 3, energy: 30 });
+    expect(await client.next('error')).to.include({ code: ErrorCode.UNAVAILABLE, seq: 3, resendFrom: 2 });
+    await pong(client);
+    expect(await world.storedOn(subject)).to.have.length(0);
+    client.close();
+    const again = open(gwB, signTicket({ sessionId: session.id, userId }));
+    expect((await again.next('welcome')).lastSeq).to.equal(0); // the recreated stream lost seq 1 as well
+    for (const seq of [1, 2, 3]) again.send({ type: 'rating', seq, energy: 10 * seq });
+    const stored = await eventually(async () => {
+      const msgs = await world.storedOn(subject);
+      return msgs.length === 3 ? msgs : undefined;
+    });
+    expect(stored.map((m) => RatingMessage.parse(m.json()).seq)).to.deep.equal([1, 2, 3]);
+  });
 });

@@ -1,0 +1,95 @@
+import { EarlierRatingNotStored, GatewayError, PublishFailed } from './errors.js';
+
+/** One accepted rating waiting for its turn to be published. */
+export interface PendingRating {
+  seq: number;
+  energy: number;
+  ts: number;
+}
+
+export interface RatingOrderDeps {
+  /** Publishes one rating and resolves once JetStream stored it (or dropped it as a duplicate msg id). */
+  publish(rating: PendingRating): Promise<unknown>;
+  stored(seq: number): void;
+  duplicate(seq: number): void;
+  /** The rating was not stored; `err` carries its seq and `resendFrom`. */
+  refused(err: GatewayError): void;
+}
+
+/**
+ * Keeps one client's ratings in seq order on their way to JetStream, so that `lastSeq` (the highest seq
+ * stored) never hides a seq that was not stored — the engine counts a rating only above the highest seq it
+ * has counted, so a gap below a stored seq could never be filled:
+ * - one publish at a time per client (a client sends about one rating a second);
+ * - once a seq is refused (publish failed, rate limited), every higher seq is refused with `resendFrom`
+ *   until that seq is stored again: the client resends everything from `resendFrom`.
+ * Seqs at or below the highest stored one are ignored (resends after a reconnect).
+ */
+export class RatingOrder {
+  private highestStored: number;
+  private lowestRefused: number | null = null;
+  private readonly queue: PendingRating[] = [];
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    lastSeq: number,
+    private readonly deps: RatingOrderDeps,
+  ) {
+    this.highestStored = lastSeq;
+  }
+
+  /** The seq a client must resend from, if one of its ratings was refused and not stored since. */
+  get resendFrom(): number | null {
+    return this.lowestRefused;
+  }
+
+  get lastStored(): number {
+    return this.highestStored;
+  }
+
+  /** Records a rating refused before it was queued (rate limit) and returns its resendFrom. */
+  refuse(seq: number): number {
+    if (seq > this.highestStored && (this.lowestRefused === null || seq < this.lowestRefused)) {
+      this.lowestRefused = seq;
+    }
+    return this.lowestRefused ?? seq;
+  }
+
+  submit(rating: PendingRating): void {
+    if (this.stopped) return;
+    this.queue.push(rating);
+    if (!this.running) void this.drain();
+  }
+
+  /** The client is gone: queued ratings are dropped (it resends them from its next welcome's lastSeq). */
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    for (let rating = this.queue.shift(); rating && !this.stopped; rating = this.queue.shift()) {
+      if (rating.seq <= this.highestStored) {
+        this.deps.duplicate(rating.seq);
+        continue;
+      }
+      if (this.lowestRefused !== null && rating.seq > this.lowestRefused) {
+        this.deps.refused(new EarlierRatingNotStored(rating.seq, this.lowestRefused));
+        continue;
+      }
+      try {
+        await this.deps.publish(rating);
+        this.highestStored = rating.seq;
+        if (this.lowestRefused !== null && rating.seq >= this.lowestRefused) this.lowestRefused = null;
+        this.deps.stored(rating.seq);
+      } catch (err) {
+        const failed = err instanceof GatewayError ? err : new PublishFailed(rating.seq, err);
+        failed.resendFrom = this.refuse(rating.seq);
+        this.deps.refused(failed);
+      }
+    }
+    this.running = false;
+  }
+}

@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { ErrorCode } from '@pulse/contracts';
+import { PublishFailed, type GatewayError } from '../src/errors.js';
+import { RatingOrder, type PendingRating } from '../src/rating-order.js';
+
+/** A RatingOrder whose publishes fail for the seqs in `failing` (once each) and are recorded otherwise. */
+function harness(lastSeq: number, failing: number[]) {
+  const stored: number[] = [];
+  const refused: GatewayError[] = [];
+  const duplicates: number[] = [];
+  const failOnce = new Set(failing);
+  const order = new RatingOrder(lastSeq, {
+    publish: async (r: PendingRating) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (failOnce.delete(r.seq)) throw new PublishFailed(r.seq, new Error('timeout'));
+      stored.push(r.seq);
+    },
+    stored: () => undefined,
+    duplicate: (seq) => duplicates.push(seq),
+    refused: (err) => refused.push(err),
+  });
+  const send = (...seqs: number[]) => seqs.forEach((seq) => order.submit({ seq, energy: 50, ts: seq }));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  return { order, stored, refused, duplicates, send, settle };
+}
+
+describe('RatingOrder: lastSeq never hides a rating that was not stored', () => {
+  it('refuses every seq above a failed one, each with resendFrom = the failed seq', async () => {
+    const h = harness(0, [5]);
+    h.send(1, 2, 3, 4, 5, 6, 7);
+    await h.settle();
+    expect(h.stored).to.deep.equal([1, 2, 3, 4]);
+    expect(h.refused.map((e) => [e.code, e.seq, e.resendFrom])).to.deep.equal([
+      [ErrorCode.UNAVAILABLE, 5, 5],
+      [ErrorCode.UNAVAILABLE, 6, 5],
+      [ErrorCode.UNAVAILABLE, 7, 5],
+    ]);
+    expect(h.order.lastStored).to.equal(4);
+  });
+
+  it('stores the resent seqs in order once the refused one comes again', async () => {
+    const h = harness(0, [2]);
+    h.send(1, 2, 3);
+    h.send(2, 3, 4); // the client resends from resendFrom before it even saw the errors
+    await h.settle();
+    expect(h.stored).to.deep.equal([1, 2, 3, 4]);
+    expect(h.order.resendFrom).to.equal(null);
+  });
+
+  it('keeps later seqs out after a rate-limited one until it is resent', async () => {
+    const h = harness(3, []);
+    expect(h.order.refuse(4)).to.equal(4);
+    h.send(5);
+    await h.settle();
+    expect(h.stored).to.deep.equal([]);
+    expect(h.refused.map((e) => [e.seq, e.resendFrom])).to.deep.equal([[5, 4]]);
+    h.send(4, 5);
+    await h.settle();
+    expect(h.stored).to.deep.equal([4, 5]);
+  });
+
+  it('ignores seqs at or below lastSeq and drops queued ratings when the client is gone', async () => {
+    const h = harness(2, []);
+    h.send(3, 4, 5);
+    h.order.stop();
+    h.send(6);
+    await h.settle();
+    expect(h.stored).to.deep.equal([3]); // its publish was already under way; 4 and 5 were dropped
+    const fresh = harness(2, []);
+    fresh.send(1, 2, 3);
+    await fresh.settle();
+    expect([fresh.duplicates, fresh.stored]).to.deep.equal([[1, 2], [3]]);
+  });
+});
