@@ -28,11 +28,13 @@ export function findNatsServerPid(): number | undefined {
 export class ResourceSampler {
   readonly samples: ResourceSample[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly startedAt = Date.now();
+  private startedAt = Date.now();
 
   constructor(private readonly pids: () => Record<string, number>) {}
 
+  /** Starts sampling; sample times count from here. */
   start(intervalMs = 1_000): void {
+    this.startedAt = Date.now();
     this.timer = setInterval(() => void this.sample(), intervalMs);
   }
 

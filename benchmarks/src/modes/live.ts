@@ -31,6 +31,7 @@ export interface LiveOptions extends TargetOptions {
 const SETTLE_TIMEOUT_MS = 20_000;
 const STORED_TIMEOUT_MS = 60_000;
 const REGISTER_CONCURRENCY = 32;
+const STATS_FLUSH_MS = 1_100;
 
 /** Creates the sessions and trainees, joins everyone, plays ratings and measures; returns the report. */
 export async function runLive(opts: LiveOptions): Promise<Report> {
@@ -126,6 +127,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     progress.stop();
     log('stopped sending; waiting for the last ratings to be ranked');
     const settled = await pool.settle(SETTLE_TIMEOUT_MS);
+    await sleep(STATS_FLUSH_MS); // one more stats interval, so the last latencies are in the totals
     clearInterval(lagTimer);
     await sampler.stop();
     await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'end'));
