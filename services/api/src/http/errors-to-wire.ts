@@ -47,9 +47,12 @@ export function toPulseError(err: unknown): PulseError | null {
   if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) return new Unavailable('a dependency', err);
   // Errors of the body parser (http-errors): bad JSON, too large, bad charset.
   if (e?.status === 413) return new PayloadTooLarge(Number((err as { limit?: number }).limit ?? 0));
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    // co-body throws a bare SyntaxError (status 400) for malformed JSON; raw-body a 415 for a bad charset.
+    const message =
+      e.name === 'SyntaxError' ? 'request body is not valid JSON' : 'request body could not be read';
     return new ValidationFailed(
-      e.type === 'entity.parse.failed' ? 'request body is not valid JSON' : String((err as Error).message),
+      e.expose && e.name !== 'SyntaxError' ? String((err as Error).message) : message,
     );
   }
   return null;

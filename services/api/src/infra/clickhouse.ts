@@ -1,4 +1,4 @@
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { clickhouseSchema } from '@pulse/contracts';
 
@@ -9,7 +9,13 @@ export type { ClickHouseClient };
  * the database. No custom settings are sent (ClickHouse 18.16 refuses settings it does not know).
  */
 export const openClickHouse = (url: string): ClickHouseClient =>
-  createClient({ url, request_timeout: 10_000, compression: { request: false, response: false } });
+  createClient({
+    url,
+    request_timeout: 10_000,
+    compression: { request: false, response: false },
+    // Failures reach our code as errors and are logged there, as JSON; the client's console logger is off.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
 
 /** Applies the engine's documented storage schema (idempotent) so the reader's tables exist. */
 export async function applyClickHouseSchema(client: ClickHouseClient, db: string): Promise<void> {

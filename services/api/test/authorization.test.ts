@@ -1,0 +1,144 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { expect } from 'chai';
+import { TestApi } from './harness.js';
+import type { TestUser } from './harness.js';
+
+type Caller = 'anonymous' | 'trainee' | 'otherTrainee' | 'owner' | 'otherTrainer';
+const CALLERS: Caller[] = ['anonymous', 'trainee', 'otherTrainee', 'owner', 'otherTrainer'];
+type State = 'scheduled' | 'live' | 'ended';
+
+interface Row {
+  method: string;
+  path: string;
+  /** The session's state before the call; `trainee` is registered and joined, `otherTrainee` is not. */
+  state: State;
+  body?: (sessionId: string) => unknown;
+  expected: [number, number, number, number, number];
+}
+
+const future = () => new Date(Date.now() + 86_400_000).toISOString();
+const newSession = () => ({ title: 'T', type: 'hiit', startsAt: future(), durationMinutes: 30, capacity: 5 });
+
+// Expected statuses, in the order anonymous, trainee, other trainee, owning trainer, other trainer.
+const TABLE: Row[] = [
+  {
+    method: 'POST',
+    path: '/v1/auth/logout',
+    state: 'scheduled',
+    body: () => ({ refreshToken: 'unknown' }),
+    expected: [401, 204, 204, 204, 204],
+  },
+  { method: 'GET', path: '/v1/me', state: 'scheduled', expected: [401, 200, 200, 200, 200] },
+  {
+    method: 'POST',
+    path: '/v1/sessions',
+    state: 'scheduled',
+    body: newSession,
+    expected: [401, 403, 403, 201, 201],
+  },
+  { method: 'GET', path: '/v1/sessions', state: 'scheduled', expected: [401, 200, 200, 200, 200] },
+  { method: 'GET', path: '/v1/sessions/:id', state: 'scheduled', expected: [401, 200, 200, 200, 200] },
+  {
+    method: 'PATCH',
+    path: '/v1/sessions/:id',
+    state: 'scheduled',
+    body: () => ({ title: 'New' }),
+    expected: [401, 403, 403, 200, 403],
+  },
+  {
+    method: 'POST',
+    path: '/v1/sessions/:id/cancel',
+    state: 'scheduled',
+    expected: [401, 403, 403, 200, 403],
+  },
+  { method: 'POST', path: '/v1/sessions/:id/start', state: 'scheduled', expected: [401, 403, 403, 200, 403] },
+  { method: 'POST', path: '/v1/sessions/:id/end', state: 'live', expected: [401, 403, 403, 200, 403] },
+  {
+    method: 'POST',
+    path: '/v1/sessions/:id/registrations',
+    state: 'scheduled',
+    expected: [401, 200, 201, 403, 403],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/sessions/:id/registrations/me',
+    state: 'scheduled',
+    expected: [401, 204, 404, 403, 403],
+  },
+  { method: 'POST', path: '/v1/sessions/:id/join', state: 'scheduled', expected: [401, 200, 403, 403, 403] },
+  { method: 'GET', path: '/v1/sessions/:id/results', state: 'ended', expected: [401, 200, 200, 200, 200] },
+  {
+    method: 'POST',
+    path: '/v1/sessions/:id/feedback',
+    state: 'ended',
+    body: () => ({ rating: 5 }),
+    expected: [401, 201, 403, 403, 403],
+  },
+  { method: 'GET', path: '/v1/sessions/:id/feedback', state: 'ended', expected: [401, 403, 403, 200, 403] },
+  { method: 'GET', path: '/v1/me/history', state: 'ended', expected: [401, 200, 200, 403, 403] },
+  {
+    method: 'POST',
+    path: '/v1/auth/refresh',
+    state: 'scheduled',
+    body: () => ({ refreshToken: 'unknown' }),
+    expected: [401, 401, 401, 401, 401],
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/login',
+    state: 'scheduled',
+    body: () => ({ email: 'no@example.test', password: 'whatever1' }),
+    expected: [401, 401, 401, 401, 401],
+  },
+];
+
+describe('authorization: every route × every kind of caller', () => {
+  let api: TestApi;
+  const users = {} as Record<Exclude<Caller, 'anonymous'>, TestUser>;
+  before(async () => {
+    api = await TestApi.start();
+    [users.trainee, users.otherTrainee, users.owner, users.otherTrainer] = await Promise.all([
+      api.user('trainee'),
+      api.user('trainee'),
+      api.user('trainer'),
+      api.user('trainer'),
+    ]);
+  });
+  after(() => api.close());
+
+  /** A fresh session per cell, in `state`, with `trainee` registered and joined. */
+  async function fixture(state: State): Promise<string> {
+    const s = await api.session(users.owner);
+    await api.call('POST', `/v1/sessions/${s.id}/registrations`, { token: users.trainee.token });
+    await api.call('POST', `/v1/sessions/${s.id}/join`, { token: users.trainee.token });
+    if (state !== 'scheduled')
+      await api.call('POST', `/v1/sessions/${s.id}/start`, { token: users.owner.token });
+    if (state === 'ended') await api.call('POST', `/v1/sessions/${s.id}/end`, { token: users.owner.token });
+    return s.id;
+  }
+
+  it('covers every route of the API', async () => {
+    const doc = (await api.call('GET', '/openapi.json')).body;
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]: [string, any]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    const covered = TABLE.map((r) => `${r.method} ${r.path}`);
+    expect(documented.filter((r) => !covered.includes(r) && r !== 'POST /v1/auth/register')).to.deep.equal(
+      [],
+    );
+  });
+
+  for (const row of TABLE) {
+    CALLERS.forEach((who, i) => {
+      it(`${row.method} ${row.path} as ${who} answers ${row.expected[i]}`, async () => {
+        const id = await fixture(row.state);
+        const res = await api.call(row.method, row.path.replace(':id', id), {
+          token: who === 'anonymous' ? undefined : users[who].token,
+          body: row.body?.(id),
+        });
+        expect(res.status, JSON.stringify(res.body)).to.equal(row.expected[i]);
+        if (res.status >= 400) expect(res.body.error.code).to.be.a('string');
+      });
+    });
+  }
+});

@@ -1,0 +1,168 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { expect } from 'chai';
+import { TestApi } from './harness.js';
+import type { TestUser } from './harness.js';
+
+const SQL = "'; DROP TABLE app_user; --";
+const ROUTES: [string, string][] = [
+  ['POST', '/v1/auth/register'],
+  ['POST', '/v1/auth/login'],
+  ['POST', '/v1/auth/refresh'],
+  ['POST', '/v1/auth/logout'],
+  ['GET', '/v1/me'],
+  ['POST', '/v1/sessions'],
+  ['GET', '/v1/sessions'],
+  ['GET', '/v1/sessions/:id'],
+  ['PATCH', '/v1/sessions/:id'],
+  ['POST', '/v1/sessions/:id/cancel'],
+  ['POST', '/v1/sessions/:id/start'],
+  ['POST', '/v1/sessions/:id/end'],
+  ['POST', '/v1/sessions/:id/registrations'],
+  ['DELETE', '/v1/sessions/:id/registrations/me'],
+  ['POST', '/v1/sessions/:id/join'],
+  ['GET', '/v1/sessions/:id/results'],
+  ['POST', '/v1/sessions/:id/feedback'],
+  ['GET', '/v1/sessions/:id/feedback'],
+  ['GET', '/v1/me/history'],
+];
+const BAD_IDS = [
+  'not-a-uuid',
+  encodeURIComponent(SQL),
+  '00000000-0000-0000-0000-00000000000z',
+  '1%00',
+  '%E0%A4%A',
+];
+const WRONG_TYPES = {
+  email: 42,
+  password: ['x'],
+  name: { a: 1 },
+  role: 'admin',
+  weightKg: 'heavy',
+  refreshToken: 7,
+  title: null,
+  type: 3,
+  startsAt: 'tomorrow',
+  durationMinutes: 1.5,
+  capacity: -1,
+  rating: 'five',
+  comment: 9,
+};
+const SQL_FIELDS = {
+  email: `a${SQL}@x.io`,
+  password: SQL,
+  name: SQL,
+  role: SQL,
+  refreshToken: SQL,
+  title: SQL,
+  type: SQL,
+  description: SQL,
+  startsAt: SQL,
+  comment: SQL,
+};
+const BAD_QUERIES = [
+  `?status=${encodeURIComponent(SQL)}`,
+  `?limit=${encodeURIComponent(SQL)}`,
+  '?limit=100000',
+  '?limit=-1',
+  `?cursor=${encodeURIComponent(SQL)}`,
+  '?cursor=eyJzdGFydHNBdCI6MX0',
+  `?trainerId=${encodeURIComponent(SQL)}`,
+  `?from=${encodeURIComponent(SQL)}`,
+  `?type=${encodeURIComponent(SQL)}`,
+  '?unknown=1',
+  '?limit=1&limit=2',
+];
+
+describe('bad input never gives a 500', () => {
+  let api: TestApi;
+  let trainer: TestUser;
+  let trainee: TestUser;
+  let sessionId: string;
+  before(async () => {
+    api = await TestApi.start({
+      LOGIN_MAX_PER_IP: '100000',
+      LOGIN_MAX_PER_ACCOUNT: '100000',
+      BODY_LIMIT_BYTES: '65536',
+    });
+    [trainer, trainee] = await Promise.all([api.user('trainer'), api.user('trainee')]);
+    sessionId = (await api.session(trainer)).id;
+    await api.call('POST', `/v1/sessions/${sessionId}/registrations`, { token: trainee.token });
+  });
+  after(() => api.close());
+
+  const expectClientError = (res: { status: number; body: any }, what: string) => {
+    expect(res.status, `${what} → ${res.status} ${JSON.stringify(res.body)}`).to.be.within(200, 499);
+    if (res.status >= 400) expect(res.body.error.code, what).to.be.a('string');
+  };
+  const paths = (path: string) => (path.includes(':id') ? BAD_IDS.map((id) => path.replace(':id', id)) : []);
+
+  for (const [method, path] of ROUTES) {
+    it(`${method} ${path} survives malformed JSON, wrong types, huge and unknown bodies, bad ids and SQL`, async () => {
+      const target = (p: string) => p.replace(':id', sessionId);
+      for (const user of [trainer, trainee]) {
+        const send = (p: string, options: Parameters<TestApi['call']>[2]) =>
+          api.call(method, p, { token: user.token, ...options });
+        const bodies: [string, Parameters<TestApi['call']>[2]][] = [
+          ['malformed JSON', { raw: '{"title": "x",' }],
+          ['a JSON string', { raw: '"just a string"' }],
+          ['a JSON array', { body: [1, 2, 3] }],
+          ['JSON null', { raw: 'null' }],
+          ['wrong types', { body: WRONG_TYPES }],
+          ['unknown fields', { raw: '{"rating":3,"title":"x","isAdmin":true,"__proto__":{"polluted":1}}' }],
+          ['SQL-looking strings', { body: SQL_FIELDS }],
+          ['a huge body', { body: { title: 'x'.repeat(2_000_000) } }],
+          [
+            'form encoding',
+            { raw: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+          ],
+          [
+            'a wrong charset',
+            { raw: '{"a":1}', headers: { 'content-type': 'application/json; charset=klingon' } },
+          ],
+        ];
+        for (const [what, options] of method === 'GET' ? [] : bodies) {
+          const res = await send(target(path), options);
+          expectClientError(res, `${method} ${path} with ${what}`);
+          if (what === 'a huge body' && ['POST', 'PATCH'].includes(method)) {
+            expect(res.status).to.equal(413);
+            expect(res.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
+          }
+        }
+        for (const p of paths(path)) {
+          const res = await send(p, method === 'GET' ? {} : { body: { rating: 3 } });
+          expectClientError(res, `${method} ${p}`);
+          if (!p.includes('%E0') && !p.includes('%00')) expect(res.status, p).to.be.oneOf([400, 403]);
+        }
+        if (method === 'GET') {
+          for (const q of BAD_QUERIES)
+            expectClientError(await send(`${target(path)}${q}`, {}), `${method} ${path}${q}`);
+        }
+      }
+    });
+  }
+
+  it('still has its tables after the SQL-looking strings', async () => {
+    const res = await api.call('GET', '/v1/me', { token: trainee.token });
+    expect(res.status).to.equal(200);
+  });
+
+  it('answers unknown routes and wrong methods with the 404 envelope', async () => {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['GET', '/v1/nope'],
+      ['PUT', '/v1/sessions'],
+      ['DELETE', `/v1/sessions/${sessionId}`],
+    ]) {
+      const res = await api.call(method, path, { token: trainee.token });
+      expect(res.status, `${method} ${path}`).to.equal(404);
+      expect(res.body.error.code).to.equal('NOT_FOUND');
+    }
+  });
+
+  it('echoes a sane x-request-id and replaces an insane one', async () => {
+    const kept = await api.call('GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(kept.headers.get('x-request-id')).to.equal('abc-123');
+    const replaced = await api.call('GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(replaced.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+});

@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { ConfigError, DEV_ACCESS_SECRET, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the local stack', () => {
+    const config = loadConfig({});
+    expect(config).to.include({
+      API_PORT: 3000,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/pulse',
+      DATABASE_SCHEMA: 'public',
+      NATS_NAMESPACE: 'pulse',
+      CLICKHOUSE_DB: 'pulse',
+      ACCESS_TOKEN_TTL_SEC: 900,
+      REFRESH_TOKEN_TTL_SEC: 2_592_000,
+      JOIN_TICKET_TTL_SEC: 600,
+      GATEWAY_PUBLIC_URL: 'ws://127.0.0.1:8080/v1/live',
+    });
+    expect(Object.isFrozen(config)).to.equal(true);
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => loadConfig({ API_PORT: 'eighty' })).to.throw(ConfigError, /API_PORT/);
+    expect(() => loadConfig({ DATABASE_SCHEMA: 'x; drop' })).to.throw(ConfigError, /DATABASE_SCHEMA/);
+  });
+
+  it('refuses to start in production on a default or short secret', () => {
+    const strong = { JWT_ACCESS_SECRET: 'a'.repeat(40), JOIN_TICKET_SECRET: 'b'.repeat(40) };
+    expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(
+      ConfigError,
+      /JWT_ACCESS_SECRET: the development default/,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production', ...strong, JWT_ACCESS_SECRET: 'short' })).to.throw(
+      ConfigError,
+      /JWT_ACCESS_SECRET: must be at least 32/,
+    );
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', ...strong, JOIN_TICKET_SECRET: 'a'.repeat(40) }),
+    ).to.throw(ConfigError, /must differ/);
+    expect(loadConfig({ NODE_ENV: 'production', ...strong }).JWT_ACCESS_SECRET).to.equal('a'.repeat(40));
+    expect(loadConfig({}).JWT_ACCESS_SECRET).to.equal(DEV_ACCESS_SECRET);
+  });
+});
