@@ -11,7 +11,13 @@ interface Player {
   seq: number;
   energies: number[];
   timer?: NodeJS.Timeout;
+  /** Lowest refused seq waiting for its resend (the gateway stores nothing above it before it). */
+  resendFrom?: number;
+  refusals: number;
 }
+
+/** A device backs off this long after a refusal, then resends everything from the refused seq. */
+const RESEND_DELAY_MS = 250;
 
 const players: Player[] = [];
 let sent = 0;
@@ -35,16 +41,42 @@ async function connectAll(clients: ClientSpec[], rampMs: number): Promise<{ ok: 
     clients.map(async (spec, i) => {
       const delay = clients.length > 1 ? (rampMs * i) / clients.length - (performance.now() - start) : 0;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      const conn = new TraineeConnection(spec.url, spec.ticket, { validate: 'light' });
+      const player: Player = { spec, conn: undefined!, seq: 0, energies: [], refusals: 0 };
+      const conn = new TraineeConnection(spec.url, spec.ticket, {
+        validate: 'light',
+        onError: (f) => onRefusal(player, f.resendFrom ?? f.seq),
+      });
+      player.conn = conn;
       try {
         await conn.connect(30_000);
-        players.push({ spec, conn, seq: conn.welcome?.lastSeq ?? 0, energies: [] });
+        player.seq = conn.welcome?.lastSeq ?? 0;
+        players.push(player);
       } catch (err) {
         failed.push(`${spec.userId}: ${(err as Error).message}`);
       }
     }),
   );
   return { ok: players.length, failed };
+}
+
+/** What a well-behaved device does with a refused rating: wait a little, resend from the refused seq. */
+function onRefusal(p: Player, from: number | undefined): void {
+  if (from === undefined) return;
+  p.refusals++;
+  if (p.resendFrom !== undefined) {
+    p.resendFrom = Math.min(p.resendFrom, from);
+    return;
+  }
+  p.resendFrom = from;
+  setTimeout(() => {
+    const start = p.resendFrom!;
+    p.resendFrom = undefined;
+    for (let s = start; s <= p.seq; s++) {
+      if (p.energies[s] === undefined) continue;
+      p.conn.sendRating(s, p.energies[s], false);
+      resent++;
+    }
+  }, RESEND_DELAY_MS);
 }
 
 /** Starts each client's ratings once it is live (its welcome said so, or `started` arrived). */
@@ -85,11 +117,9 @@ function stop(): void {
 /** Waits until every open client's last rank frame counts its last accepted seq. */
 async function settle(timeoutMs: number): Promise<{ settled: number; unsettled: number }> {
   const results = await Promise.allSettled(
-    players.map((p) => {
-      let last = p.seq;
-      while (last > 0 && p.conn.rejectedSeqs.has(last)) last--;
-      return last === 0 || !p.conn.open ? Promise.resolve() : p.conn.waitForRankSeq(last, timeoutMs);
-    }),
+    players.map((p) =>
+      p.seq === 0 || !p.conn.open ? Promise.resolve() : p.conn.waitForRankSeq(p.seq, timeoutMs),
+    ),
   );
   const unsettled = results.filter((r) => r.status === 'rejected').length;
   return { settled: results.length - unsettled, unsettled };
@@ -98,15 +128,13 @@ async function settle(timeoutMs: number): Promise<{ settled: number; unsettled: 
 function summary(): ClientSummary[] {
   return players.map((p) => {
     let expectedScore = 0;
-    for (let s = 1; s <= p.seq; s++) {
-      if (p.energies[s] !== undefined && !p.conn.rejectedSeqs.has(s)) expectedScore += p.energies[s];
-    }
+    for (let s = 1; s <= p.seq; s++) if (p.energies[s] !== undefined) expectedScore += p.energies[s];
     const sentSeqs = p.energies.filter((e) => e !== undefined).length;
     return {
       userId: p.spec.userId,
       sent: sentSeqs,
       maxSeq: p.seq,
-      rejected: p.conn.rejectedSeqs.size,
+      refusals: p.refusals,
       expectedScore,
       lastRankScore: p.conn.lastRank?.score ?? null,
       lastRank: p.conn.lastRank?.rank ?? null,

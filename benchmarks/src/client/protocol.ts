@@ -34,9 +34,9 @@ export interface ClientSummary {
   /** Distinct seqs sent (resends excluded). */
   sent: number;
   maxSeq: number;
-  /** Distinct seqs the server answered with an error frame. */
-  rejected: number;
-  /** Sum of the energy of sent, not rejected, seqs: the score the server must show. */
+  /** Error frames that refused a rating; the client resent from the refused seq each time. */
+  refusals: number;
+  /** Sum of the energy of every distinct seq sent (refused ones were resent): the score the server must show. */
   expectedScore: number;
   lastRankScore: number | null;
   lastRank: number | null;

@@ -1,11 +1,19 @@
 import WebSocket from 'ws';
-import { parseServerFrame, type RankFrame, type ServerFrame, type WelcomeFrame } from '@pulse/contracts';
+import {
+  parseServerFrame,
+  type ErrorFrame,
+  type RankFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from '@pulse/contracts';
 
 export interface TraineeOptions {
   /** `full` checks every frame with the contract's schema; `light` skips it for rank frames (load runs). */
   validate?: 'full' | 'light';
   /** Keep every frame received (tests); load runs keep only counters. */
   keepFrames?: boolean;
+  /** Called for every `error` frame (after it is counted). */
+  onError?: (frame: ErrorFrame) => void;
 }
 
 type Waiter = { match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void };
@@ -164,6 +172,7 @@ export class TraineeConnection {
     else if (frame.type === 'error') {
       this.errors.set(frame.code, (this.errors.get(frame.code) ?? 0) + 1);
       if (frame.seq !== undefined) this.rejectedSeqs.add(frame.seq);
+      this.options.onError?.(frame);
     }
     if (this.waiters.length > 0) {
       for (const w of this.waiters.filter((x) => x.match(frame))) {

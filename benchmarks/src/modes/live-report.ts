@@ -37,19 +37,19 @@ export interface LiveRun {
 /** Correctness of a live run: what was sent against what Pulse ranked and stored. */
 export function liveCorrectness(run: LiveRun) {
   const sent = run.summaries.reduce((n, s) => n + s.sent, 0);
-  const rejected = run.summaries.reduce((n, s) => n + s.rejected, 0);
-  const expected = sent - rejected;
+  const refusals = run.summaries.reduce((n, s) => n + s.refusals, 0);
+  const expected = sent;
   const rankMismatches = run.summaries.filter((s) => s.lastRankScore !== s.expectedScore);
   const storedMismatches = run.stored
     ? run.summaries.filter((s) => {
         const u = run.stored!.perUser.get(s.userId) ?? { count: 0, energy: 0 };
-        return u.count !== s.sent - s.rejected || u.energy !== s.expectedScore;
+        return u.count !== s.sent || u.energy !== s.expectedScore;
       })
     : [];
   const stored = run.stored?.stored;
   return {
     sent,
-    rejected,
+    refusals,
     expected,
     stored,
     lost: stored === undefined ? undefined : Math.max(0, expected - stored),
@@ -184,9 +184,10 @@ export function buildLiveReport(run: LiveRun): Report {
           ['load worker threads', run.workers],
           ['ratings sent (distinct seqs)', c.sent],
           ['resends (must count once)', run.timeline.reduce((n, p) => n + p.resent, 0)],
-          ['ratings accepted/s (mean)', Math.round(c.expected / seconds)],
+          ['ratings accepted/s (mean over the play time)', Math.round(c.expected / opts.durationSec)],
           ['rank frames delivered/s (mean)', Math.round(totalRanks / seconds)],
           ['error frames by code', JSON.stringify(errorsByCode)],
+          ['refusals (client resent from the refused seq)', c.refusals],
           ['stored in ClickHouse', c.stored ?? 'n/a'],
           ['lost / doubled', `${c.lost ?? 'n/a'} / ${c.extra ?? 'n/a'}`],
           ['max consumer lag (msgs)', Math.max(0, ...run.timeline.map((p) => p.lag))],

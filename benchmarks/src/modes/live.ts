@@ -174,7 +174,7 @@ async function verifyStored(
   summaries: ClientSummary[],
 ): Promise<StoredRatings | undefined> {
   if (!db) return undefined;
-  const expected = summaries.reduce((n, s) => n + s.sent - s.rejected, 0);
+  const expected = summaries.reduce((n, s) => n + s.sent, 0);
   const ids = sessions.map((s) => s.id);
   let last: StoredRatings | undefined;
   try {
