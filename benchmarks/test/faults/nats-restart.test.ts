@@ -69,6 +69,7 @@ describe('Fault 1: NATS restarts mid-session (about 5 s down)', () => {
       30_000,
     );
     const caughtUpAt = Date.now();
+    const socketsClosed = trainees.reduce((n, t) => n + t.closeCodes.length, 0);
 
     await world.publishEvent(endedSession(session), 'ended');
     const standings = await world.finalStandings(session.id);
@@ -83,7 +84,6 @@ describe('Fault 1: NATS restarts mid-session (about 5 s down)', () => {
       else doubled += diff;
       expect(s?.score, `score of trainee ${t.index}`).to.equal(t.expectedScore);
     }
-    const socketsClosed = trainees.reduce((n, t) => n + t.closeCodes.length, 0);
     const unavailable = trainees.reduce(
       (n, t) => n + t.errors.filter((e) => e.code === 'UNAVAILABLE').length,
       0,

@@ -14,6 +14,7 @@ import {
 } from '@pulse/contracts';
 import {
   DependencyUnavailable,
+  EarlierRatingNotStored,
   InvalidMessage,
   NotLive,
   RateLimited,
@@ -111,7 +112,7 @@ export class Connection implements SessionClient {
       return;
     }
     this.welcomed = true;
-    this.ratings = this.orderRatings(session);
+    this.ratings = this.orderRatings();
     this.send(
       JSON.stringify({
         type: 'welcome',
@@ -197,7 +198,7 @@ export class Connection implements SessionClient {
     this.handleRating(parsed.frame);
   }
 
-  private orderRatings(session: LocalSession): RatingOrder {
+  private orderRatings(): RatingOrder {
     const { metrics, names, publisher } = this.deps;
     const { sid, sub } = this.claims;
     return new RatingOrder(this.lastSeq, {
@@ -213,7 +214,10 @@ export class Connection implements SessionClient {
       stored: () => metrics.ratingsPublished.inc(),
       duplicate: () => metrics.ratingsDuplicate.inc(),
       refused: (err) => {
-        if (session.view.status === 'live') this.log.warn({ err, seq: err.seq }, 'rating not stored');
+        // The first refusal says why; the ones it causes (EarlierRatingNotStored) only at debug level.
+        if (err instanceof EarlierRatingNotStored)
+          this.log.debug({ seq: err.seq }, 'rating refused: earlier seq missing');
+        else this.log.warn({ err, seq: err.seq }, 'rating not stored');
         this.reject(err);
       },
     });
