@@ -16,7 +16,8 @@ const STOP_GRACE_MS = 10_000;
 const pretty = prettyFactory({
   colorize: process.stdout.isTTY,
   translateTime: 'HH:MM:ss.l',
-  ignore: 'pid,hostname',
+  ignore: 'pid,hostname,service',
+  singleLine: true,
 });
 
 const children = new Map();
