@@ -22,6 +22,7 @@ function targetOptions(values: ReturnType<typeof parseCli>['values']): TargetOpt
     engines: positiveInt('engines', values.engines, 1),
     isolation,
     log,
+    handleInterrupt: true,
   };
 }
 

@@ -11,6 +11,8 @@ export interface TargetOptions {
   isolation?: Isolation;
   env?: LocalStackOptions['env'];
   log?: (line: string) => void;
+  /** The CLI sets this: Ctrl-C then cleans the stack up. */
+  handleInterrupt?: boolean;
 }
 
 export interface OpenTarget {
@@ -19,6 +21,18 @@ export interface OpenTarget {
   /** Names and pids to sample: the services, NATS (when local) and the harness itself. */
   pids(): Record<string, number>;
   close(): Promise<void>;
+}
+
+const openStacks = new Set<LocalStack>();
+let interruptHandled = false;
+/** Ctrl-C during a run: stop the stack's services and drop its storage before exiting. */
+function closeOnInterrupt(): void {
+  if (interruptHandled) return;
+  interruptHandled = true;
+  process.once('SIGINT', () => {
+    console.error('[bench] interrupted: stopping the local stack');
+    void Promise.allSettled([...openStacks].map((s) => s.close())).then(() => process.exit(130));
+  });
 }
 
 /** Starts a LocalStack, or wraps `--api-url`/`--gateway-url` when given. */
@@ -40,12 +54,15 @@ export async function openTarget(options: TargetOptions): Promise<OpenTarget> {
     engines: options.engines,
     env: options.env,
   });
+  openStacks.add(local);
+  if (options.handleInterrupt) closeOnInterrupt();
   options.log?.(`stack up (logs in ${local.logDir})`);
   return {
     target: local,
     local,
     pids: () => ({ ...local.pids(), ...extra() }),
     close: async () => {
+      openStacks.delete(local);
       const problems = await local.close();
       if (problems.length > 0) options.log?.(`cleanup problems: ${problems.join('; ')}`);
     },

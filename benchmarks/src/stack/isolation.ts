@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { clickhouseSchema, natsNames } from '@pulse/contracts';
@@ -31,6 +32,9 @@ export function uniqueIsolation(prefix = 'b'): Isolation {
   const id = `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`.toLowerCase();
   return { natsNamespace: id, databaseSchema: `s_${id}`, clickhouseDb: `c_${id}` };
 }
+
+/** The Redis key prefix the api of a stack uses (rate limiters), derived from the namespace. */
+export const redisKeyPrefix = (iso: Isolation) => `pulse:${iso.natsNamespace}:`;
 
 /** Creates the PostgreSQL schema and ClickHouse database up front (idempotent; services may do it too). */
 export async function prepareIsolation(infra: InfraUrls, iso: Isolation): Promise<void> {
@@ -88,6 +92,20 @@ export async function dropIsolation(infra: InfraUrls, iso: Isolation): Promise<s
       }
     } finally {
       await nc.close();
+    }
+  });
+  await attempt('redis', async () => {
+    const redis = new Redis(infra.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisKeyPrefix(iso)}*`, 'COUNT', 1000);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
     }
   });
   return problems;
