@@ -47,7 +47,6 @@ export class SessionActor {
   private rows: RatingRow[] = [];
   private acks: JsMsg[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
-  private maxSeenSeq = 0;
   private tick = 0;
   private lastSnapshotAt = 0;
   private resultsPending = false;
@@ -174,7 +173,6 @@ export class SessionActor {
   /** Counts one message (`live`: from the durable consumer, to ack after storing). */
   private handle(m: JsMsg, live: boolean, ackFloor: number): void {
     if (this.state === 'ended' || this.state === 'stopped' || !this.owned) return;
-    if (m.seq > this.maxSeenSeq) this.maxSeenSeq = m.seq;
     const parsed = LiveMessage.safeParse(safeJson(m));
     if (!parsed.success || parsed.data.sessionId !== this.sessionId) {
       const detail = parsed.success ? 'foreign session' : parsed.error.issues[0]?.message;
@@ -253,16 +251,20 @@ export class SessionActor {
   }
 
   /**
-   * Freezes the results once the durable consumer has nothing undelivered, everything delivered (to this
-   * engine or, before a restart, to another) was processed, and every raw batch is stored.
+   * Freezes the results once the durable consumer has nothing undelivered, every raw batch is stored, and
+   * nothing delivered is unacked: every message was processed and stored by this actor, or by an earlier
+   * owner (its state came back through the replay); what a dead owner held unacked is redelivered here first.
+   * (Not `delivered.stream_seq`: for a filtered consumer the server advances it over other sessions' messages.)
    */
   private async tryFinish(): Promise<void> {
     const info = await this.feed.info();
     this.deps.metrics.consumerPending.set({ session: this.sessionId }, info.num_pending);
-    if (info.num_pending > 0 || this.maxSeenSeq < info.delivered.stream_seq) return;
+    if (info.num_pending > 0) return;
     this.flushRatings();
     await this.writer.idle();
     if (this.writer.failing) return;
+    const settled = await this.feed.info(); // acks are fire-and-forget: a later tick sees them
+    if (settled.num_pending > 0 || settled.num_ack_pending > 0) return;
     await this.feed.stop();
     await this.writeResults(1);
     await this.writer.idle();
