@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
@@ -60,8 +61,13 @@ describeE2e(
     });
     after(async () => {
       for (const fx of fxs) await fx.closeAll();
-      await nc?.drain();
       await stack?.close();
+      // LocalStack drops the ratings and events streams; the engines KV bucket is this test's to remove.
+      if (nc !== undefined) {
+        const bucket = natsNames(stack.isolation.natsNamespace).enginesBucket;
+        await (await jetstreamManager(nc)).streams.delete(`KV_${bucket}`).catch(() => false);
+        await nc.drain();
+      }
     });
 
     /** A fresh ticket and socket on `url` for a trainee whose gateway went away. */
