@@ -29,6 +29,8 @@ export interface Target {
   readonly infra: InfraUrls;
   /** Process ids to sample for CPU and RSS, by name. */
   pids(): Record<string, number>;
+  /** HTTP base URLs (for /metrics) of the services, by name, when known. */
+  serviceUrls(): Record<string, string>;
 }
 
 export interface LocalStackOptions {
@@ -141,6 +143,12 @@ export class LocalStack implements Target {
     return out;
   }
 
+  serviceUrls(): Record<string, string> {
+    return Object.fromEntries(
+      [...this.procs].filter(([, p]) => p.running).map(([name, p]) => [name, p.baseUrl]),
+    );
+  }
+
   /** SIGKILL one service (a crash). */
   kill(name: string): Promise<void> {
     return this.process(name).kill();
@@ -170,5 +178,12 @@ export class LocalStack implements Target {
 
 /** An existing deployment (`--api-url`, `--gateway-url`): nothing is started or cleaned. */
 export function remoteTarget(apiUrl: string, gatewayUrls: string[], isolation?: Isolation): Target {
-  return { apiUrl, gatewayUrls, isolation, infra: DEFAULT_INFRA, pids: () => ({}) };
+  return {
+    apiUrl,
+    gatewayUrls,
+    isolation,
+    infra: DEFAULT_INFRA,
+    pids: () => ({}),
+    serviceUrls: () => ({ api: apiUrl }),
+  };
 }

@@ -32,6 +32,8 @@ export interface LiveRun {
   timeline: TimelinePoint[];
   resources: ResourceSample[];
   resourceSummary: Record<string, { cpuMean: number; cpuMax: number; rssMaxMb: number }>;
+  /** Each service's own /metrics series at the end of the play (generic process series left out). */
+  serviceMetrics: Record<string, Record<string, number>>;
 }
 
 /** Correctness of a live run: what was sent against what Pulse ranked and stored. */

@@ -7,6 +7,7 @@ import { ResourceSampler } from '../metrics/resources.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
+import { scrapeServiceMetrics } from '../metrics/service-metrics.js';
 import { openTarget, type TargetOptions } from './target.js';
 import { Progress } from './progress.js';
 import { buildLiveReport, type LiveRun, type TimelinePoint } from './live-report.js';
@@ -130,6 +131,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     await sleep(STATS_FLUSH_MS); // one more stats interval, so the last latencies are in the totals
     clearInterval(lagTimer);
     await sampler.stop();
+    const serviceMetrics = await scrapeServiceMetrics(target.serviceUrls());
     await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'end'));
     const summaries = await pool.summary();
     const stored = await verifyStored(
@@ -155,6 +157,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       timeline,
       resources: sampler.samples,
       resourceSummary: sampler.summary(),
+      serviceMetrics,
     };
     return buildLiveReport(run);
   } finally {
