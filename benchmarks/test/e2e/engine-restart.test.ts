@@ -31,6 +31,7 @@ describeE2e('The live engine killed (SIGKILL) mid-session and started again', fu
 
   it('loses nothing, doubles nothing and ends with the computed results', async () => {
     const random = seededRandom(7);
+    const pidBefore = stack.process('engine-1').pid;
     for (let seq = 1; seq <= RATINGS; seq++) {
       for (const t of fx.trainees) fx.rate(t, random(5, 99));
       if (seq === KILL_AFTER) {
@@ -40,10 +41,13 @@ describeE2e('The live engine killed (SIGKILL) mid-session and started again', fu
       if (seq === KILL_AFTER + 3) await stack.restart('engine-1');
       await sleep(100);
     }
+    expect(stack.process('engine-1').pid).to.be.a('number').and.not.equal(pidBefore);
     const expected = new ExpectedStandings(scoresFromSent(fx.allSent()));
     const last = await fx.settleRanks(60_000);
     const reported = fx.trainees.map((t) => ({ userId: t.account.user.id, ...last.get(t.account.user.id)! }));
     expect(expected.problems(reported, 'last rank frame')).to.deep.equal([]);
+    // The gateways store ratings in JetStream whether or not an engine runs: nobody was refused.
+    for (const t of fx.trainees) expect([...t.conn.errors], t.account.user.name).to.deep.equal([]);
 
     await fx.end();
     const results = await fx.resultsWhen((items) => expected.problems(items, 'results').length === 0, 60_000);
