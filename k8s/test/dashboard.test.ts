@@ -5,15 +5,17 @@ import { K8S_DIR } from './support/paths.js';
 
 /** The metric names the services must expose (k8s/README.md lists them with their labels). */
 const METRICS = [
-  'pulse_http_request_duration_seconds',
+  'pulse_api_http_request_duration_seconds',
   'pulse_gateway_open_connections',
-  'pulse_gateway_ratings_total',
-  'pulse_gateway_publish_duration_seconds',
+  'pulse_gateway_ratings_received_total',
+  'pulse_gateway_ratings_published_total',
+  'pulse_gateway_frames_rejected_total',
+  'pulse_gateway_publish_latency_seconds',
   'pulse_engine_consumer_pending',
   'pulse_engine_live_actors',
-  'pulse_engine_rank_tick_duration_seconds',
+  'pulse_engine_rank_compute_seconds',
   'pulse_engine_clickhouse_batch_rows',
-  'pulse_engine_clickhouse_insert_duration_seconds',
+  'pulse_engine_clickhouse_insert_seconds',
   'nodejs_eventloop_lag_seconds',
 ];
 

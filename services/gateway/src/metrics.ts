@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** One registry per gateway instance (tests run several in one process). */
 export function createMetrics() {
   const registry = new Registry();
+  registry.setDefaultLabels({ service: 'gateway' });
   // Default process metrics include nodejs_eventloop_lag_seconds and its percentiles.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   return {

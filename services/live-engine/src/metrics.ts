@@ -67,6 +67,7 @@ export class EngineMetrics {
   });
 
   constructor() {
+    this.registry.setDefaultLabels({ service: 'live-engine' });
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 }

@@ -8,6 +8,7 @@ export interface ApiMetrics {
 /** A registry per app (tests build several apps in one process) with default process metrics. */
 export function createMetrics(): ApiMetrics {
   const registry = new Registry();
+  registry.setDefaultLabels({ service: 'api' });
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const httpLatency = new Histogram({
     name: 'pulse_api_http_request_duration_seconds',
