@@ -116,7 +116,8 @@ describeE2e(
       }
 
       // The killed engine’s sessions are at survivors now; nobody holds two leases for one session.
-      const after = await waitForLeases();
+      // The dead engine's leases expire after the TTL; a survivor must then hold each of them.
+      const after = await waitForLeases((h) => moved.every((fx) => h.get(fx.session.id) !== victim));
       for (const fx of moved) expect(after.get(fx.session.id)).to.not.equal(victim);
 
       for (const fx of fxs) {
@@ -144,11 +145,13 @@ describeE2e(
       );
     });
 
-    async function waitForLeases(): Promise<Map<string, string>> {
+    async function waitForLeases(
+      settled: (holders: Map<string, string>) => boolean = () => true,
+    ): Promise<Map<string, string>> {
       const deadline = Date.now() + 30_000;
       for (;;) {
         const holders = await leaseHolders(kv);
-        if (fxs.every((fx) => holders.has(fx.session.id))) return holders;
+        if (fxs.every((fx) => holders.has(fx.session.id)) && settled(holders)) return holders;
         if (Date.now() > deadline) throw new Error(`leases missing: have ${JSON.stringify([...holders])}`);
         await sleep(200);
       }
