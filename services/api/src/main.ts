@@ -2,7 +2,6 @@ import { createServer } from 'node:http';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { natsNames } from '@pulse/contracts';
 import { buildApi } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -10,6 +9,7 @@ import type { Readiness } from './http/health.js';
 import { openDatabase } from './db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from './infra/clickhouse.js';
 import { ensureStreams } from './infra/nats.js';
+import { createLogger } from './logger.js';
 import { OutboxPublisher } from './outbox/outbox-publisher.js';
 
 async function main(): Promise<void> {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     console.error(`pulse-api: refusing to start.\n${err.message}`);
     process.exit(78); // EX_CONFIG
   }
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api' } });
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'api' } });
 
   const orm = await openDatabase({
     url: config.DATABASE_URL,

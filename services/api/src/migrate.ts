@@ -1,9 +1,9 @@
 // `node services/api/dist/src/migrate.js`: applies pending PostgreSQL migrations and the ClickHouse schema, then
 // exits. Kubernetes runs it as a Job before a rollout (k8s/base/migrate-job.yaml); the API also does it on start.
-import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from './infra/clickhouse.js';
+import { createLogger } from './logger.js';
 
 async function migrate(): Promise<void> {
   let config;
@@ -14,7 +14,7 @@ async function migrate(): Promise<void> {
     console.error(`pulse-api migrate: refusing to start.\n${err.message}`);
     process.exit(78); // EX_CONFIG
   }
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api-migrate' } });
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'api-migrate' } });
   const orm = await openDatabase({
     url: config.DATABASE_URL,
     schema: config.DATABASE_SCHEMA,

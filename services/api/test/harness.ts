@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { natsNames } from '@pulse/contracts';
 import type { NatsNames } from '@pulse/contracts';
 import { buildApi } from '../src/app.js';
@@ -61,14 +61,14 @@ export class TestApi {
 
   static async start(
     env: Record<string, string> = {},
-    options: { publisher?: boolean } = {},
+    options: { publisher?: boolean; logger?: Logger } = {},
   ): Promise<TestApi> {
     const api = new TestApi();
-    await api.open(env, options.publisher ?? true);
+    await api.open(env, options.publisher ?? true, options.logger);
     return api;
   }
 
-  private async open(env: Record<string, string>, startPublisher: boolean): Promise<void> {
+  private async open(env: Record<string, string>, startPublisher: boolean, log?: Logger): Promise<void> {
     this.config = loadConfig({
       DATABASE_SCHEMA: `t_api_${this.id}`,
       NATS_NAMESPACE: this.names.namespace,
@@ -78,7 +78,7 @@ export class TestApi {
       LOG_LEVEL: 'silent',
       ...env,
     });
-    const logger = pino({ level: this.config.LOG_LEVEL });
+    const logger = log ?? pino({ level: this.config.LOG_LEVEL });
     this.orm = await openDatabase({
       url: this.config.DATABASE_URL,
       schema: this.config.DATABASE_SCHEMA,

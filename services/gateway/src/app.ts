@@ -8,6 +8,7 @@ import { CloseCode, ErrorCode, LIVE_PATH, MAX_SOCKET_PAYLOAD_BYTES, natsNames } 
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { errorCodeOf, errorFrame } from './errors.js';
+import { redactQuery } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
 import { LocalSessions } from './sessions.js';
@@ -97,6 +98,8 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       socket.end(`HTTP/1.1 ${draining ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`);
       return;
     }
+    // The URL carries the join ticket: only its redacted form is ever logged.
+    logger.debug({ url: redactQuery(req.url ?? '/') }, 'websocket upgrade');
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, url.searchParams.get('ticket')));
   });
 
@@ -105,6 +108,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     try {
       claims = verifyJoinTicket(ticket, config.JOIN_TICKET_SECRET, Date.now());
     } catch (err) {
+      logger.debug({ code: errorCodeOf(err), reason: (err as Error).message }, 'join ticket refused');
       metrics.framesRejected.inc({ code: errorCodeOf(err) });
       ws.send(errorFrame(err));
       ws.close(CloseCode.UNAUTHORIZED);

@@ -75,6 +75,7 @@ export class Connection implements SessionClient {
     const { sid, sub } = this.claims;
     const session = (this.session = sessions.join(sid, this.claims.startsAt, this));
     this.deps.metrics.connections.inc();
+    this.log.debug('client connected');
     try {
       await session.subscribed;
       const participant = JSON.stringify({

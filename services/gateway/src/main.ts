@@ -1,14 +1,14 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { pino } from 'pino';
 import { natsNames } from '@pulse/contracts';
 import { buildGateway } from './app.js';
 import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { ensureStreams } from './streams.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = pino({
+  const logger = createLogger({
     level: config.LOG_LEVEL,
     base: { service: 'gateway', gatewayId: config.GATEWAY_ID },
   });

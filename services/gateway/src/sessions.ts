@@ -62,11 +62,11 @@ export class LocalSession {
     const on = (subject: string, handle: (data: Uint8Array) => void) =>
       nc.subscribe(subject, {
         callback: (err, msg) => {
-          if (err) return logger.warn({ err, subject }, 'subscription error');
+          if (err) return logger.warn({ err, subject, sessionId }, 'subscription error');
           try {
             handle(msg.data);
           } catch (error) {
-            logger.error({ err: error, subject }, 'message handler failed');
+            logger.error({ err: error, subject, sessionId }, 'message handler failed');
           }
         },
       });

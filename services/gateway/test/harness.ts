@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import jwt from 'jsonwebtoken';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { WebSocket } from 'ws';
 import {
   JOIN_TICKET,
@@ -122,6 +122,7 @@ export interface RunningGateway {
 export async function startGateway(
   world: NatsWorld,
   env: Record<string, string> = {},
+  logger: Logger = pino({ level: 'silent' }),
 ): Promise<RunningGateway> {
   const config = loadConfig({
     NATS_NAMESPACE: world.names.namespace,
@@ -129,7 +130,7 @@ export async function startGateway(
     PRESENCE_INTERVAL_MS: '100',
     ...env,
   });
-  const gateway = buildGateway({ config, nc: world.nc, jsm: world.jsm, logger: pino({ level: 'silent' }) });
+  const gateway = buildGateway({ config, nc: world.nc, jsm: world.jsm, logger });
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
   const { port } = gateway.server.address() as AddressInfo;
   return { gateway, url: `ws://127.0.0.1:${port}${LIVE_PATH}`, httpUrl: `http://127.0.0.1:${port}` };

@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
 import { createClient } from '@clickhouse/client';
 import { connect } from '@nats-io/transport-node';
-import { pino } from 'pino';
 import { buildEngine } from './app.js';
 import { loadConfig } from './config.js';
 import { healthHandler } from './http/health.js';
+import { createLogger } from './logger.js';
 
 /** Starts the live engine: config, NATS, ClickHouse, the engine, the health/metrics listener, SIGTERM. */
 async function main(): Promise<void> {
@@ -15,7 +15,10 @@ async function main(): Promise<void> {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   }
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'live-engine', engineId: config.ENGINE_ID } });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    base: { service: 'live-engine', engineId: config.ENGINE_ID },
+  });
   const nc = await connect({
     servers: config.NATS_URL,
     name: `live-engine-${config.ENGINE_ID}`,

@@ -176,7 +176,10 @@ export class SessionActor {
     const parsed = LiveMessage.safeParse(safeJson(m));
     if (!parsed.success || parsed.data.sessionId !== this.sessionId) {
       const detail = parsed.success ? 'foreign session' : parsed.error.issues[0]?.message;
-      this.deps.log.warn({ err: new MalformedMessage(m.subject, m.seq, String(detail)) }, 'dropping message');
+      this.deps.log.warn(
+        { err: new MalformedMessage(m.subject, m.seq, String(detail)), sessionId: this.sessionId },
+        'dropping message',
+      );
       if (live) this.pushAck(m);
       return;
     }
