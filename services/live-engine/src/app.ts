@@ -24,7 +24,10 @@ export interface EngineDeps {
   readonly now?: () => number;
 }
 
-/** Readiness as /readyz reports it. */
+/**
+ * Readiness as /readyz reports it: ready (200) unless NATS is down, the engine is not a live member or it is
+ * stopping (503). ClickHouse down is listed in `degraded` but keeps the engine ready: ranks still flow.
+ */
 export interface EngineHealth {
   readonly ready: boolean;
   readonly nats: 'ok' | 'down';
@@ -44,9 +47,17 @@ export class Engine {
   private discovery: SessionDiscovery | null = null;
   private timers: NodeJS.Timeout[] = [];
   private accepting = false;
+  private natsConnected: boolean;
 
   constructor(private readonly deps: EngineDeps) {
     const { config, nc, log } = deps;
+    this.natsConnected = !nc.isClosed();
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') this.natsConnected = false;
+        if (status.type === 'reconnect') this.natsConnected = true;
+      }
+    })();
     this.names = natsNames(config.NATS_NAMESPACE);
     this.store = new ClickHouseStore(deps.clickhouse, config.CLICKHOUSE_DB);
     this.js = jetstream(nc);
@@ -118,7 +129,7 @@ export class Engine {
   }
 
   async health(): Promise<EngineHealth> {
-    const nats = this.deps.nc.isClosed() ? 'down' : 'ok';
+    const nats = this.natsConnected && !this.deps.nc.isClosed() ? 'ok' : 'down';
     const clickhouse = (await this.store.ping().catch(() => false)) ? 'ok' : 'down';
     const degraded: string[] = [];
     if (nats === 'down') degraded.push('nats: disconnected; no ratings consumed, no ranks published');
@@ -129,7 +140,8 @@ export class Engine {
     const member = this.ownership.ready;
     if (this.accepting && !member) degraded.push('membership: not a live engine member; takes no sessions');
     return {
-      ready: this.accepting && member && nats === 'ok' && clickhouse === 'ok',
+      // ClickHouse down only degrades: ranks still flow and raw writes retry (ratings stay unacked).
+      ready: this.accepting && member && nats === 'ok',
       nats,
       clickhouse,
       degraded,

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { connect } from '@nats-io/transport-node';
 import { buildEngine } from './app.js';
 import { loadConfig } from './config.js';
@@ -23,8 +23,15 @@ async function main(): Promise<void> {
     servers: config.NATS_URL,
     name: `live-engine-${config.ENGINE_ID}`,
     maxReconnectAttempts: -1,
+    // Retry a restarted NATS quickly (like the gateway): ranks resume within ~this after it is back.
+    reconnectTimeWait: 250,
   });
-  const clickhouse = createClient({ url: config.CLICKHOUSE_URL, request_timeout: 30_000 });
+  const clickhouse = createClient({
+    url: config.CLICKHOUSE_URL,
+    request_timeout: 30_000,
+    // Failures reach the engine as errors and are logged there as JSON (the batch writer retries).
+    log: { level: ClickHouseLogLevel.OFF },
+  });
   const engine = buildEngine({ config, nc, clickhouse, log });
   const server = createServer(healthHandler(engine));
   await new Promise<void>((resolve) => server.listen(config.ENGINE_PORT, resolve));

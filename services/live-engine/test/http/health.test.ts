@@ -1,11 +1,18 @@
 import { createServer, type Server } from 'node:http';
+import {
+  createServer as createTcpServer,
+  connect as tcpConnect,
+  type Server as TcpServer,
+  type Socket,
+} from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { buildEngine, type Engine } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { healthHandler } from '../../src/http/health.js';
-import { openInfra, type Infra } from '../support.js';
+import { eventually, openInfra, type Infra } from '../support.js';
 
 describe('engine health and metrics endpoints', () => {
   let infra: Infra;
@@ -56,4 +63,71 @@ describe('engine health and metrics endpoints', () => {
       expect(text).to.contain(`# TYPE ${name}`);
     }
   });
+
+  it('stays ready (200 degraded) while ClickHouse is unreachable, and ok again once it answers', async () => {
+    const proxy = new TcpProxy(8123);
+    const port = await proxy.open(0);
+    const clickhouse = createClient({
+      url: `http://127.0.0.1:${port}`,
+      request_timeout: 2_000,
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+    const config = loadConfig({
+      NATS_NAMESPACE: infra.namespace,
+      CLICKHOUSE_DB: infra.db,
+      ENGINE_ID: 'health-ch',
+    });
+    const other = buildEngine({ config, nc: infra.nc, clickhouse, log: pino({ level: 'silent' }) });
+    const otherServer = createServer(healthHandler(other));
+    await new Promise<void>((resolve) => otherServer.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(otherServer.address() as AddressInfo).port}/readyz`;
+    try {
+      await other.start();
+      expect((await fetch(url)).status).to.equal(200);
+      await proxy.close();
+      const down = await fetch(url);
+      const body = (await down.json()) as { status: string; clickhouse: string; degraded: string[] };
+      expect([down.status, body.status, body.clickhouse]).to.deep.equal([200, 'degraded', 'down']);
+      expect(body.degraded.join('\n')).to.match(/^clickhouse: /m);
+      await proxy.open(port);
+      await eventually(
+        async () => ((await (await fetch(url)).json()) as { status: string }).status === 'ok' || undefined,
+      );
+    } finally {
+      await other.stop();
+      await new Promise((resolve) => otherServer.close(resolve));
+      await clickhouse.close();
+      await proxy.close();
+    }
+  });
 });
+
+/** Forwards TCP to the local ClickHouse; closing it (and its sockets) makes ClickHouse unreachable. */
+class TcpProxy {
+  private server: TcpServer | undefined;
+  private readonly sockets = new Set<Socket>();
+  constructor(private readonly targetPort: number) {}
+
+  async open(port: number): Promise<number> {
+    const server = createTcpServer((client) => {
+      const upstream = tcpConnect(this.targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
