@@ -43,6 +43,8 @@ const Env = z.object({
   LOGIN_MAX_PER_IP: positiveInt.default(50),
   LOGIN_IP_WINDOW_SEC: positiveInt.default(900),
   OUTBOX_POLL_MS: positiveInt.default(1000),
+  /** Published outbox rows older than this are deleted (JetStream deduplicates for far less). */
+  OUTBOX_RETENTION_HOURS: positiveInt.default(24),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
 });
 export type Config = Readonly<z.infer<typeof Env>>;

@@ -36,7 +36,9 @@ async function main(): Promise<void> {
   const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
   await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB);
 
-  const outbox = new OutboxPublisher(orm, jetstream(nats), names, logger, config.OUTBOX_POLL_MS);
+  const outbox = new OutboxPublisher(orm, jetstream(nats), names, logger, config.OUTBOX_POLL_MS, {
+    retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
+  });
   const readiness: Readiness = { draining: false };
   const app = buildApi({ config, logger, orm, nats, redis, clickhouse, outbox, readiness });
   const server = createServer(app.callback());

@@ -131,4 +131,30 @@ describe('the outbox publisher', () => {
     expect(again.duplicate).to.equal(true);
     expect((await jsm.streams.info(api.names.eventsStream)).state.messages).to.equal(before);
   });
+
+  it('deletes published rows older than the retention, never unpublished or recent ones', async () => {
+    const coach = await api.user('trainer');
+    const s = await api.session(coach);
+    await api.call('POST', `/v1/sessions/${s.id}/start`, { token: coach.token });
+    await api.call('POST', `/v1/sessions/${s.id}/end`, { token: coach.token });
+    const em = api.orm.em.fork();
+    const rows = await em.find(
+      OutboxEvent,
+      { sessionId: s.id },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+    expect(rows.map((r) => r.type)).to.deep.equal(['created', 'started', 'ended']);
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+    // created: published 25 h ago (old); started: published 23 h ago (recent); ended: never published, 30 h old.
+    await em.nativeUpdate(OutboxEvent, { id: rows[0].id }, { publishedAt: hoursAgo(25) });
+    await em.nativeUpdate(OutboxEvent, { id: rows[1].id }, { publishedAt: hoursAgo(23) });
+    await em.nativeUpdate(OutboxEvent, { id: rows[2].id }, { publishedAt: null, createdAt: hoursAgo(30) });
+
+    expect(await api.outbox.purgePublished()).to.equal(1);
+    const left = await api.orm.em
+      .fork()
+      .find(OutboxEvent, { sessionId: s.id }, { orderBy: { createdAt: 'asc' } });
+    expect(left.map((r) => r.type).sort()).to.deep.equal(['ended', 'started']);
+    expect(await api.outbox.purgePublished()).to.equal(0);
+  });
 });

@@ -8,12 +8,21 @@ import { OutboxEvent } from './outbox-event.entity.js';
 
 export const OUTBOX_BATCH = 100;
 const PUBLISH_TIMEOUT_MS = 5_000;
+const HOUR_MS = 3_600_000;
+
+export interface OutboxRetention {
+  /** Published rows older than this are deleted (default 24 h). */
+  retentionMs: number;
+  /** How often the delete runs (default 10 min). */
+  purgeEveryMs?: number;
+}
 
 /**
  * Publishes committed outbox rows to JetStream. Each batch is claimed with FOR UPDATE SKIP LOCKED, so
  * several API replicas share the work without publishing a row twice at the same time; a row is marked
  * published only after its PubAck, and its msgID (= eventId) makes a republish after a crash a duplicate
- * that JetStream drops.
+ * that JetStream drops. Published rows are deleted once older than the retention (they only matter
+ * for debugging by then); unpublished rows are never deleted.
  */
 export class OutboxPublisher implements OutboxSignal {
   private timer: NodeJS.Timeout | undefined;
@@ -21,6 +30,8 @@ export class OutboxPublisher implements OutboxSignal {
   private again = false;
   /** Kicks are ignored until start(): a process that does not run the loop only writes rows. */
   private stopped = true;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging: Promise<unknown> | undefined;
 
   constructor(
     private readonly orm: MikroORM,
@@ -28,13 +39,33 @@ export class OutboxPublisher implements OutboxSignal {
     private readonly names: NatsNames,
     private readonly log: Logger,
     private readonly pollMs: number,
+    private readonly retention: OutboxRetention = { retentionMs: 24 * HOUR_MS },
   ) {}
 
   start(): void {
     this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.pollMs);
     this.timer.unref();
+    this.purgeTimer = setInterval(() => this.purgeSoon(), this.retention.purgeEveryMs ?? 10 * 60_000);
+    this.purgeTimer.unref();
     this.kick();
+    this.purgeSoon();
+  }
+
+  /** Deletes rows published before `now - retention`; returns how many. */
+  async purgePublished(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.retention.retentionMs);
+    return this.orm.em.fork().nativeDelete(OutboxEvent, { publishedAt: { $lt: cutoff } });
+  }
+
+  private purgeSoon(): void {
+    if (this.stopped || this.purging) return;
+    this.purging = this.purgePublished()
+      .then((deleted) => {
+        if (deleted > 0) this.log.info({ deleted }, 'outbox: deleted old published rows');
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'outbox: deleting old rows failed, will retry'))
+      .finally(() => (this.purging = undefined));
   }
 
   /** Called right after a commit: publish now rather than at the next poll. */
@@ -57,7 +88,8 @@ export class OutboxPublisher implements OutboxSignal {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
+    clearInterval(this.purgeTimer);
+    await Promise.all([this.running, this.purging]);
   }
 
   private async drain(): Promise<void> {
