@@ -6,6 +6,7 @@ import { writeReport, type Report } from './report/report.js';
 import { runLive } from './modes/live.js';
 import { runApiBench } from './modes/api.js';
 import { runLeaderboard } from './modes/leaderboard.js';
+import { runSoak, takeMinutes } from './modes/soak.js';
 import type { TargetOptions } from './modes/target.js';
 
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -30,7 +31,8 @@ function targetOptions(values: ReturnType<typeof parseCli>['values']): TargetOpt
 export async function main(
   argv: string[],
 ): Promise<{ report?: Report; ok: boolean; files?: ReturnType<typeof writeReport> }> {
-  const { values, positionals } = parseCli(argv);
+  const { minutes, rest } = takeMinutes(argv);
+  const { values, positionals } = parseCli(rest);
   const mode = positionals[0];
   if (values.help || !mode) {
     console.log(USAGE);
@@ -79,7 +81,16 @@ export async function main(
       });
       break;
     case 'soak':
-      throw new Error('soak mode is not built yet (issue 8)');
+      report = await runSoak({
+        ...targetOptions(values),
+        name,
+        command,
+        minutes: positiveNumber('minutes', minutes, 30),
+        participants: positiveInt('participants', values.participants, 2000),
+        sessions: positiveInt('sessions', values.sessions, 10),
+        rate: positiveNumber('rate', values.rate, 1),
+      });
+      break;
     default:
       throw new Error(`unknown mode "${mode}"\n${USAGE}`);
   }
