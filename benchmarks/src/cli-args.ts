@@ -50,6 +50,8 @@ export function parseCli(argv: string[]) {
       ratings: { type: 'string' },
       'redis-url': { type: 'string' },
       'no-progress': { type: 'boolean' },
+      'cpu-prof': { type: 'string' },
+      'service-env': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +72,8 @@ Common flags:
   --gateway-url <ws-url> gateway(s) of that deployment (repeatable; default: the join answer's gatewayUrl)
   --nats-namespace, --clickhouse-db   storage names of that deployment (enables lag and lost/doubled checks)
   --no-progress          no live progress line
+  --cpu-prof <dir>       local stack: gateways and engines run with node --cpu-prof, profiles written to <dir>
+  --service-env <kind>:<NAME>=<value>   local stack: extra env for api|gateway|live-engine|all (repeatable)
 
 live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) --duration 30s
        --gateways 1 --engines 1 --ramp 5s --workers <auto> --resend-every 0
@@ -77,3 +81,18 @@ api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per rout
        --seed-sessions 10000 --participants 20 (trainees in the results session)
 leaderboard: --sizes 1000,10000,100000 --ratings 200000 (per size) --redis-url redis://127.0.0.1:6379
 `;
+
+type EnvByKind = Partial<Record<'api' | 'gateway' | 'live-engine' | 'all', Record<string, string>>>;
+
+/** `--service-env gateway:PUBLISH_WINDOW=1024` (repeatable) → environment per service kind. */
+export function parseServiceEnv(entries: readonly string[] | undefined): EnvByKind {
+  const out: EnvByKind = {};
+  for (const entry of entries ?? []) {
+    const m = /^(api|gateway|live-engine|all):([A-Z0-9_]+)=(.*)$/.exec(entry);
+    if (!m)
+      throw new Error(`--service-env must be <api|gateway|live-engine|all>:<NAME>=<value>, got "${entry}"`);
+    const kind = m[1] as keyof EnvByKind;
+    out[kind] = { ...out[kind], [m[2]]: m[3] };
+  }
+  return out;
+}

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { REPO_ROOT } from './stack.js';
-import { USAGE, parseCli, parseDurationMs, positiveInt, positiveNumber } from './cli-args.js';
+import {
+  USAGE,
+  parseCli,
+  parseDurationMs,
+  parseServiceEnv,
+  positiveInt,
+  positiveNumber,
+} from './cli-args.js';
 import { writeReport, type Report } from './report/report.js';
 import { runLive } from './modes/live.js';
 import { runApiBench } from './modes/api.js';
@@ -22,6 +29,13 @@ function targetOptions(values: ReturnType<typeof parseCli>['values']): TargetOpt
     gateways: positiveInt('gateways', values.gateways, 1),
     engines: positiveInt('engines', values.engines, 1),
     isolation,
+    env: parseServiceEnv(values['service-env']),
+    nodeArgs: values['cpu-prof']
+      ? {
+          gateway: ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof'])],
+          'live-engine': ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof'])],
+        }
+      : undefined,
     log,
     handleInterrupt: true,
   };

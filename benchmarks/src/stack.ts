@@ -41,6 +41,8 @@ export interface LocalStackOptions {
   /** Extra environment per service kind (e.g. `{ 'live-engine': { MINUTE_MS: '2000' } }`). */
   env?: Partial<Record<ServiceKind | 'all', Record<string, string>>>;
   logDir?: string;
+  /** Extra node flags per service kind (e.g. `{ gateway: ['--cpu-prof', '--cpu-prof-dir', dir] }`). */
+  nodeArgs?: Partial<Record<ServiceKind | 'all', string[]>>;
 }
 
 /**
@@ -99,7 +101,13 @@ export class LocalStack implements Target {
     if (kind === 'gateway') Object.assign(env, { GATEWAY_PORT: String(chosen), GATEWAY_ID: name });
     if (kind === 'live-engine') Object.assign(env, { ENGINE_PORT: String(chosen), ENGINE_ID: name });
     const proc = new ServiceProcess(
-      { name, kind, port: chosen, env },
+      {
+        name,
+        kind,
+        port: chosen,
+        env,
+        nodeArgs: [...(this.options.nodeArgs?.all ?? []), ...(this.options.nodeArgs?.[kind] ?? [])],
+      },
       REPO_ROOT,
       path.join(this.logDir, `${name}.log`),
     );

@@ -42,8 +42,12 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
   const open = await openTarget({
     ...opts,
     env: {
-      gateway: { RATING_RATE_PER_SEC: gatewayRate, RATING_BURST: String(Math.max(120, opts.rate * 10)) },
       ...opts.env,
+      gateway: {
+        RATING_RATE_PER_SEC: gatewayRate,
+        RATING_BURST: String(Math.max(120, opts.rate * 10)),
+        ...opts.env?.gateway,
+      },
     },
   });
   const { target } = open;

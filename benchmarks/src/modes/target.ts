@@ -10,6 +10,7 @@ export interface TargetOptions {
   /** For a remote target: the storage names, so that ClickHouse and consumer lag can be checked. */
   isolation?: Isolation;
   env?: LocalStackOptions['env'];
+  nodeArgs?: LocalStackOptions['nodeArgs'];
   log?: (line: string) => void;
   /** The CLI sets this: Ctrl-C then cleans the stack up. */
   handleInterrupt?: boolean;
@@ -53,6 +54,7 @@ export async function openTarget(options: TargetOptions): Promise<OpenTarget> {
     gateways: options.gateways,
     engines: options.engines,
     env: options.env,
+    nodeArgs: options.nodeArgs,
   });
   openStacks.add(local);
   if (options.handleInterrupt) closeOnInterrupt();

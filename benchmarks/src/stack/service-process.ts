@@ -11,6 +11,8 @@ export interface ServiceSpec {
   kind: ServiceKind;
   port: number;
   env: Record<string, string>;
+  /** Extra node flags before the entry (e.g. `--cpu-prof --cpu-prof-dir <dir>`). */
+  nodeArgs?: string[];
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -44,7 +46,7 @@ export class ServiceProcess {
     this.log = createWriteStream(this.logFile, { flags: 'a' });
     this.log.write(`--- ${new Date().toISOString()} start ${this.spec.name} on port ${this.spec.port}\n`);
     const entry = path.join(this.root, 'services', this.spec.kind, 'dist/src/main.js');
-    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...(this.spec.nodeArgs ?? []), entry], {
       cwd: this.root,
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
