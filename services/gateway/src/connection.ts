@@ -52,6 +52,13 @@ export class Connection implements SessionClient {
   private ratings: RatingOrder | null = null;
   private early: RawData[] | null = [];
   private pendingRank: string | null = null;
+  private pendingSeq = -1;
+  /** The newest rank frame offered (sent or not) and its seq; re-sent by refreshRank when it got stale. */
+  private latestRank: string | null = null;
+  private latestSeq = -1;
+  /** Seq of the last rank frame written, and when. */
+  private sentSeq = -1;
+  private rankSentAtMs = 0;
   private stalledSinceMs: number | null = null;
   private closed = false;
   private readonly log: Logger;
@@ -148,11 +155,29 @@ export class Connection implements SessionClient {
     this.ws.close(code);
   }
 
-  /** Coalescing: only the newest rank frame waits; it goes out once the socket has drained enough. */
-  offerRank(frame: string): void {
+  /**
+   * Send policy: a frame whose seq differs from the last one sent (the client's rating is ranked) goes out
+   * now; otherwise it only becomes the newest frame, which refreshRank sends once the last one is stale.
+   * Coalescing: only the newest rank frame waits; it goes out once the socket has drained enough.
+   */
+  offerRank(frame: string, seq: number): void {
     if (!this.welcomed || this.closed) return;
+    this.latestRank = frame;
+    this.latestSeq = seq;
+    if (this.pendingRank === null && seq === this.sentSeq) return;
+    this.queueRank(frame, seq);
+  }
+
+  refreshRank(nowMs: number, staleMs: number): void {
+    if (this.latestRank === null || this.pendingRank !== null || this.closed) return;
+    if (nowMs - this.rankSentAtMs < staleMs) return;
+    this.queueRank(this.latestRank, this.latestSeq);
+  }
+
+  private queueRank(frame: string, seq: number): void {
     if (this.pendingRank !== null) this.deps.metrics.rankFramesDropped.inc();
     this.pendingRank = frame;
+    this.pendingSeq = seq;
     this.trySendRank();
   }
 
@@ -162,6 +187,8 @@ export class Connection implements SessionClient {
     if (buffered < this.deps.sendBufferLowBytes) {
       const frame = this.pendingRank;
       this.pendingRank = null;
+      this.sentSeq = this.pendingSeq;
+      this.rankSentAtMs = Date.now();
       this.stalledSinceMs = null;
       this.deps.metrics.rankFramesSent.inc();
       this.send(frame, this.flushRank);
@@ -249,6 +276,7 @@ export class Connection implements SessionClient {
     const wasOpen = !this.closed;
     this.closed = true;
     this.pendingRank = null;
+    this.latestRank = null;
     this.early = null;
     this.ratings?.stop();
     if (this.session) {

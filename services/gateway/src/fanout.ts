@@ -2,7 +2,8 @@ import type { RankSnapshot } from '@pulse/contracts';
 
 /** Whoever receives a rank frame (a connection); fan-out only needs this one method. */
 export interface RankReceiver {
-  offerRank(frame: string): void;
+  /** The user's newest rank frame; `seq` is the highest of its seqs the rank counts. */
+  offerRank(frame: string, seq: number): void;
 }
 
 /**
@@ -24,7 +25,7 @@ export function fanOutRanks(
     if (!receivers) continue;
     const frame = `{"type":"rank","rank":${ranks[i]}${participants}${scores[i]}${tail}${seqs[i]}}`;
     for (const receiver of receivers) {
-      receiver.offerRank(frame);
+      receiver.offerRank(frame, seqs[i]);
       offered += 1;
     }
   }

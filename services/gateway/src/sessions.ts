@@ -1,16 +1,10 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import {
-  CloseCode,
-  PresenceBeat,
-  RankSnapshot,
-  SessionEvent,
-  resultsPath,
-  type NatsNames,
-} from '@pulse/contracts';
+import { CloseCode, PresenceBeat, SessionEvent, resultsPath, type NatsNames } from '@pulse/contracts';
 import { fanOutRanks, type RankReceiver } from './fanout.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceBoard } from './presence.js';
+import { readRankSnapshot } from './rank-snapshot.js';
 import { TokenBucket } from './rate-limit.js';
 import { applyEvent, initialView, type SessionView } from './session-state.js';
 
@@ -21,6 +15,8 @@ export interface SessionClient extends RankReceiver {
   readonly welcomed: boolean;
   send(frame: string): void;
   closeWith(frame: string, code: CloseCode): void;
+  /** Re-sends the newest rank frame when none went out for `staleMs` (the ≥ 1 frame/s promise). */
+  refreshRank(nowMs: number, staleMs: number): void;
 }
 
 export interface SessionsDeps {
@@ -37,6 +33,13 @@ export interface SessionsDeps {
 const PRESENCE_TTL_INTERVALS = 3;
 /** The first client of a session on this gateway waits at most this long for other gateways' beats. */
 const PRESENCE_SETTLE_MAX_MS = 100;
+/**
+ * A client gets a rank frame at once when its own seq moved (its rating is ranked), else its newest frame
+ * once none went out for RANK_REFRESH_MS (checked every RANK_REFRESH_CHECK_MS): at most ~1 s between frames
+ * and about one frame per rating, instead of one per client per engine tick.
+ */
+export const RANK_REFRESH_MS = 800;
+const RANK_REFRESH_CHECK_MS = 100;
 
 /** One session as this gateway sees it: its local clients, its NATS subscriptions, its state. */
 export class LocalSession {
@@ -164,12 +167,17 @@ export class LocalSession {
   }
 
   private onRanks(data: Uint8Array): void {
-    const snapshot = RankSnapshot.safeParse(JSON.parse(decoder.decode(data)));
-    if (!snapshot.success) {
+    const snapshot = readRankSnapshot(decoder.decode(data), this.sessionId);
+    if (snapshot === null) {
       this.registry.deps.logger.warn({ sessionId: this.sessionId }, 'ignoring malformed rank snapshot');
       return;
     }
-    fanOutRanks(snapshot.data, (userId) => this.byUser.get(userId));
+    fanOutRanks(snapshot, (userId) => this.byUser.get(userId));
+  }
+
+  refreshRanks(nowMs: number): void {
+    if (this.view.status !== 'live') return;
+    for (const client of this.clients) client.refreshRank(nowMs, RANK_REFRESH_MS);
   }
 
   private onPresence(data: Uint8Array): void {
@@ -199,10 +207,12 @@ export class LocalSessions {
   readonly board: PresenceBoard;
   private readonly sessions = new Map<string, LocalSession>();
   private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly deps: SessionsDeps) {
     this.board = new PresenceBoard(deps.presenceIntervalMs * PRESENCE_TTL_INTERVALS);
     this.timer = setInterval(() => this.tick(), deps.presenceIntervalMs);
+    this.refreshTimer = setInterval(() => this.refreshRanks(), RANK_REFRESH_CHECK_MS);
   }
 
   join(sessionId: string, startsAt: string, client: SessionClient): LocalSession {
@@ -236,7 +246,14 @@ export class LocalSessions {
   /** Stops the presence beats (shutdown); sessions go away as their clients close. */
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.refreshTimer);
     this.timer = undefined;
+    this.refreshTimer = undefined;
+  }
+
+  private refreshRanks(): void {
+    const nowMs = Date.now();
+    for (const session of this.sessions.values()) session.refreshRanks(nowMs);
   }
 
   private tick(): void {

@@ -134,4 +134,64 @@ describe('Rank fan-out', () => {
     expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
     await eventually(() => (c.client.frames.at(-1)?.seq === 50 ? true : undefined));
   });
+
+  it("sends a frame at once when the client's seq moved, else only its newest frame once the last is stale", async () => {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const c = await join(gwA, session.id);
+    const other = randomUUID();
+    snapshot(session.id, 1, [[c.userId, 50, 5]], []);
+    expect(await c.client.next('rank')).to.include({ rank: 1, seq: 5 });
+    // Same seq, other ranks: not worth a frame each (the next one below shows they were skipped)...
+    snapshot(
+      session.id,
+      2,
+      [
+        [other, 90, 1],
+        [c.userId, 50, 5],
+      ],
+      [],
+    );
+    snapshot(
+      session.id,
+      3,
+      [
+        [other, 90, 1],
+        [randomUUID(), 80, 1],
+        [c.userId, 50, 5],
+      ],
+      [],
+    );
+    // ...a moved seq is sent at once.
+    snapshot(session.id, 4, [[c.userId, 60, 6]], []);
+    expect(await c.client.next('rank')).to.include({ rank: 1, seq: 6, score: 60 });
+    // Nothing new: the newest frame comes again once the last one is stale (at least one frame a second).
+    snapshot(
+      session.id,
+      5,
+      [
+        [other, 90, 1],
+        [c.userId, 60, 6],
+      ],
+      [],
+    );
+    expect(await c.client.next('rank', 2_000)).to.include({ rank: 2, seq: 6, score: 60 });
+    expect(await c.client.next('rank', 2_000)).to.include({ rank: 2, seq: 6, score: 60 });
+  });
+
+  it('ignores a rank snapshot of another session or with columns of different lengths', async () => {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const c = await join(gwA, session.id);
+    const foreign = { ...snapshot(randomUUID(), 1, [[c.userId, 70, 7]], []) };
+    world.nc.publish(world.names.ranks(session.id), JSON.stringify(foreign));
+    const broken = {
+      ...snapshot(randomUUID(), 2, [[c.userId, 80, 8]], []),
+      sessionId: session.id,
+      ranks: [],
+    };
+    world.nc.publish(world.names.ranks(session.id), JSON.stringify(broken));
+    snapshot(session.id, 3, [[c.userId, 90, 9]], []);
+    expect(await c.client.next('rank')).to.include({ score: 90, seq: 9 });
+  });
 });
