@@ -169,6 +169,12 @@ export const RankSnapshot = z.object({
   ranks: z.array(z.number().int()),
   scores: z.array(z.number()),
   seqs: z.array(z.number().int()),
+  /**
+   * true: a delta — only the participants whose own entry (seq, score) changed since the previous snapshot,
+   * each with their current rank; everyone else's rank may have moved as well (the next full snapshot, at
+   * least once a second, carries everyone). Absent or false: a full snapshot of every participant.
+   */
+  delta: z.boolean().optional(),
 });
 export type RankSnapshot = z.infer<typeof RankSnapshot>;
 

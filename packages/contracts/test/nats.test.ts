@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { natsNames, ratingMsgId, streamConfigs, LiveMessage, SessionEvent } from '../src/index.js';
+import {
+  natsNames,
+  ratingMsgId,
+  streamConfigs,
+  LiveMessage,
+  RankSnapshot,
+  SessionEvent,
+} from '../src/index.js';
 
 const sid = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 const uid = '16fd2706-8baf-433b-82eb-8c7fada847da';
@@ -68,5 +75,31 @@ describe('live messages', () => {
     expect(ok.success).to.equal(true);
     const bad = SessionEvent.safeParse({ eventId: uid, type: 'paused', at: '2026-11-25T10:00:00Z', session });
     expect(bad.success).to.equal(false);
+  });
+});
+
+describe('rank snapshots', () => {
+  const base = {
+    sessionId: sid,
+    tick: 3,
+    at: 1_700_000_000_000,
+    participants: 2,
+    top: [],
+    chunk: 0,
+    chunks: 1,
+    userIds: [uid],
+    ranks: [1],
+    scores: [12.5],
+    seqs: [4],
+  };
+
+  it('reads a snapshot without the delta flag as a full one (the flag is additive)', () => {
+    const parsed = RankSnapshot.parse(base);
+    expect(parsed.delta).to.equal(undefined);
+  });
+
+  it('keeps the delta flag of a delta snapshot and refuses a flag that is not a boolean', () => {
+    expect(RankSnapshot.parse({ ...base, delta: true }).delta).to.equal(true);
+    expect(RankSnapshot.safeParse({ ...base, delta: 'yes' }).success).to.equal(false);
   });
 });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN, DEFAULT_NATS_NAMESPACE } from '@pulse/contracts';
 
 export const DEFAULT_ENGINE_PORT = 8090;
-export const DEFAULT_RANK_TICK_MS = 250;
+export const DEFAULT_RANK_TICK_MS = 100;
 export const DEFAULT_MINUTE_MS = 60_000;
 export const DEFAULT_RESULTS_FLUSH_MS = 5_000;
 export const DEFAULT_CH_BATCH_MAX_ROWS = 10_000;

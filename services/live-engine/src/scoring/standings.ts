@@ -26,6 +26,8 @@ export class SessionStandings {
   private dirtyMinutes = new Map<MinuteBucket, string>();
   /** True when standings changed since the last rank snapshot. */
   changed = false;
+  /** Users whose own entry (seq, score, name) changed since the last snapshot of either kind. */
+  private readonly dirty = new Set<string>();
 
   constructor(
     readonly sessionId: string,
@@ -47,6 +49,7 @@ export class SessionStandings {
     p.name = name;
     p.weightKg = weightKg;
     this.changed = true;
+    this.dirty.add(userId);
   }
 
   /** Counts one reading unless its seq was counted already; returns whether it counted. */
@@ -59,6 +62,7 @@ export class SessionStandings {
     if (centi !== 0) p.reachedOrder = ++this.order;
     this.board.upsert(userId, p.scoreCenti, p.reachedOrder);
     this.changed = true;
+    this.dirty.add(userId);
     return true;
   }
 
@@ -103,6 +107,59 @@ export class SessionStandings {
       if (rank <= TOP_SIZE) top.push({ rank, userId, name: p!.name, score });
     });
     this.changed = false;
+    this.dirty.clear();
+    return out;
+  }
+
+  /** How many users changed their own entry since the last snapshot. */
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  /**
+   * A delta snapshot: only the users whose own entry changed since the last snapshot, each with its
+   * current rank (O(log n) each) — everyone else's rank may have moved too; the next full snapshot says.
+   * Empty (no chunks) when nothing changed.
+   */
+  delta(tick: number, atMs: number, chunkSize: number): RankSnapshot[] {
+    const m = this.dirty.size;
+    if (m === 0) return [];
+    const n = this.board.size;
+    const top: TopEntry[] = this.board.top(TOP_SIZE).map(({ userId, scoreCenti, rank, value }) => ({
+      rank,
+      userId,
+      name: value!.name,
+      score: scoreCenti / 100,
+    }));
+    const chunks = Math.ceil(m / chunkSize);
+    const out: RankSnapshot[] = [];
+    let c = 0;
+    let current: RankSnapshot | null = null;
+    for (const userId of this.dirty) {
+      if (current === null || current.userIds.length === chunkSize) {
+        current = {
+          sessionId: this.sessionId,
+          tick,
+          at: atMs,
+          participants: n,
+          top,
+          chunk: c++,
+          chunks,
+          userIds: [],
+          ranks: [],
+          scores: [],
+          seqs: [],
+          delta: true,
+        };
+        out.push(current);
+      }
+      const p = this.participants.get(userId)!;
+      current.userIds.push(userId);
+      current.ranks.push(this.board.rankOf(userId));
+      current.scores.push(p.scoreCenti / 100);
+      current.seqs.push(p.lastSeq);
+    }
+    this.dirty.clear();
     return out;
   }
 

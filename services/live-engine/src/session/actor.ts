@@ -241,16 +241,25 @@ export class SessionActor {
     }
   }
 
+  /**
+   * Every tick: a delta (only the users whose own entry changed, with their current rank) when something
+   * changed; a full snapshot of everyone at least every MAX_SNAPSHOT_GAP_MS. So a rater sees its rating
+   * ranked within about one tick, and the cost per tick is O(changed · log n), not O(n).
+   */
   private publishSnapshot(): void {
     const now = this.deps.now();
-    if (!this.standings.changed && now - this.lastSnapshotAt < MAX_SNAPSHOT_GAP_MS) return;
+    const full = now - this.lastSnapshotAt >= MAX_SNAPSHOT_GAP_MS;
+    if (!full && this.standings.dirtyCount === 0) return;
     const started = performance.now();
-    const chunks = this.standings.snapshot(this.tick++, now, this.deps.snapshotChunk ?? RANK_SNAPSHOT_CHUNK);
+    const chunkSize = this.deps.snapshotChunk ?? RANK_SNAPSHOT_CHUNK;
+    const chunks = full
+      ? this.standings.snapshot(this.tick++, now, chunkSize)
+      : this.standings.delta(this.tick++, now, chunkSize);
     this.deps.metrics.rankSeconds.observe((performance.now() - started) / 1000);
     const subject = this.deps.names.ranks(this.sessionId);
     for (const chunk of chunks) this.deps.nc.publish(subject, JSON.stringify(chunk));
     this.deps.metrics.snapshotsPublished.inc(chunks.length);
-    this.lastSnapshotAt = now;
+    if (full) this.lastSnapshotAt = now;
   }
 
   /**

@@ -30,13 +30,14 @@ function engineFor(infra: Infra): Engine {
   return buildEngine({ config, nc: infra.nc, clickhouse: infra.ch, log: pino({ level: 'silent' }) });
 }
 
-/** Collects the latest complete snapshot (all chunks of one tick) published for a session. */
+/** Collects the latest complete full snapshot (all chunks of one tick; deltas skipped) published for a session. */
 function watchRanks(infra: Infra, sessionId: string) {
   const latest: { chunks: RankSnapshot[] } = { chunks: [] };
   let building: RankSnapshot[] = [];
   const sub = infra.nc.subscribe(infra.names.ranks(sessionId), {
     callback: (_err, msg) => {
       const snap = RankSnapshot.parse(msg.json());
+      if (snap.delta === true) return;
       if (snap.chunk === 0) building = [];
       building.push(snap);
       if (building.length === snap.chunks) latest.chunks = building;
