@@ -105,7 +105,20 @@ export class SessionActor {
     if (this.state === 'ended' || this.state === 'stopped') return;
     if (this.state === 'starting') this.state = 'live';
     this.replayed = true;
-    await this.feed.consume((m) => this.mailbox.post(() => this.handle(m, true, 0)));
+    // One mailbox task per burst of delivered messages (those that arrive before the next turn of the event
+    // loop), not one per message.
+    let burst: JsMsg[] = [];
+    const handleBurst = () => {
+      const messages = burst;
+      burst = [];
+      this.mailbox.post(() => {
+        for (const m of messages) this.handle(m, true, 0);
+      });
+    };
+    await this.feed.consume((m) => {
+      if (burst.length === 0) setImmediate(handleBurst);
+      burst.push(m);
+    });
   }
 
   /** Rank snapshot (when changed or due) and, for an ending session, the check whether it can freeze. */
@@ -236,8 +249,11 @@ export class SessionActor {
     if (this.state === 'ending') await this.tryFinish();
     else if (this.state === 'live' && this.deps.now() - this.lastPendingProbeAt >= PENDING_PROBE_MS) {
       this.lastPendingProbeAt = this.deps.now();
-      const info = await this.feed.info();
-      this.deps.metrics.consumerPending.set({ session: this.sessionId }, info.num_pending);
+      // Not awaited: a JetStream API round trip must not hold up the ratings queued behind this tick.
+      this.feed.info().then(
+        (info) => this.deps.metrics.consumerPending.set({ session: this.sessionId }, info.num_pending),
+        () => undefined,
+      );
     }
   }
 
