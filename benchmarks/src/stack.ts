@@ -19,6 +19,8 @@ import { ServiceProcess, type ServiceKind } from './stack/service-process.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Shared by api (signs) and gateways (verify); a test-only value. */
 export const STACK_JOIN_TICKET_SECRET = 'pulse-benchmarks-join-ticket-secret-0123456789abcdef';
+/** The stack api's access-token secret (the live mode signs seeded trainees' tokens with it). */
+export const STACK_ACCESS_SECRET = 'pulse-benchmarks-access-token-secret-0123456789abcdef';
 
 /** What the harness talks to: a stack it started, or an existing deployment. */
 export interface Target {
@@ -127,6 +129,7 @@ export class LocalStack implements Target {
       CLICKHOUSE_URL: this.infra.clickhouseUrl,
       CLICKHOUSE_DB: this.isolation.clickhouseDb,
       JOIN_TICKET_SECRET: STACK_JOIN_TICKET_SECRET,
+      JWT_ACCESS_SECRET: STACK_ACCESS_SECRET,
     };
   }
 

@@ -1,6 +1,8 @@
 import { cpus } from 'node:os';
 import { ApiClient, mapLimit, registerAndJoin, registerTrainees, type Session } from '../client/rest.js';
 import { LoadPool, type PoolInterval } from '../client/load-pool.js';
+import { seedTrainees } from '../client/seed.js';
+import { STACK_ACCESS_SECRET } from '../stack.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
@@ -71,7 +73,20 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       }),
     );
     const setupStart = Date.now();
-    const accounts = await registerTrainees(api, total, REGISTER_CONCURRENCY, 'Bench');
+    // A local stack: trainees are seeded into its PostgreSQL (argon2 for 10k accounts takes minutes);
+    // a deployment: registered over REST.
+    const accounts = open.local
+      ? await seedTrainees(
+          api,
+          {
+            databaseUrl: open.local.infra.databaseUrl,
+            databaseSchema: open.local.isolation.databaseSchema,
+            accessSecret: STACK_ACCESS_SECRET,
+          },
+          total,
+          'Bench',
+        )
+      : await registerTrainees(api, total, REGISTER_CONCURRENCY, 'Bench');
     const clients: ClientSpec[] = [];
     for (let s = 0; s < sessions.length; s++) {
       const mine = accounts.filter((_, i) => i % sessions.length === s);
