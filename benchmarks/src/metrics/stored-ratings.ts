@@ -42,3 +42,32 @@ export async function storedRatings(
     await ch.close();
   }
 }
+
+/** One stored rating of a user with the gateway's server stamp. */
+export interface StoredRating {
+  seq: number;
+  energy: number;
+  tsMs: number;
+}
+
+/** A user's stored ratings in seq order, each once (FINAL), with the server time the gateway stamped. */
+export async function storedRatingsOf(
+  clickhouseUrl: string,
+  db: string,
+  sessionId: string,
+  userId: string,
+): Promise<StoredRating[]> {
+  if (!UUID.test(sessionId) || !UUID.test(userId)) throw new Error('session and user ids must be UUIDs');
+  const ch = createClient({ url: clickhouseUrl, database: db });
+  try {
+    const rows = await ch.query({
+      query: `SELECT seq, energy, ts_ms FROM ${db}.${ClickHouseTable.RATINGS} FINAL
+              WHERE session_id = '${sessionId}' AND user_id = '${userId}' ORDER BY seq`,
+      format: 'JSONEachRow',
+    });
+    const list = await rows.json<{ seq: number; energy: number; ts_ms: string | number }>();
+    return list.map((r) => ({ seq: Number(r.seq), energy: Number(r.energy), tsMs: Number(r.ts_ms) }));
+  } finally {
+    await ch.close();
+  }
+}

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { CloseCode, resultsPath, type RankFrame, type StartedFrame } from '@pulse/contracts';
 import { LocalStack } from '../../src/stack.js';
+import { storedRatingsOf } from '../../src/metrics/stored-ratings.js';
 import { ExpectedStandings, scoresFromSent } from '../../src/verify/standings.js';
 import {
   MINUTE_MS,
@@ -136,17 +137,28 @@ describeE2e('The live pipeline end to end (api, 2 gateways, engine, NATS, ClickH
       expect(page.me!.rank).to.be.within(lo, hi);
       // Averages are presented rounded (the API gives 2 decimals); sums and counts are exact.
       expect(page.me!.avgEnergy).to.be.closeTo(score / mine.length, AVG_TOLERANCE);
-      const minutes = Array.from({ length: MINUTES }, (_, minute) => {
-        const energies = mine
-          .slice(minute * RATINGS_PER_MINUTE, (minute + 1) * RATINGS_PER_MINUTE)
-          .map((s) => s.energy);
-        return {
+      // Buckets follow the server time the gateway stamped on each rating (not our send time, which a busy
+      // machine can delay by seconds): minute = floor((ts - startedAt) / MINUTE_MS), as documented.
+      const stored = await storedRatingsOf(
+        stack.infra.clickhouseUrl,
+        stack.isolation.clickhouseDb,
+        fx.session.id,
+        t.account.user.id,
+      );
+      expect(stored.map((r) => [r.seq, r.energy])).to.deep.equal(mine.map((s) => [s.seq, s.energy]));
+      const byMinute = new Map<number, number[]>();
+      for (const r of stored) {
+        const minute = Math.floor((r.tsMs - startedAt) / MINUTE_MS);
+        byMinute.set(minute, [...(byMinute.get(minute) ?? []), r.energy]);
+      }
+      const minutes = [...byMinute.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([minute, energies]) => ({
           minute,
           samples: energies.length,
           maxEnergy: Math.max(...energies),
           avgEnergy: energies.reduce((a, b) => a + b) / energies.length,
-        };
-      });
+        }));
       const withoutAvg = (list: typeof minutes) => list.map((m) => ({ ...m, avgEnergy: 0 }));
       expect(withoutAvg(page.me!.minutes)).to.deep.equal(withoutAvg(minutes));
       page.me!.minutes.forEach((m, i) =>
