@@ -10,11 +10,13 @@ import { Registration } from '../registrations/registration.entity.js';
 import { Feedback } from '../feedback/feedback.entity.js';
 import { OutboxEvent } from '../outbox/outbox-event.entity.js';
 import { Migration20261125000000_initial } from './migrations/Migration20261125000000_initial.js';
+import { Migration20261210000000_upcoming_index } from './migrations/Migration20261210000000_upcoming_index.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
 export const MIGRATIONS = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
+  { name: 'Migration20261210000000_upcoming_index', class: Migration20261210000000_upcoming_index },
 ];
 
 export interface DatabaseOptions {

@@ -1,5 +1,4 @@
 import { LockMode, OptimisticLockError } from '@mikro-orm/core';
-import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { SessionStatus } from '@pulse/contracts';
@@ -9,9 +8,9 @@ import type { OutboxSignal } from '../outbox/outbox.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import type { Page } from '../pagination.js';
 import { Registration, RegistrationStatus } from '../registrations/registration.entity.js';
-import { registrationView } from '../registrations/registration-view.js';
 import type { RegistrationView } from '../registrations/registration-view.js';
 import { WorkoutSession } from './session.entity.js';
+import { listSessions, sessionDetail } from './session-reads.js';
 import { sessionView } from './session-view.js';
 import type { SessionView } from './session-view.js';
 import { STAMPED_BY, SessionTransition, assertAllowed, nextStatus } from './state-machine.js';
@@ -56,49 +55,30 @@ export class SessionService {
   }
 
   async get(id: string, userId: string): Promise<SessionView & { registration: RegistrationView | null }> {
-    const em = this.orm.em.fork();
-    const session = await em.findOne(WorkoutSession, id);
-    if (session === null) throw new NotFound('session', id);
-    const [counts, mine] = await Promise.all([
-      this.counts(em, [id]),
-      em.findOne(Registration, { sessionId: id, traineeId: userId }),
-    ]);
-    return { ...sessionView(session, counts.get(id) ?? ZERO), registration: mine && registrationView(mine) };
+    const detail = await sessionDetail(this.orm, id, userId);
+    if (detail === null) throw new NotFound('session', id);
+    return detail;
   }
 
-  /** Soonest first; keyset pagination on (startsAt, id); counts come from one grouped query per page. */
+  /** Soonest first; keyset pagination on (startsAt, id); counts come in the same statement (no N+1). */
   async list(filter: SessionFilter): Promise<Page<SessionView>> {
-    const em = this.orm.em.fork();
-    const where: Record<string, unknown> = {
-      status: filter.status ?? { $in: ['scheduled', 'live'] },
-    };
-    const startsAt: Record<string, Date> = {};
-    if (filter.from !== undefined) startsAt.$gte = new Date(filter.from);
-    if (filter.to !== undefined) startsAt.$lte = new Date(filter.to);
-    if (Object.keys(startsAt).length > 0) where.startsAt = startsAt;
-    if (filter.type !== undefined) where.type = filter.type;
-    if (filter.trainerId !== undefined) where.trainerId = filter.trainerId;
-    if (filter.cursor !== undefined) {
-      const after = decodeCursor(filter.cursor, ListCursor);
-      const at = new Date(after.startsAt);
-      where.$or = [{ startsAt: { $gt: at } }, { startsAt: at, id: { $gt: after.id } }];
-    }
-    const rows = await em.find(WorkoutSession, where as FilterQuery<WorkoutSession>, {
-      orderBy: { startsAt: 'asc', id: 'asc' },
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, ListCursor);
+    const rows = await listSessions(this.orm, {
+      status: filter.status,
+      // Through Date, as before: millisecond precision, whatever offset the client wrote.
+      from: filter.from === undefined ? undefined : new Date(filter.from).toISOString(),
+      to: filter.to === undefined ? undefined : new Date(filter.to).toISOString(),
+      type: filter.type,
+      trainerId: filter.trainerId,
+      after,
       limit: filter.limit + 1,
     });
-    const page = rows.slice(0, filter.limit);
-    const counts = await this.counts(
-      em,
-      page.map((s) => s.id),
-    );
-    const last = page.at(-1);
+    const items = rows.slice(0, filter.limit);
+    const last = items.at(-1);
     return {
-      items: page.map((s) => sessionView(s, counts.get(s.id) ?? ZERO)),
+      items,
       nextCursor:
-        rows.length > filter.limit && last
-          ? encodeCursor({ startsAt: last.startsAt.toISOString(), id: last.id })
-          : null,
+        rows.length > filter.limit && last ? encodeCursor({ startsAt: last.startsAt, id: last.id }) : null,
     };
   }
 
