@@ -64,14 +64,21 @@ export class TraineeConnection {
     socket.on('close', (code) => {
       this.closeCode = code;
     });
-    socket.on('error', () => undefined);
+    let socketError = '';
+    socket.on(
+      'error',
+      (err) => (socketError ||= `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`),
+    );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no welcome within ${timeoutMs} ms`)), timeoutMs);
       socket.once('close', (code, reason) => {
         clearTimeout(timer);
         const last = this.frames.at(-1);
         reject(
-          new Error(`closed ${code} ${reason.toString()} before welcome; last frame ${JSON.stringify(last)}`),
+          new Error(
+            `closed ${code} ${reason.toString()} before welcome; last frame ${JSON.stringify(last)}` +
+              (socketError ? `; socket error: ${socketError}` : ''),
+          ),
         );
       });
       this.nextFrame((f) => f.type === 'welcome' || f.type === 'error', timeoutMs)
