@@ -38,7 +38,7 @@ const PRESENCE_SETTLE_MAX_MS = 100;
  * once none went out for RANK_REFRESH_MS (checked every RANK_REFRESH_CHECK_MS): at most ~1 s between frames
  * and about one frame per rating, instead of one per client per engine tick.
  */
-export const RANK_REFRESH_MS = 800;
+export const RANK_REFRESH_MS = 700;
 const RANK_REFRESH_CHECK_MS = 100;
 
 /** One session as this gateway sees it: its local clients, its NATS subscriptions, its state. */
