@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import {
@@ -35,6 +37,10 @@ export interface RouteResult {
   max: number;
   non2xx: number;
   errors: number;
+  /** CPU time of the api process per answered request (Linux /proc; null elsewhere or remote). */
+  apiCpuMsPerRequest: number | null;
+  /** 1-min load average of the machine when the route finished: > cores means others competed. */
+  loadAvg: number;
 }
 
 type RouteRequest = { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string };
@@ -119,6 +125,8 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
     const results: RouteResult[] = [];
     for (const [route, make] of routes) {
       log(`api: ${route} for ${opts.durationSec} s`);
+      const apiPid = open.pids().api;
+      const cpuBefore = processCpuMs(apiPid);
       const r = await autocannon({
         url: open.target.apiUrl,
         connections: opts.connections,
@@ -130,6 +138,8 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
         route,
         requests: r.requests.total,
         reqPerSec: Math.round(r.requests.average),
+        apiCpuMsPerRequest: perRequest(cpuBefore, processCpuMs(apiPid), r.requests.total),
+        loadAvg: Math.round(loadavg()[0] * 10) / 10,
         p50: r.latency.p50,
         p90: r.latency.p90,
         p99: r.latency.p99,
@@ -205,6 +215,23 @@ async function seed(
 }
 
 const DAY_MS = 86_400_000;
+
+/** utime + stime of a process in ms, from /proc (Linux); null when unknown. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return null;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
+const perRequest = (before: number | null, after: number | null, requests: number) =>
+  before === null || after === null || requests === 0
+    ? null
+    : Math.round(((after - before) / requests) * 100) / 100;
 
 /**
  * The documented direct seeding path for a local stack (whose schema the harness owns): one
@@ -286,8 +313,30 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
     tables: [
       {
         title: `per route: ${opts.connections} connections, ${opts.durationSec} s, ${opts.rate > 0 ? `${opts.rate} req/s offered` : 'unthrottled'}, ${opts.seedSessions} sessions seeded`,
-        columns: ['route', 'requests', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'non-2xx'],
-        rows: results.map((r) => [r.route, r.requests, r.reqPerSec, r.p50, r.p90, r.p99, r.max, r.non2xx]),
+        columns: [
+          'route',
+          'requests',
+          'req/s',
+          'p50 ms',
+          'p90 ms',
+          'p99 ms',
+          'max ms',
+          'non-2xx',
+          'api CPU ms/req',
+          'load avg',
+        ],
+        rows: results.map((r) => [
+          r.route,
+          r.requests,
+          r.reqPerSec,
+          r.p50,
+          r.p90,
+          r.p99,
+          r.max,
+          r.non2xx,
+          r.apiCpuMsPerRequest ?? '–',
+          r.loadAvg,
+        ]),
       },
     ],
     charts: [
