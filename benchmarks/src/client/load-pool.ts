@@ -87,15 +87,26 @@ export class LoadPool {
   }
 
   /** Spreads the clients round-robin over the workers and connects them over `rampMs`. */
-  async connect(clients: ClientSpec[], rampMs: number): Promise<{ ok: number; failed: string[] }> {
+  async connect(
+    clients: ClientSpec[],
+    rampMs: number,
+  ): Promise<{ ok: number; failed: string[]; retried: number }> {
     const shares = this.workers.map(() => [] as ClientSpec[]);
     clients.forEach((c, i) => shares[i % shares.length].push(c));
     const answers = await Promise.all(
       this.workers.map((w, i) =>
-        this.call<{ ok: number; failed: string[] }>(w, { cmd: 'connect', clients: shares[i], rampMs }),
+        this.call<{ ok: number; failed: string[]; retried: number }>(w, {
+          cmd: 'connect',
+          clients: shares[i],
+          rampMs,
+        }),
       ),
     );
-    return { ok: answers.reduce((n, a) => n + a.ok, 0), failed: answers.flatMap((a) => a.failed) };
+    return {
+      ok: answers.reduce((n, a) => n + a.ok, 0),
+      failed: answers.flatMap((a) => a.failed),
+      retried: answers.reduce((n, a) => n + a.retried, 0),
+    };
   }
   /** Every client sends `ratePerSec` ratings; every `resendEvery`-th also resends the previous seq. */
   async play(ratePerSec: number, resendEvery = 0): Promise<{ live: number; notLive: number }> {

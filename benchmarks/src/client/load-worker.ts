@@ -34,8 +34,15 @@ function userSeed(userId: string): number {
   return h % 1_000_003;
 }
 
-async function connectAll(clients: ClientSpec[], rampMs: number): Promise<{ ok: number; failed: string[] }> {
+/** A device whose socket dropped before its welcome reconnects: this many times, 1 s apart. */
+const CONNECT_ATTEMPTS = 3;
+
+async function connectAll(
+  clients: ClientSpec[],
+  rampMs: number,
+): Promise<{ ok: number; failed: string[]; retried: number }> {
   const failed: string[] = [];
+  let retried = 0;
   const start = performance.now();
   await Promise.all(
     clients.map(async (spec, i) => {
@@ -47,16 +54,24 @@ async function connectAll(clients: ClientSpec[], rampMs: number): Promise<{ ok: 
         onError: (f) => onRefusal(player, f.resendFrom ?? f.seq),
       });
       player.conn = conn;
-      try {
-        await conn.connect(30_000);
-        player.seq = conn.welcome?.lastSeq ?? 0;
-        players.push(player);
-      } catch (err) {
-        failed.push(`${spec.userId}: ${(err as Error).message}`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await conn.connect(30_000);
+          player.seq = conn.welcome?.lastSeq ?? 0;
+          players.push(player);
+          return;
+        } catch (err) {
+          if (attempt >= CONNECT_ATTEMPTS) {
+            failed.push(`${spec.userId}: ${(err as Error).message}`);
+            return;
+          }
+          retried++;
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
       }
     }),
   );
-  return { ok: players.length, failed };
+  return { ok: players.length, failed, retried };
 }
 
 /** What a well-behaved device does with a refused rating: wait a little, resend from the refused seq. */
