@@ -4,11 +4,17 @@ import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, ErrorCode, LIVE_PATH, MAX_SOCKET_PAYLOAD_BYTES, natsNames } from '@pulse/contracts';
+import {
+  CloseCode,
+  ErrorCode,
+  LIVE_PATH,
+  MAX_SOCKET_PAYLOAD_BYTES,
+  natsNames,
+  redactQuery,
+} from '@pulse/contracts';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { errorCodeOf, errorFrame } from './errors.js';
-import { redactQuery } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
 import { LocalSessions } from './sessions.js';
