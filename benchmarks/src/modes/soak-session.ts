@@ -1,4 +1,4 @@
-import type { ApiClient} from '../client/rest.js';
+import type { ApiClient } from '../client/rest.js';
 import { registerAndJoin, registerTrainees, type Account } from '../client/rest.js';
 import { LoadPool, type PoolInterval } from '../client/load-pool.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
