@@ -63,6 +63,39 @@ export interface MyResult {
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Thin fetch wrapper over the public REST contract (/work/shared/API-CONTRACT.md). */
+/** Access tokens are refreshed this long after they were issued (the API's default lifetime is 15 minutes). */
+export const TOKEN_REFRESH_AFTER_MS = 10 * 60_000;
+
+/**
+ * A long-running client's credentials: hands out the access token and rotates the pair through
+ * POST /v1/auth/refresh once it is older than `refreshAfterMs`, as a real app keeps a trainer signed in.
+ */
+export class TokenKeeper {
+  private issuedAtMs = Date.now();
+  private pending: Promise<string> | undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    private account: Pick<Account, 'accessToken' | 'refreshToken'>,
+    private readonly refreshAfterMs = TOKEN_REFRESH_AFTER_MS,
+  ) {}
+
+  async accessToken(): Promise<string> {
+    if (Date.now() - this.issuedAtMs < this.refreshAfterMs) return this.account.accessToken;
+    this.pending ??= this.api
+      .request<{ accessToken: string; refreshToken: string }>('POST', '/v1/auth/refresh', undefined, {
+        refreshToken: this.account.refreshToken,
+      })
+      .then((pair) => {
+        this.account = pair;
+        this.issuedAtMs = Date.now();
+        return pair.accessToken;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+}
+
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 

@@ -18,7 +18,8 @@ export interface Phase {
 
 export interface SoakContext {
   api: ApiClient;
-  trainerToken: string;
+  /** The trainer's current access token (refreshed during long runs). */
+  trainerToken: () => Promise<string>;
   gatewayUrls: readonly string[];
   probe: SoakProbe;
   clickhouseUrl: string;
@@ -102,7 +103,7 @@ export async function playSession(
     );
     ctx.phases.set(k, phase);
     phase.engine = 'changing';
-    const session = await ctx.api.createSession(ctx.trainerToken, {
+    const session = await ctx.api.createSession(await ctx.trainerToken(), {
       title: `${ctx.name} #${k}`,
       capacity: ctx.participantsPerSession + 10,
     });
@@ -130,7 +131,7 @@ export async function playSession(
     if (connected.failed.length > 0) ctx.log(`session ${k}: ${connected.failed.length} failed to connect`);
     await sleepUntil(ctx, slot.startAtMs);
     const startedAtS = sinceT0(ctx);
-    await ctx.api.lifecycle(ctx.trainerToken, session.id, 'start');
+    await ctx.api.lifecycle(await ctx.trainerToken(), session.id, 'start');
     const liveness = await pool.play(ctx.rate, 0);
     ctx.log(`session ${k} live at ${startedAtS}s: ${connected.ok}/${clients.length} clients`);
     await sleep(Math.max(0, ctx.t0 + startedAtS * 1000 + liveMs - Date.now()));
@@ -141,7 +142,7 @@ export async function playSession(
     phase.engine = 'changing';
     const endCalled = Date.now();
     const endedAtS = sinceT0(ctx);
-    await ctx.api.lifecycle(ctx.trainerToken, session.id, 'end');
+    await ctx.api.lifecycle(await ctx.trainerToken(), session.id, 'end');
     // The gateway answers `ended` and closes every socket (4410); the pool closes what is left after that.
     const closedBy = Date.now() + CLOSED_TIMEOUT_MS;
     while (connectedNow > 0 && Date.now() < closedBy) await sleep(250);

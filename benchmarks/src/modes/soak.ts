@@ -1,4 +1,4 @@
-import { ApiClient } from '../client/rest.js';
+import { ApiClient, TokenKeeper } from '../client/rest.js';
 import type { PoolInterval } from '../client/load-pool.js';
 import { sleep } from '../stack/ports.js';
 import type { Report } from '../report/report.js';
@@ -31,8 +31,6 @@ export interface SoakTick {
 }
 
 const DEFAULT_SAMPLE_MS = 5_000;
-/** Long enough for the trainer's token to outlive the run (the default access token lasts 15 minutes). */
-const TOKEN_TTL_SEC = 24 * 3600;
 
 /** Sessions start and end in turn over `minutes`; every few seconds every process is sampled. */
 export async function runSoak(opts: SoakOptions): Promise<Report> {
@@ -42,7 +40,6 @@ export async function runSoak(opts: SoakOptions): Promise<Report> {
   const open = await openTarget({
     ...opts,
     env: {
-      api: { ACCESS_TOKEN_TTL_SEC: String(TOKEN_TTL_SEC) },
       gateway: {
         RATING_RATE_PER_SEC: String(Math.max(5, opts.rate * 3)),
         RATING_BURST: String(Math.max(120, opts.rate * 10)),
@@ -59,6 +56,7 @@ export async function runSoak(opts: SoakOptions): Promise<Report> {
   try {
     const api = new ApiClient(target.apiUrl);
     const trainer = await api.register('trainer', 'Soak Coach');
+    const trainerTokens = new TokenKeeper(api, trainer);
     const baseline = await probe.holdings();
     const ticks = new Map<number, SoakTick>();
     const t0 = Date.now();
@@ -78,7 +76,7 @@ export async function runSoak(opts: SoakOptions): Promise<Report> {
     }
     const ctx: SoakContext = {
       api,
-      trainerToken: trainer.accessToken,
+      trainerToken: () => trainerTokens.accessToken(),
       gatewayUrls: target.gatewayUrls,
       probe,
       clickhouseUrl: target.infra.clickhouseUrl,

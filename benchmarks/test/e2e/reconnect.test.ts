@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { LocalStack } from '../../src/stack.js';
+import { TokenKeeper } from '../../src/client/rest.js';
 import { TraineeConnection } from '../../src/client/trainee.js';
 import { ExpectedStandings, scoresFromSent } from '../../src/verify/standings.js';
 import { SessionFixture, e2eStackOptions, type Trainee, describeE2e } from './fixture.js';
@@ -70,5 +71,20 @@ describeE2e('A trainee reconnecting through the other gateway', function () {
       count: 25,
       energy: expected.scores.get(rider.account.user.id),
     });
+  });
+  it('keeps a long-running client signed in by rotating its tokens through /v1/auth/refresh', async () => {
+    const original = rider.account.refreshToken;
+    const keeper = new TokenKeeper(fx.api, rider.account, 0);
+    const rotated = await keeper.accessToken();
+    // The keeper rotated the pair: the refresh token it started from is spent.
+    const reuse = await fx.api
+      .request('POST', '/v1/auth/refresh', undefined, { refreshToken: original })
+      .then(
+        () => 200,
+        (err: { status?: number }) => err.status,
+      );
+    expect(reuse).to.equal(401);
+    const me = await fx.api.request<{ id: string }>('GET', '/v1/me', rotated);
+    expect(me.id).to.equal(rider.account.user.id);
   });
 });
