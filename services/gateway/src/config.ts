@@ -17,6 +17,8 @@ const Env = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,32}$/)
       .default(DEFAULT_NATS_NAMESPACE),
+    /** Replicas of the streams this gateway creates or updates on start; must match the API's and engines'. */
+    NATS_STREAM_REPLICAS: int(1).default(1),
     JOIN_TICKET_SECRET: z.string().min(32).default(DEV_JOIN_TICKET_SECRET),
     /** Sustained ratings per second per user (devices send about one a second). */
     RATING_RATE_PER_SEC: z.coerce.number().positive().default(5),

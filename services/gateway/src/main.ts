@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     reconnectTimeWait: 500,
   });
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE));
+  await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE), config.NATS_STREAM_REPLICAS);
   const gateway = buildGateway({ config, nc, jsm, logger });
   gateway.server.listen(config.GATEWAY_PORT, () => {
     const address = gateway.server.address();

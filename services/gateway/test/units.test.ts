@@ -117,6 +117,12 @@ describe('Gateway config', () => {
     expect(() => loadConfig({ PUBLISH_WINDOW: 'many' })).to.throw(InvalidConfig, /PUBLISH_WINDOW/);
   });
 
+  it('reads the stream replicas it applies on start, like the API (production: 3)', () => {
+    expect(loadConfig({}).NATS_STREAM_REPLICAS).to.equal(1);
+    expect(loadConfig({ NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS).to.equal(3);
+    expect(() => loadConfig({ NATS_STREAM_REPLICAS: '0' })).to.throw(InvalidConfig, /NATS_STREAM_REPLICAS/);
+  });
+
   it('refuses the development ticket secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(InvalidConfig, /JOIN_TICKET_SECRET/);
     const secret = 'a-real-production-secret-0123456789-abcdef';

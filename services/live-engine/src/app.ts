@@ -104,7 +104,7 @@ export class Engine {
     const { config, nc, log } = this.deps;
     await this.store.applySchema();
     this.jsm = await jetstreamManager(nc);
-    await ensureStreams(this.jsm, this.names);
+    await ensureStreams(this.jsm, this.names, config.NATS_STREAM_REPLICAS);
     await this.ownership.start(this.registry);
     this.discovery = new SessionDiscovery(this.js, this.names, this.registry, this.store, log);
     await this.discovery.start();

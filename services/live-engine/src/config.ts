@@ -23,6 +23,8 @@ const Env = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/)
     .default(DEFAULT_NATS_NAMESPACE),
+  /** Replicas of the streams this engine creates or updates on start; must match the API's and gateways'. */
+  NATS_STREAM_REPLICAS: positiveInt.default(1),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_DB: z.string().regex(CLICKHOUSE_DB_PATTERN).default('pulse'),
   RANK_TICK_MS: positiveInt.default(DEFAULT_RANK_TICK_MS),

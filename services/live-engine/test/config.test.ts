@@ -27,4 +27,10 @@ describe('loadConfig', () => {
       .that.deep.equals(['RANK_TICK_MS']);
     expect(() => loadConfig({ CLICKHOUSE_DB: 'drop table;' })).to.throw(InvalidConfig, /CLICKHOUSE_DB/);
   });
+
+  it('reads the stream replicas it applies on start, like the API (production: 3)', () => {
+    expect(loadConfig({ ENGINE_ID: 'e1' }).NATS_STREAM_REPLICAS).to.equal(1);
+    expect(loadConfig({ ENGINE_ID: 'e1', NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS).to.equal(3);
+    expect(() => loadConfig({ NATS_STREAM_REPLICAS: '0' })).to.throw(InvalidConfig, /NATS_STREAM_REPLICAS/);
+  });
 });

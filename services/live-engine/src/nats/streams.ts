@@ -10,8 +10,8 @@ import {
 import { streamConfigs, type NatsNames } from '@pulse/contracts';
 
 /** Creates the ratings and session-events streams from contracts, or updates them when they exist. */
-export async function ensureStreams(jsm: JetStreamManager, names: NatsNames): Promise<void> {
-  for (const c of streamConfigs(names)) {
+export async function ensureStreams(jsm: JetStreamManager, names: NatsNames, replicas = 1): Promise<void> {
+  for (const c of streamConfigs(names, replicas)) {
     const config: Partial<StreamConfig> & { name: string } = {
       name: c.name,
       subjects: [...c.subjects],
