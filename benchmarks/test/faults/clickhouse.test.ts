@@ -120,7 +120,7 @@ describe('Faults 2 and 5: ClickHouse outages and an engine killed mid-batch', ()
     const downAt = Date.now();
     await feed.rounds(30);
     const readyz = await fetch(`${engine.baseUrl}/readyz`);
-    const readyBody = (await readyz.json()) as { degraded?: string[]; clickhouse?: string };
+    const readyBody = (await readyz.json()) as { degraded?: string[]; checks?: { clickhouse?: string } };
     while (Date.now() - downAt < 30_000) await feed.rounds(1);
     const rankedDuringOutage =
       feed.allCounted() ||
@@ -165,7 +165,7 @@ describe('Faults 2 and 5: ClickHouse outages and an engine killed mid-batch', ()
     expect(gap).to.be.below(2);
     // Ranks still flow, so the engine stays in service: 200 with ClickHouse named in `degraded`.
     expect(readyz.status).to.equal(200);
-    expect(readyBody.clickhouse).to.equal('down');
+    expect(readyBody.checks?.clickhouse).to.equal('down');
     expect(JSON.stringify(readyBody.degraded)).to.match(/clickhouse/i);
     expect([result.lost, result.doubled]).to.deep.equal([0, 0]);
     expect([result.rows.final, result.rows.distinct]).to.deep.equal([total, total]);

@@ -54,6 +54,11 @@ export const CloseCode = {
   RECONNECT: 1012,
   /** Missing, malformed, expired or foreign join ticket. Fatal: call POST /v1/sessions/:id/join again. */
   UNAUTHORIZED: 4401,
+  /**
+   * A newer connection of the same trainee to the same session (on any gateway) replaced this one: one live
+   * socket per trainee per session. Do not reconnect automatically; the newer socket carries on.
+   */
+  REPLACED: 4409,
   /** The session is over (ended or cancelled); nothing more will be accepted. */
   SESSION_CLOSED: 4410,
   /** The client stopped reading and its send buffer passed the limit. Reconnect to resume. */

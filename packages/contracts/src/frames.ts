@@ -140,3 +140,13 @@ export const parseServerFrame = (data: string | Buffer): ParseResult<ServerFrame
 
 /** Where the REST API serves a session's results; sent in the `ended` frame. */
 export const resultsPath = (sessionId: string): string => `/v1/sessions/${sessionId}/results`;
+
+/**
+ * The score allowance: how much one trainee can add to a session, whatever the number of sockets, reconnects
+ * or gateways. The engine (which sees every rating of a session in order, stamped by the gateways) counts a
+ * user's rating only while that user's counted ratings stay within `burst + ratePerSec × seconds since the
+ * user's first rating`. A device at about one reading a second never reaches it, and a device that resends a
+ * backlog after a drop only resends what it earned; a cheater adds at most 1.25× an honest device plus the
+ * burst. Ratings above it are acknowledged to the device but neither counted nor stored (issue 11).
+ */
+export const SCORE_ALLOWANCE = Object.freeze({ ratePerSec: 1.25, burst: 120 });

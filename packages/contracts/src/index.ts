@@ -23,6 +23,7 @@ export {
   parseClientFrame,
   parseServerFrame,
   resultsPath,
+  SCORE_ALLOWANCE,
 } from './frames.js';
 export type { FrameError, ParseResult } from './frames.js';
 export {
@@ -42,6 +43,7 @@ export {
   RANK_SNAPSHOT_CHUNK,
   RankSnapshot,
   PresenceBeat,
+  Takeover,
 } from './nats.js';
 export type { NatsNames } from './nats.js';
 export { JOIN_TICKET, JoinTicketClaims } from './tickets.js';

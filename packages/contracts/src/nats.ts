@@ -27,6 +27,8 @@ export interface NatsNames {
   ranks(sessionId: string): string;
   /** Core NATS subject on which gateways share how many clients of a session they hold. */
   presence(sessionId: string): string;
+  /** Core NATS subject on which a gateway announces a trainee's newest connection (older ones close, 4409). */
+  takeover(sessionId: string): string;
   /** Durable consumer through which the owning engine reads (and acks) one session's messages. */
   engineConsumer(sessionId: string): string;
   /** JetStream KV bucket of the live engines: membership heartbeats and one lease per owned session. */
@@ -50,6 +52,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     allSessionEvents: `${namespace}.sessions.events.>`,
     ranks: (sessionId: string) => `${namespace}.ranks.${sessionId}`,
     presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
+    takeover: (sessionId: string) => `${namespace}.takeover.${sessionId}`,
     engineConsumer: (sessionId: string) => `engine-${sessionId}`,
     enginesBucket: `${upper}_ENGINES`,
   });
@@ -179,6 +182,20 @@ export const RankSnapshot = z.object({
 export type RankSnapshot = z.infer<typeof RankSnapshot>;
 
 /** A gateway's periodic word on how many clients of a session it holds (soft state, expires). */
+/**
+ * A trainee's newest connection to a session, announced by the gateway that accepted it; every gateway closes
+ * that trainee's older connections (accepted earlier, ties broken by connection id) with 4409.
+ */
+export const Takeover = z.object({
+  sessionId: Uuid,
+  userId: Uuid,
+  gatewayId: z.string().min(1),
+  connectionId: z.string().min(1),
+  /** Epoch milliseconds at which the gateway accepted the connection. */
+  at: z.number().int(),
+});
+export type Takeover = z.infer<typeof Takeover>;
+
 export const PresenceBeat = z.object({
   gatewayId: z.string(),
   sessionId: Uuid,

@@ -1,15 +1,13 @@
 import { createServer } from 'node:http';
-import { connect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { InvalidConfig, connectNats, createLogger, ensureStreams, installLastResort } from '@pulse/runtime';
 import { Redis } from 'ioredis';
 import { natsNames } from '@pulse/contracts';
 import { buildApi } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import type { Readiness } from './http/health.js';
 import { openDatabase } from './db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from './infra/clickhouse.js';
-import { ensureStreams } from './infra/nats.js';
-import { createLogger } from './logger.js';
 import { OutboxPublisher } from './outbox/outbox-publisher.js';
 
 async function main(): Promise<void> {
@@ -17,11 +15,12 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof InvalidConfig)) throw err;
     console.error(`pulse-api: refusing to start.\n${err.message}`);
     process.exit(78); // EX_CONFIG
   }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'api' } });
+  installLastResort(logger);
 
   const orm = await openDatabase({
     url: config.DATABASE_URL,
@@ -29,9 +28,9 @@ async function main(): Promise<void> {
     poolMax: config.DATABASE_POOL_MAX,
     logger,
   });
-  const nats = await connect({ servers: config.NATS_URL, name: 'pulse-api', maxReconnectAttempts: -1 });
+  const nats = await connectNats(config, 'pulse-api');
   const names = natsNames(config.NATS_NAMESPACE);
-  await ensureStreams(nats, names, config.NATS_STREAM_REPLICAS);
+  await ensureStreams(await jetstreamManager(nats), names, config.NATS_STREAM_REPLICAS);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
   await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB);

@@ -1,16 +1,16 @@
 // `node services/api/dist/src/migrate.js`: applies pending PostgreSQL migrations and the ClickHouse schema, then
 // exits. Kubernetes runs it as a Job before a rollout (k8s/base/migrate-job.yaml); the API also does it on start.
-import { ConfigError, loadConfig } from './config.js';
+import { InvalidConfig, createLogger } from '@pulse/runtime';
+import { loadConfig } from './config.js';
 import { openDatabase } from './db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from './infra/clickhouse.js';
-import { createLogger } from './logger.js';
 
 async function migrate(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof InvalidConfig)) throw err;
     console.error(`pulse-api migrate: refusing to start.\n${err.message}`);
     process.exit(78); // EX_CONFIG
   }

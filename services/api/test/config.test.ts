@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, DEV_ACCESS_SECRET, loadConfig } from '../src/config.js';
+import { DEV_ACCESS_SECRET, InvalidConfig } from '@pulse/runtime';
+import { loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to the local stack', () => {
@@ -19,23 +20,28 @@ describe('loadConfig', () => {
   });
 
   it('names the variable of a bad value', () => {
-    expect(() => loadConfig({ API_PORT: 'eighty' })).to.throw(ConfigError, /API_PORT/);
-    expect(() => loadConfig({ DATABASE_SCHEMA: 'x; drop' })).to.throw(ConfigError, /DATABASE_SCHEMA/);
+    expect(() => loadConfig({ API_PORT: 'eighty' })).to.throw(InvalidConfig, /API_PORT/);
+    expect(() => loadConfig({ DATABASE_SCHEMA: 'x; drop' })).to.throw(InvalidConfig, /DATABASE_SCHEMA/);
   });
 
   it('refuses to start in production on a default or short secret', () => {
-    const strong = { JWT_ACCESS_SECRET: 'a'.repeat(40), JOIN_TICKET_SECRET: 'b'.repeat(40) };
+    const strong = {
+      JWT_ACCESS_SECRET: 'a'.repeat(40),
+      JOIN_TICKET_SECRET: 'b'.repeat(40),
+      NATS_USER: 'api',
+      NATS_PASSWORD: 'p'.repeat(24),
+    };
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(
-      ConfigError,
+      InvalidConfig,
       /JWT_ACCESS_SECRET: the development default/,
     );
     expect(() => loadConfig({ NODE_ENV: 'production', ...strong, JWT_ACCESS_SECRET: 'short' })).to.throw(
-      ConfigError,
+      InvalidConfig,
       /JWT_ACCESS_SECRET: must be at least 32/,
     );
     expect(() =>
       loadConfig({ NODE_ENV: 'production', ...strong, JOIN_TICKET_SECRET: 'a'.repeat(40) }),
-    ).to.throw(ConfigError, /must differ/);
+    ).to.throw(InvalidConfig, /must differ/);
     expect(loadConfig({ NODE_ENV: 'production', ...strong }).JWT_ACCESS_SECRET).to.equal('a'.repeat(40));
     expect(loadConfig({}).JWT_ACCESS_SECRET).to.equal(DEV_ACCESS_SECRET);
   });

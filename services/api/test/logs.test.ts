@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '@pulse/runtime';
 import { TestApi } from './harness.js';
 
 /** A pino destination that keeps every line. */

@@ -1,5 +1,4 @@
 export { buildGateway } from './app.js';
 export type { Gateway, GatewayDeps } from './app.js';
-export { loadConfig, InvalidConfig, DEV_JOIN_TICKET_SECRET } from './config.js';
+export { loadConfig } from './config.js';
 export type { GatewayConfig } from './config.js';
-export { ensureStreams } from './streams.js';

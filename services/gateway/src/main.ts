@@ -1,26 +1,30 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { natsNames } from '@pulse/contracts';
+import { InvalidConfig, connectNats, createLogger, ensureStreams, installLastResort } from '@pulse/runtime';
 import { buildGateway } from './app.js';
 import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { ensureStreams } from './streams.js';
+
+/** Exit code for a configuration the gateway refuses (EX_CONFIG). */
+const EXIT_CONFIG = 78;
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof InvalidConfig)) throw err;
+    console.error(`pulse-gateway: refusing to start. ${err.message}`);
+    process.exit(EXIT_CONFIG);
+  }
   const logger = createLogger({
     level: config.LOG_LEVEL,
     base: { service: 'gateway', gatewayId: config.GATEWAY_ID },
   });
-  const nc = await connect({
-    servers: config.NATS_URL,
-    name: `gateway-${config.GATEWAY_ID}`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  });
+  const nc = await connectNats(config, `gateway-${config.GATEWAY_ID}`);
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE), config.NATS_STREAM_REPLICAS);
   const gateway = buildGateway({ config, nc, jsm, logger });
+  installLastResort(logger, () => gateway.metrics.uncaughtErrors.inc());
   gateway.server.listen(config.GATEWAY_PORT, () => {
     const address = gateway.server.address();
     logger.info({ port: typeof address === 'object' ? address?.port : address }, 'gateway listening');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { CloseCode } from '@pulse/contracts';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '@pulse/runtime';
 import { NatsWorld, TestClient, signTicket, startGateway, type RunningGateway } from './harness.js';
 
 /** A pino destination that keeps every line. */

@@ -27,7 +27,10 @@ describe('Gateway health and graceful shutdown', () => {
       const health = await fetch(`${gw.httpUrl}/healthz`);
       expect([health.status, await health.json()]).to.deep.equal([200, { status: 'ok' }]);
       const ready = await fetch(`${gw.httpUrl}/readyz`);
-      expect([ready.status, await ready.json()]).to.deep.equal([200, { status: 'ok' }]);
+      expect([ready.status, await ready.json()]).to.deep.equal([
+        200,
+        { status: 'ready', checks: { nats: 'up' }, down: [], degraded: [], details: { connections: 0 } },
+      ]);
       const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
       for (const name of [
         'pulse_gateway_open_connections',
@@ -55,7 +58,10 @@ describe('Gateway health and graceful shutdown', () => {
     await client.next('pong'); // the rating is in the publisher now (frames are handled in order)
     const closing = gw.gateway.close();
     const ready = await fetch(`${gw.httpUrl}/readyz`).catch(() => null);
-    if (ready) expect([ready.status, await ready.json()]).to.deep.equal([503, { status: 'draining' }]);
+    if (ready) {
+      expect(ready.status).to.equal(503);
+      expect(await ready.json()).to.deep.include({ status: 'draining', checks: { nats: 'up' } });
+    }
     expect((await client.closed).code).to.equal(CloseCode.RECONNECT);
     const late = TestClient.open(gw, signTicket({ sessionId: session.id }));
     expect((await late.closed).code).to.equal(1006);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { ErrorCode, type SessionEvent, type SessionSnapshot } from '@pulse/contracts';
-import { DEV_JOIN_TICKET_SECRET, InvalidConfig, loadConfig } from '../src/config.js';
+import { DEV_JOIN_TICKET_SECRET, InvalidConfig } from '@pulse/runtime';
+import { loadConfig } from '../src/config.js';
 import { errorFrame, NotLive } from '../src/errors.js';
 import { fanOutRanks } from '../src/fanout.js';
 import { PresenceBoard } from '../src/presence.js';
@@ -126,9 +127,14 @@ describe('Gateway config', () => {
   it('refuses the development ticket secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(InvalidConfig, /JOIN_TICKET_SECRET/);
     const secret = 'a-real-production-secret-0123456789-abcdef';
-    expect(loadConfig({ NODE_ENV: 'production', JOIN_TICKET_SECRET: secret }).JOIN_TICKET_SECRET).to.equal(
-      secret,
+    const nats = { NATS_USER: 'gateway', NATS_PASSWORD: 'a-nats-password' };
+    expect(() => loadConfig({ NODE_ENV: 'production', JOIN_TICKET_SECRET: secret })).to.throw(
+      InvalidConfig,
+      /NATS_USER: required in production/,
     );
+    expect(
+      loadConfig({ NODE_ENV: 'production', JOIN_TICKET_SECRET: secret, ...nats }).JOIN_TICKET_SECRET,
+    ).to.equal(secret);
   });
 });
 

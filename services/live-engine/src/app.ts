@@ -8,7 +8,7 @@ import { EngineMetrics } from './metrics.js';
 import { SessionDiscovery } from './nats/discovery.js';
 import { LeaseOwnership } from './nats/lease-ownership.js';
 import { SessionFeed } from './nats/session-feed.js';
-import { ensureStreams } from './nats/streams.js';
+import { ensureStreams, readinessReport } from '@pulse/runtime';
 import { SessionActor } from './session/actor.js';
 import { ownEverything, type Ownership } from './session/ownership.js';
 import { ActorRegistry } from './session/registry.js';
@@ -25,15 +25,11 @@ export interface EngineDeps {
 }
 
 /**
- * Readiness as /readyz reports it: ready (200) unless NATS is down, the engine is not a live member or it is
- * stopping (503). ClickHouse down is listed in `degraded` but keeps the engine ready: ranks still flow.
+ * Readiness as /readyz reports it (the shared shape of @pulse/runtime): ready (200) unless NATS is down, the
+ * engine is not a live member or it is not started / stopping (503). ClickHouse down is reported under
+ * `degraded` but keeps the engine ready: ranks still flow and raw writes retry (ratings stay unacked).
  */
-export interface EngineHealth {
-  readonly ready: boolean;
-  readonly nats: 'ok' | 'down';
-  readonly clickhouse: 'ok' | 'down';
-  readonly degraded: string[];
-}
+export type EngineHealth = ReturnType<typeof readinessReport>;
 
 /** The live engine built from its dependencies: no listener, no process.env (see main.ts). */
 export class Engine {
@@ -47,6 +43,7 @@ export class Engine {
   private discovery: SessionDiscovery | null = null;
   private timers: NodeJS.Timeout[] = [];
   private accepting = false;
+  private stopping = false;
   private natsConnected: boolean;
 
   constructor(private readonly deps: EngineDeps) {
@@ -85,6 +82,7 @@ export class Engine {
       now,
       batchMaxRows: config.CH_BATCH_MAX_ROWS,
       flushMs: config.CH_FLUSH_MS,
+      allowance: { ratePerSec: config.SCORE_ALLOWANCE_PER_SEC, burst: config.SCORE_ALLOWANCE_BURST },
       owns: (sessionId: string) => ownership.owns(sessionId),
     };
     this.registry = new ActorRegistry(
@@ -120,6 +118,7 @@ export class Engine {
    */
   async stop(): Promise<void> {
     this.accepting = false;
+    this.stopping = true;
     await this.ownership.leave();
     await this.discovery?.stop();
     for (const t of this.timers) clearInterval(t);
@@ -129,23 +128,22 @@ export class Engine {
   }
 
   async health(): Promise<EngineHealth> {
-    const nats = this.natsConnected && !this.deps.nc.isClosed() ? 'ok' : 'down';
-    const clickhouse = (await this.store.ping().catch(() => false)) ? 'ok' : 'down';
-    const degraded: string[] = [];
-    if (nats === 'down') degraded.push('nats: disconnected; no ratings consumed, no ranks published');
-    if (clickhouse === 'down') degraded.push('clickhouse: unreachable; ratings held unacked in JetStream');
-    for (const actor of this.registry.all()) {
-      if (actor.degraded) degraded.push(`session ${actor.sessionId}: ClickHouse writes retrying`);
-    }
-    const member = this.ownership.ready;
-    if (this.accepting && !member) degraded.push('membership: not a live engine member; takes no sessions');
-    return {
-      // ClickHouse down only degrades: ranks still flow and raw writes retry (ratings stay unacked).
-      ready: this.accepting && member && nats === 'ok',
-      nats,
-      clickhouse,
+    const clickhouse = await this.store.ping().catch(() => false);
+    const degraded = [...this.registry.all()]
+      .filter((actor) => actor.degraded)
+      .map((actor) => `session ${actor.sessionId}: ClickHouse writes retrying`);
+    return readinessReport({
+      draining: this.stopping,
+      checks: {
+        nats: this.natsConnected && !this.deps.nc.isClosed(),
+        clickhouse,
+        membership: this.ownership.ready,
+        started: this.accepting,
+      },
+      required: ['nats', 'membership', 'started'],
       degraded,
-    };
+      details: { liveActors: this.registry.size },
+    });
   }
 
   private each(f: (actor: SessionActor) => void): void {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { CLICKHOUSE_DB_PATTERN, DEFAULT_NATS_NAMESPACE } from '@pulse/contracts';
+import { CLICKHOUSE_DB_PATTERN, SCORE_ALLOWANCE } from '@pulse/contracts';
+import { intVar, loadServiceConfig, portVar, type ServiceEnv } from '@pulse/runtime';
 
 export const DEFAULT_ENGINE_PORT = 8090;
 export const DEFAULT_RANK_TICK_MS = 100;
@@ -14,17 +15,10 @@ export const DEFAULT_ACK_WAIT_MS = 15_000;
 /** A membership or lease key lives this long without renewal; renewals run every quarter of it. */
 export const DEFAULT_ENGINE_LEASE_TTL_MS = 10_000;
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = intVar(1);
 
-const Env = z.object({
-  ENGINE_PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_ENGINE_PORT),
-  NATS_URL: z.string().url().default('nats://127.0.0.1:4222'),
-  NATS_NAMESPACE: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,32}$/)
-    .default(DEFAULT_NATS_NAMESPACE),
-  /** Replicas of the streams this engine creates or updates on start; must match the API's and gateways'. */
-  NATS_STREAM_REPLICAS: positiveInt.default(1),
+const EngineEnv = {
+  ENGINE_PORT: portVar.default(DEFAULT_ENGINE_PORT),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_DB: z.string().regex(CLICKHOUSE_DB_PATTERN).default('pulse'),
   RANK_TICK_MS: positiveInt.default(DEFAULT_RANK_TICK_MS),
@@ -32,39 +26,27 @@ const Env = z.object({
   RESULTS_FLUSH_MS: positiveInt.default(DEFAULT_RESULTS_FLUSH_MS),
   CH_BATCH_MAX_ROWS: positiveInt.default(DEFAULT_CH_BATCH_MAX_ROWS),
   CH_FLUSH_MS: positiveInt.default(DEFAULT_CH_FLUSH_MS),
-  ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(DEFAULT_ACK_WAIT_MS),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ACK_WAIT_MS: intVar(1_000).default(DEFAULT_ACK_WAIT_MS),
   ENGINE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_=-][A-Za-z0-9_=.-]*$/, 'letters, digits, _ = - and . (a KV key token)')
     .default(hostname()),
   /** `leases`: share sessions with other replicas through JetStream KV; `all`: run every session alone. */
   ENGINE_OWNERSHIP: z.enum(['leases', 'all']).default('leases'),
-  ENGINE_LEASE_TTL_MS: z.coerce.number().int().min(400).default(DEFAULT_ENGINE_LEASE_TTL_MS),
-});
+  ENGINE_LEASE_TTL_MS: intVar(400).default(DEFAULT_ENGINE_LEASE_TTL_MS),
+  /**
+   * The score allowance (see SCORE_ALLOWANCE in contracts). Every engine of a deployment must use the same
+   * values: a session that moves replays its ratings under the new owner's rule.
+   */
+  SCORE_ALLOWANCE_PER_SEC: z.coerce.number().positive().default(SCORE_ALLOWANCE.ratePerSec),
+  SCORE_ALLOWANCE_BURST: positiveInt.default(SCORE_ALLOWANCE.burst),
+};
 
-export type EngineConfig = Readonly<z.infer<typeof Env>>;
+const engineEnv: ServiceEnv<typeof EngineEnv> = { service: 'live-engine', shape: EngineEnv };
 
-/** Thrown when an environment variable has a bad value; the message names the variable. */
-export class InvalidConfig extends Error {
-  constructor(
-    readonly variables: string[],
-    message: string,
-  ) {
-    super(message);
-    this.name = 'InvalidConfig';
-  }
-}
+export type EngineConfig = ReturnType<typeof loadConfig>;
 
-/** Parses the engine's settings once; a bad value throws {@link InvalidConfig} naming the variable. */
-export function loadConfig(env: Record<string, string | undefined>): EngineConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new InvalidConfig(
-      parsed.error.issues.map((i) => String(i.path[0])),
-      `invalid configuration: ${issues.join('; ')}`,
-    );
-  }
-  return Object.freeze(parsed.data);
+/** Parses the engine's settings once; a bad value throws InvalidConfig (from @pulse/runtime) naming it. */
+export function loadConfig(env: Record<string, string | undefined>) {
+  return loadServiceConfig(engineEnv, env);
 }

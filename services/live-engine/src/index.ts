@@ -1,6 +1,6 @@
 export { buildEngine, Engine } from './app.js';
 export type { EngineDeps, EngineHealth } from './app.js';
-export { loadConfig, InvalidConfig } from './config.js';
+export { loadConfig } from './config.js';
 export type { EngineConfig } from './config.js';
 export { Leaderboard } from './ranking/leaderboard.js';
 export type { StandingVisitor } from './ranking/leaderboard.js';

@@ -1,10 +1,12 @@
 import { createServer } from 'node:http';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { connect } from '@nats-io/transport-node';
+import { InvalidConfig, connectNats, createLogger, installLastResort } from '@pulse/runtime';
 import { buildEngine } from './app.js';
 import { loadConfig } from './config.js';
 import { healthHandler } from './http/health.js';
-import { createLogger } from './logger.js';
+
+/** Exit code for a configuration the engine refuses (EX_CONFIG). */
+const EXIT_CONFIG = 78;
 
 /** Starts the live engine: config, NATS, ClickHouse, the engine, the health/metrics listener, SIGTERM. */
 async function main(): Promise<void> {
@@ -12,20 +14,16 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
   } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    if (!(err instanceof InvalidConfig)) throw err;
+    console.error(`pulse-live-engine: refusing to start. ${err.message}`);
+    process.exit(EXIT_CONFIG);
   }
   const log = createLogger({
     level: config.LOG_LEVEL,
     base: { service: 'live-engine', engineId: config.ENGINE_ID },
   });
-  const nc = await connect({
-    servers: config.NATS_URL,
-    name: `live-engine-${config.ENGINE_ID}`,
-    maxReconnectAttempts: -1,
-    // Retry a restarted NATS quickly (like the gateway): ranks resume within ~this after it is back.
-    reconnectTimeWait: 250,
-  });
+  installLastResort(log);
+  const nc = await connectNats(config, `live-engine-${config.ENGINE_ID}`);
   const clickhouse = createClient({
     url: config.CLICKHOUSE_URL,
     request_timeout: 30_000,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { InvalidConfig, loadConfig } from '../src/config.js';
+import { InvalidConfig } from '@pulse/runtime';
+import { loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to the local stack and the documented cadences', () => {

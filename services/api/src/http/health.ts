@@ -1,29 +1,20 @@
 import Router from '@koa/router';
 import type { Registry } from 'prom-client';
+import { probe, readinessReport } from '@pulse/runtime';
 
 /** A dependency check resolves when the dependency answers and rejects (or times out) otherwise. */
 export type Probe = () => Promise<unknown>;
-export const PROBE_TIMEOUT_MS = 1_000;
 
 export interface Readiness {
   /** Set by main.ts on SIGTERM so load balancers stop sending traffic before the drain. */
   draining: boolean;
 }
 
-async function probe(check: Probe): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([check(), timeout]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/**
+ * Without PostgreSQL the API serves nothing; without NATS (the outbox holds lifecycle events), Redis (login
+ * limits) or ClickHouse (live results) it still serves most routes, so those only degrade readiness.
+ */
+export const REQUIRED_DEPENDENCIES = ['postgresql'] as const;
 
 export function healthRoutes(probes: Record<string, Probe>, readiness: Readiness, metrics: Registry): Router {
   const router = new Router();
@@ -33,11 +24,13 @@ export function healthRoutes(probes: Record<string, Probe>, readiness: Readiness
   router.get('/readyz', async (ctx) => {
     const names = Object.keys(probes);
     const results = await Promise.all(names.map((n) => probe(probes[n])));
-    const checks = Object.fromEntries(names.map((n, i) => [n, results[i] ? 'up' : 'down']));
-    const down = names.filter((_, i) => !results[i]);
-    const ready = down.length === 0 && !readiness.draining;
-    ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : readiness.draining ? 'draining' : 'unavailable', checks, down };
+    const { httpStatus, body } = readinessReport({
+      draining: readiness.draining,
+      checks: Object.fromEntries(names.map((n, i) => [n, results[i]])),
+      required: REQUIRED_DEPENDENCIES,
+    });
+    ctx.status = httpStatus;
+    ctx.body = body;
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.contentType;

@@ -17,14 +17,8 @@ async function respond(engine: Engine, req: IncomingMessage, res: ServerResponse
   if (req.method !== 'GET') return send(res, 405, { error: { code: 'NOT_FOUND', message: 'GET only' } });
   if (path === '/healthz') return send(res, 200, { status: 'ok' });
   if (path === '/readyz') {
-    const h = await engine.health();
-    return send(res, h.ready ? 200 : 503, {
-      status: h.ready ? (h.degraded.length > 0 ? 'degraded' : 'ok') : 'unavailable',
-      nats: h.nats,
-      clickhouse: h.clickhouse,
-      degraded: h.degraded,
-      liveActors: engine.registry.size,
-    });
+    const { httpStatus, body } = await engine.health();
+    return send(res, httpStatus, body);
   }
   if (path === '/metrics') {
     const body = await engine.metrics.registry.metrics();

@@ -9,7 +9,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsNames } from '@pulse/contracts';
-import { isNotFound } from './streams.js';
+import { isNotFound } from '@pulse/runtime';
 
 /** Messages the server may hand the engine unacked per session (bounds memory while ClickHouse is slow). */
 export const MAX_ACK_PENDING = 50_000;

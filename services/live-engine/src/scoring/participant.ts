@@ -23,6 +23,8 @@ export interface Participant {
   lastSeq: number;
   /** When the current score was reached (smaller = earlier; breaks ties). */
   reachedOrder: number;
+  /** Gateway stamp of the first rating counted; the score allowance grows from here. */
+  firstRatingAtMs: number | null;
   readonly minutes: Map<number, MinuteBucket>;
 }
 
@@ -35,6 +37,7 @@ export function newParticipant(userId: string, reachedOrder: number): Participan
     samples: 0,
     lastSeq: 0,
     reachedOrder,
+    firstRatingAtMs: null,
     minutes: new Map(),
   };
 }
@@ -44,6 +47,22 @@ export const toCenti = (energy: number): number => Math.round(energy * 100);
 /** Minute since the session started; readings stamped before the start belong to minute 0. */
 export function minuteOf(tsMs: number, startedAtMs: number, minuteMs: number): number {
   return Math.max(0, Math.floor((tsMs - startedAtMs) / minuteMs));
+}
+
+/** How much one user may add: see SCORE_ALLOWANCE in contracts. */
+export interface AllowanceRule {
+  readonly ratePerSec: number;
+  readonly burst: number;
+}
+
+/**
+ * Whether one more rating stamped `tsMs` fits the user's allowance: counted ratings stay within
+ * `burst + ratePerSec × seconds since the first one`. Depends only on the ratings in stream order, so a
+ * replay after a crash decides exactly as the live run did.
+ */
+export function withinAllowance(p: Participant, tsMs: number, rule: AllowanceRule): boolean {
+  const sinceFirstMs = p.firstRatingAtMs === null ? 0 : Math.max(0, tsMs - p.firstRatingAtMs);
+  return p.samples < rule.burst + Math.floor((sinceFirstMs * rule.ratePerSec) / 1000);
 }
 
 /**

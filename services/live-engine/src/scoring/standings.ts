@@ -1,4 +1,10 @@
-import type { MinuteRow, RankSnapshot, StandingRow, TopEntry } from '@pulse/contracts';
+import {
+  SCORE_ALLOWANCE,
+  type MinuteRow,
+  type RankSnapshot,
+  type StandingRow,
+  type TopEntry,
+} from '@pulse/contracts';
 import { Leaderboard } from '../ranking/leaderboard.js';
 import {
   avgEnergy,
@@ -9,11 +15,16 @@ import {
   newParticipant,
   round2,
   toCenti,
+  withinAllowance,
+  type AllowanceRule,
   type MinuteBucket,
   type Participant,
 } from './participant.js';
 
 export const TOP_SIZE = 10;
+
+/** What became of one rating: counted, a seq counted already, or above the user's score allowance. */
+export type RatingOutcome = 'counted' | 'duplicate' | 'over_allowance';
 
 /**
  * The whole scoring state of one session: participants, their leaderboard and what changed since the last
@@ -33,6 +44,7 @@ export class SessionStandings {
     readonly sessionId: string,
     readonly startedAtMs: number,
     readonly minuteMs: number,
+    private readonly allowance: AllowanceRule = SCORE_ALLOWANCE,
   ) {}
 
   get size(): number {
@@ -52,18 +64,27 @@ export class SessionStandings {
     this.dirty.add(userId);
   }
 
-  /** Counts one reading unless its seq was counted already; returns whether it counted. */
-  rate(userId: string, seq: number, energy: number, tsMs: number): boolean {
+  /**
+   * Counts one reading unless its seq was counted already or the user is above the score allowance. A
+   * rating above the allowance still moves the user's seq (the device is not asked to resend it).
+   */
+  rate(userId: string, seq: number, energy: number, tsMs: number): RatingOutcome {
     const p = this.ensure(userId);
+    if (seq <= p.lastSeq) return 'duplicate';
+    if (!withinAllowance(p, tsMs, this.allowance)) {
+      p.lastSeq = seq;
+      this.dirty.add(userId);
+      return 'over_allowance';
+    }
     const centi = toCenti(energy);
-    const bucket = countRating(p, seq, centi, minuteOf(tsMs, this.startedAtMs, this.minuteMs));
-    if (bucket === null) return false;
+    const bucket = countRating(p, seq, centi, minuteOf(tsMs, this.startedAtMs, this.minuteMs))!;
+    p.firstRatingAtMs ??= tsMs;
     this.dirtyMinutes.set(bucket, userId);
     if (centi !== 0) p.reachedOrder = ++this.order;
     this.board.upsert(userId, p.scoreCenti, p.reachedOrder);
     this.changed = true;
     this.dirty.add(userId);
-    return true;
+    return 'counted';
   }
 
   /** Minute of a reading stamped at `tsMs` (for the raw row). */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { MalformedMessage } from '../errors.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { SessionFeed } from '../nats/session-feed.js';
+import type { AllowanceRule } from '../scoring/participant.js';
 import { SessionStandings } from '../scoring/standings.js';
 import { BatchWriter } from '../storage/batch-writer.js';
 import type { ClickHouseStore } from '../storage/clickhouse.js';
@@ -30,6 +31,8 @@ export interface ActorDeps {
   readonly batchMaxRows: number;
   readonly flushMs: number;
   readonly snapshotChunk?: number;
+  /** The score allowance (SCORE_ALLOWANCE in contracts unless configured). */
+  readonly allowance?: AllowanceRule;
   /** Whether this engine may process the session now (its lease is valid); a single engine always may. */
   readonly owns?: (sessionId: string) => boolean;
 }
@@ -63,7 +66,7 @@ export class SessionActor {
     private readonly feed: SessionFeed,
     private readonly deps: ActorDeps,
   ) {
-    this.standings = new SessionStandings(sessionId, startedAtMs, minuteMs);
+    this.standings = new SessionStandings(sessionId, startedAtMs, minuteMs, deps.allowance);
     const log = deps.log.child({ sessionId });
     this.mailbox = new Mailbox(log);
     this.writer = new BatchWriter(log, deps.metrics);
@@ -200,10 +203,11 @@ export class SessionActor {
     if (msg.kind === 'participant') {
       this.standings.join(msg.userId, msg.name, msg.weightKg);
     } else {
-      const counted = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
-      if (live) this.deps.metrics.ratingsProcessed.inc({ outcome: counted ? 'counted' : 'duplicate' });
-      // Replayed messages beyond the ack floor may never have reached ClickHouse: store them (again).
-      if (live || m.seq > ackFloor) {
+      const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
+      if (live) this.deps.metrics.ratingsProcessed.inc({ outcome });
+      // Only counted ratings are stored, so raw rows and results agree. Replayed messages beyond the ack floor
+      // may never have reached ClickHouse: store them (again).
+      if (outcome === 'counted' && (live || m.seq > ackFloor)) {
         this.rows.push({
           session_id: msg.sessionId,
           user_id: msg.userId,

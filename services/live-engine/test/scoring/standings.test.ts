@@ -45,7 +45,7 @@ describe('SessionStandings delta snapshots', () => {
     s.rate('bo', 2, 1, 1_200);
     s.snapshot(2, 1_200, 100);
     expect(s.delta(3, 1_300, 100)).to.deep.equal([]);
-    expect(s.rate('bo', 2, 1, 1_300)).to.equal(false); // a seq counted already changes nothing
+    expect(s.rate('bo', 2, 1, 1_300)).to.equal('duplicate'); // a seq counted already changes nothing
     expect(s.delta(4, 1_400, 100)).to.deep.equal([]);
   });
 

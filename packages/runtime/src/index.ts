@@ -1,0 +1,27 @@
+export {
+  DEFAULT_NATS_URL,
+  DEV_ACCESS_SECRET,
+  DEV_JOIN_TICKET_SECRET,
+  InvalidConfig,
+  LOG_LEVELS,
+  MIN_SECRET_LENGTH,
+  intVar,
+  joinTicketEnv,
+  loadServiceConfig,
+  portVar,
+  productionIssues,
+  sharedEnv,
+} from './config.js';
+export type { ConfigIssue, SecretRule, ServiceEnv, SharedConfig } from './config.js';
+export { createLogger, installLastResort } from './logger.js';
+export type { LoggerOptions } from './logger.js';
+export {
+  NATS_RECONNECT_WAIT_MS,
+  connectNats,
+  ensureStreams,
+  isNotFound,
+  natsOptions,
+  toStreamConfig,
+} from './nats.js';
+export { PROBE_TIMEOUT_MS, probe, readinessReport } from './readiness.js';
+export type { ReadinessInput, ReadinessReport } from './readiness.js';

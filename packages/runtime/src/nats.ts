@@ -1,0 +1,83 @@
+import { connect, nanos, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { streamConfigs, type NatsNames } from '@pulse/contracts';
+import type { SharedConfig } from './config.js';
+
+/** Retry a restarted NATS quickly: ranks and publishes resume within about this after it is back. */
+export const NATS_RECONNECT_WAIT_MS = 250;
+
+/** Connection options every service uses: the configured server and credentials, reconnecting forever. */
+export function natsOptions(config: SharedConfig, name: string): ConnectionOptions {
+  return {
+    servers: config.NATS_URL,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+    ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD } : {}),
+  };
+}
+
+export const connectNats = (config: SharedConfig, name: string): Promise<NatsConnection> =>
+  connect(natsOptions(config, name));
+
+type ContractStream = ReturnType<typeof streamConfigs>[number];
+
+/** The contract's plain stream settings as JetStream takes them (durations in nanoseconds). */
+export function toStreamConfig(c: ContractStream): Partial<StreamConfig> & { name: string } {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: c.name,
+    subjects: [...c.subjects],
+    storage: c.storage === 'file' ? StorageType.File : StorageType.Memory,
+    retention: RetentionPolicy.Limits,
+    duplicate_window: nanos(c.duplicate_window_ms),
+    max_age: nanos(c.max_age_ms),
+    num_replicas: c.num_replicas,
+  };
+  if ('max_msgs_per_subject' in c) config.max_msgs_per_subject = c.max_msgs_per_subject;
+  return config;
+}
+
+/**
+ * Creates the namespace's streams from contracts, or updates them to the contract's settings (with the
+ * configured replicas). Every service runs it on start, so this is the only copy: three diverging copies
+ * once put production streams back to one replica. Safe when several replicas race to create a stream.
+ */
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  names: NatsNames,
+  replicas: number,
+): Promise<void> {
+  for (const c of streamConfigs(names, replicas)) {
+    const config = toStreamConfig(c);
+    try {
+      await jsm.streams.info(c.name);
+      await jsm.streams.update(c.name, config);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      try {
+        await jsm.streams.add(config);
+      } catch (addErr) {
+        // Another replica created it between our info and add: bring it to our settings.
+        if (!isAlreadyInUse(addErr)) throw addErr;
+        await jsm.streams.update(c.name, config);
+      }
+    }
+  }
+}
+
+/** A stream or consumer JetStream does not know. */
+export function isNotFound(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)
+  );
+}
+
+const isAlreadyInUse = (err: unknown): boolean => /already in use/i.test(String((err as Error)?.message));

@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import { z } from 'zod';
+import {
+  DEV_JOIN_TICKET_SECRET,
+  InvalidConfig,
+  joinTicketEnv,
+  loadServiceConfig,
+  natsOptions,
+  readinessReport,
+  toStreamConfig,
+} from '../src/index.js';
+import { natsNames, streamConfigs } from '@pulse/contracts';
+
+const spec = {
+  service: 'demo',
+  shape: { ...joinTicketEnv, DEMO_PORT: z.coerce.number().int().default(1) },
+  secrets: [['JOIN_TICKET_SECRET', DEV_JOIN_TICKET_SECRET]] as const,
+};
+
+describe('loadServiceConfig', () => {
+  it('gives every service the same defaults, so a default stack agrees on its secrets (issue 11)', () => {
+    const config = loadServiceConfig(spec, {});
+    expect(config).to.include({
+      NATS_URL: 'nats://127.0.0.1:4222',
+      NATS_NAMESPACE: 'pulse',
+      NATS_STREAM_REPLICAS: 1,
+      LOG_LEVEL: 'info',
+      JOIN_TICKET_SECRET: DEV_JOIN_TICKET_SECRET,
+      DEMO_PORT: 1,
+    });
+    expect(Object.isFrozen(config)).to.equal(true);
+  });
+
+  it('names every bad variable', () => {
+    expect(() => loadServiceConfig(spec, { DEMO_PORT: 'x', NATS_STREAM_REPLICAS: '0' }))
+      .to.throw(InvalidConfig, /invalid demo configuration/)
+      .with.property('variables')
+      .that.deep.equals(['NATS_STREAM_REPLICAS', 'DEMO_PORT']);
+  });
+
+  it('refuses development secrets, short secrets and NATS without credentials in production', () => {
+    const production = { NODE_ENV: 'production' };
+    expect(() => loadServiceConfig(spec, production))
+      .to.throw(InvalidConfig)
+      .with.property('variables')
+      .that.deep.equals(['JOIN_TICKET_SECRET', 'NATS_USER', 'NATS_PASSWORD']);
+    expect(() => loadServiceConfig(spec, { ...production, JOIN_TICKET_SECRET: 'short' })).to.throw(
+      /JOIN_TICKET_SECRET: must be at least 32/,
+    );
+    const ok = {
+      ...production,
+      JOIN_TICKET_SECRET: 's'.repeat(40),
+      NATS_USER: 'gateway',
+      NATS_PASSWORD: 'p'.repeat(20),
+    };
+    expect(loadServiceConfig(spec, ok).NATS_USER).to.equal('gateway');
+  });
+
+  it('passes NATS credentials to the connection only when set', () => {
+    const config = loadServiceConfig(spec, { NATS_USER: 'u', NATS_PASSWORD: 'p' });
+    expect(natsOptions(config, 'demo')).to.include({ user: 'u', pass: 'p', maxReconnectAttempts: -1 });
+    expect(natsOptions(loadServiceConfig(spec, {}), 'demo')).to.not.have.property('user');
+  });
+});
+
+describe('toStreamConfig', () => {
+  it('turns the contract settings into JetStream settings with the configured replicas', () => {
+    const [ratings] = streamConfigs(natsNames('demo'), 3).map(toStreamConfig);
+    expect(ratings).to.include({
+      name: 'DEMO_RATINGS',
+      num_replicas: 3,
+      storage: 'file',
+      retention: 'limits',
+    });
+    expect(ratings.duplicate_window).to.equal(2 * 60_000 * 1_000_000);
+  });
+});
+
+describe('readinessReport', () => {
+  it('is ready when every dependency is up', () => {
+    expect(readinessReport({ draining: false, checks: { a: true, b: true }, required: ['a'] })).to.deep.equal(
+      {
+        httpStatus: 200,
+        body: { status: 'ready', checks: { a: 'up', b: 'up' }, down: [], degraded: [] },
+      },
+    );
+  });
+
+  it('stays ready but degraded when only an optional dependency is down', () => {
+    const { httpStatus, body } = readinessReport({
+      draining: false,
+      checks: { a: true, b: false },
+      required: ['a'],
+      degraded: ['session x: writes retrying'],
+    });
+    expect([httpStatus, body.status, body.degraded]).to.deep.equal([
+      200,
+      'degraded',
+      ['b', 'session x: writes retrying'],
+    ]);
+  });
+
+  it('is unavailable when a required dependency is down, and draining wins over everything', () => {
+    const down = readinessReport({ draining: false, checks: { a: false }, required: ['a'] });
+    expect([down.httpStatus, down.body.status, down.body.down]).to.deep.equal([503, 'unavailable', ['a']]);
+    const draining = readinessReport({ draining: true, checks: { a: true }, required: ['a'] });
+    expect([draining.httpStatus, draining.body.status]).to.deep.equal([503, 'draining']);
+  });
+});
