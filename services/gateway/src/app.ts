@@ -12,8 +12,10 @@ import {
   natsNames,
   redactQuery,
 } from '@pulse/contracts';
+import { readinessReport } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
+import { AddressSlots, clientAddress, rawHttpAnswer, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
@@ -69,6 +71,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     sendBufferLowBytes: config.SEND_BUFFER_LOW_BYTES,
     sendBufferMaxBytes: config.SEND_BUFFER_MAX_BYTES,
     slowConsumerMs: config.SLOW_CONSUMER_MS,
+    welcomeTimeoutMs: config.WELCOME_TIMEOUT_MS,
   };
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_PAYLOAD_BYTES });
@@ -81,33 +84,91 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     }
   })();
 
-  const server = createServer((req, res) => void route(req, res));
+  const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS);
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      metrics.uncaughtErrors.inc();
+      logger.error({ err, url: redactQuery(req.url ?? '') }, 'request handler failed');
+      if (!res.headersSent)
+        json(res, 500, { error: { code: ErrorCode.INTERNAL, message: 'internal error' } });
+      else res.destroy();
+    });
+  });
+  // What Node's parser itself refuses (malformed request line, oversized headers) gets a 400 and a close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    metrics.requestsRefused.inc({ reason: 'bad_request' });
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    socket.end(rawHttpAnswer(400, 'Bad Request', refusal(ErrorCode.VALIDATION_FAILED, 'malformed request')));
+  });
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    const target = requestTarget(req.url);
+    if (target === null) {
+      metrics.requestsRefused.inc({ reason: 'bad_target' });
+      return json(res, 400, refusal(ErrorCode.VALIDATION_FAILED, 'malformed request target'));
+    }
+    const path = target.pathname;
     if (req.method === 'GET' && path === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/readyz') {
-      if (draining) return json(res, 503, { status: 'draining' });
-      const up = natsUp && !nc.isClosed();
-      return json(res, up ? 200 : 503, up ? { status: 'ok' } : { status: 'unavailable', down: ['nats'] });
+      const { httpStatus, body } = readinessReport({
+        draining,
+        checks: { nats: natsUp && !nc.isClosed() },
+        required: ['nats'],
+        details: { connections: connections.size },
+      });
+      return json(res, httpStatus, body);
     }
     if (req.method === 'GET' && path === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
       return;
     }
-    json(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${path}` } });
+    metrics.requestsRefused.inc({ reason: 'not_found' });
+    json(res, 404, refusal(ErrorCode.NOT_FOUND, `no route ${req.method} ${path}`));
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    if (draining || url.pathname !== LIVE_PATH) {
-      socket.end(`HTTP/1.1 ${draining ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`);
-      return;
+    // A socket reset before the handshake completes must not become an unhandled 'error' event.
+    socket.on('error', (err) => logger.debug({ err }, 'upgrade socket error'));
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      metrics.uncaughtErrors.inc();
+      logger.error({ err, url: redactQuery(req.url ?? '') }, 'upgrade failed');
+      socket.destroy();
     }
-    // The URL carries the join ticket: only its redacted form is ever logged.
-    logger.debug({ url: redactQuery(req.url ?? '/') }, 'websocket upgrade');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, url.searchParams.get('ticket')));
   });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const target = requestTarget(req.url);
+    const refuse = (status: number, reason: string, code: ErrorCode, message: string, metric: string) => {
+      metrics.requestsRefused.inc({ reason: metric });
+      socket.end(rawHttpAnswer(status, reason, refusal(code, message)));
+    };
+    if (target === null) {
+      return refuse(
+        400,
+        'Bad Request',
+        ErrorCode.VALIDATION_FAILED,
+        'malformed request target',
+        'bad_target',
+      );
+    }
+    if (draining) return refuse(503, 'Service Unavailable', ErrorCode.UNAVAILABLE, 'draining', 'draining');
+    if (target.pathname !== LIVE_PATH) {
+      return refuse(404, 'Not Found', ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
+    }
+    const address = clientAddress(req, config.TRUST_PROXY_HOPS);
+    if (!slots.take(address)) {
+      const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
+      return refuse(429, 'Too Many Requests', ErrorCode.RATE_LIMITED, message, 'too_many_sockets');
+    }
+    socket.once('close', () => slots.release(address));
+    // The URL carries the join ticket: only its redacted form is ever logged.
+    logger.debug({ url: redactQuery(req.url ?? '/'), address }, 'websocket upgrade');
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams.get('ticket')));
+  }
 
   function accept(ws: WebSocket, ticket: string | null): void {
     let claims;
@@ -147,6 +208,8 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+const refusal = (code: ErrorCode, message: string) => ({ error: { code, message } });
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { WebSocket, RawData } from 'ws';
 import {
   CloseCode,
+  MAX_CLIENT_FRAME_BYTES,
   RatingMessage,
   SessionEvent,
   parseClientFrame,
@@ -36,14 +38,22 @@ export interface ConnectionDeps {
   sendBufferLowBytes: number;
   sendBufferMaxBytes: number;
   slowConsumerMs: number;
+  /** A socket not welcomed this long after the upgrade is closed with 1012 (a dependency is slow). */
+  welcomeTimeoutMs: number;
 }
 
-/** Frames a client may send before its `welcome`; they are handled right after it. */
+/**
+ * Frames a client may send before its `welcome`; they are handled right after it. With each held frame at
+ * most MAX_CLIENT_FRAME_BYTES (larger ones are refused at once), a socket buffers at most 256 KiB before
+ * its welcome.
+ */
 const MAX_EARLY_FRAMES = 256;
 
 /** One client's socket: setup and welcome, frames in (ratings, pings), frames out (events, ranks). */
 export class Connection implements SessionClient {
   readonly userId: string;
+  readonly connectionId = randomUUID();
+  readonly acceptedAtMs = Date.now();
   welcomed = false;
   private session: LocalSession | undefined;
   /** Highest seq of this user that JetStream confirmed storing when the client was welcomed. */
@@ -63,6 +73,7 @@ export class Connection implements SessionClient {
   private closed = false;
   private readonly log: Logger;
   private readonly flushRank = () => this.trySendRank();
+  private welcomeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -74,6 +85,23 @@ export class Connection implements SessionClient {
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    this.welcomeTimer = setTimeout(() => this.welcomeTimedOut(), deps.welcomeTimeoutMs);
+  }
+
+  private welcomeTimedOut(): void {
+    if (this.welcomed || this.closed) return;
+    this.log.warn({ timeoutMs: this.deps.welcomeTimeoutMs }, 'no welcome in time: closing with 1012');
+    this.closeWith(
+      errorFrame(new DependencyUnavailable(new Error('welcome timed out'))),
+      CloseCode.RECONNECT,
+    );
+  }
+
+  /** A newer connection of the same trainee took over (here or on another gateway). */
+  replaced(): void {
+    if (this.closed) return;
+    this.log.debug('replaced by a newer connection');
+    this.close(CloseCode.REPLACED);
   }
 
   /** Joins the session, reads its state and the user's lastSeq, announces the user, sends `welcome`. */
@@ -120,6 +148,7 @@ export class Connection implements SessionClient {
       return;
     }
     this.welcomed = true;
+    this.clearWelcomeTimer();
     this.ratings = this.orderRatings();
     this.send(
       JSON.stringify({
@@ -151,6 +180,7 @@ export class Connection implements SessionClient {
   close(code: CloseCode): void {
     if (this.closed) return;
     this.closed = true;
+    this.clearWelcomeTimer();
     this.pendingRank = null;
     this.ws.close(code);
   }
@@ -212,7 +242,9 @@ export class Connection implements SessionClient {
     if (this.closed) return;
     if (isBinary) return this.reject(new InvalidMessage('frames must be JSON text'));
     if (this.early) {
-      if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
+      if (byteLength(data) > MAX_CLIENT_FRAME_BYTES) {
+        this.reject(new InvalidMessage(`frame larger than ${MAX_CLIENT_FRAME_BYTES} bytes`));
+      } else if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
       else this.reject(new InvalidMessage('too many frames before welcome'));
       return;
     }
@@ -272,9 +304,15 @@ export class Connection implements SessionClient {
     this.send(errorFrame(err));
   }
 
+  private clearWelcomeTimer(): void {
+    if (this.welcomeTimer !== null) clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = null;
+  }
+
   private onClose(): void {
     const wasOpen = !this.closed;
     this.closed = true;
+    this.clearWelcomeTimer();
     this.pendingRank = null;
     this.latestRank = null;
     this.early = null;
@@ -285,6 +323,11 @@ export class Connection implements SessionClient {
     }
     if (wasOpen) this.log.debug('client closed the socket');
   }
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
 function toBuffer(data: RawData): Buffer {

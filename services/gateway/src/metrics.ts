@@ -60,6 +60,22 @@ export function createMetrics() {
       help: 'Sessions with at least one client on this gateway',
       registers: [registry],
     }),
+    requestsRefused: new Counter({
+      name: 'pulse_gateway_requests_refused_total',
+      help: 'HTTP requests and upgrades refused at the door, by reason (bad_target, not_found, draining, too_many_sockets, bad_request)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    connectionsReplaced: new Counter({
+      name: 'pulse_gateway_connections_replaced_total',
+      help: 'Sockets closed with 4409 because a newer connection of the same trainee took over',
+      registers: [registry],
+    }),
+    uncaughtErrors: new Counter({
+      name: 'pulse_gateway_uncaught_errors_total',
+      help: 'Errors that escaped every handler and were caught by the last-resort handler',
+      registers: [registry],
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createMetrics>;

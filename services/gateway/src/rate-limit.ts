@@ -15,6 +15,12 @@ export class TokenBucket {
     this.refilledAtMs = nowMs;
   }
 
+  /** True when the bucket has refilled to `burst` by `nowMs`: forgetting it then changes nothing. */
+  isFull(nowMs: number): boolean {
+    const elapsedMs = Math.max(0, nowMs - this.refilledAtMs);
+    return this.tokens + (elapsedMs * this.ratePerSec) / 1000 >= this.burst;
+  }
+
   /** Takes one token if there is one; false means the caller is over the limit. */
   take(nowMs: number): boolean {
     const elapsedMs = Math.max(0, nowMs - this.refilledAtMs);

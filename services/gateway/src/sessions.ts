@@ -1,6 +1,13 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { CloseCode, PresenceBeat, SessionEvent, resultsPath, type NatsNames } from '@pulse/contracts';
+import {
+  CloseCode,
+  PresenceBeat,
+  SessionEvent,
+  Takeover,
+  resultsPath,
+  type NatsNames,
+} from '@pulse/contracts';
 import { fanOutRanks, type RankReceiver } from './fanout.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceBoard } from './presence.js';
@@ -11,13 +18,25 @@ import { applyEvent, initialView, type SessionView } from './session-state.js';
 /** What a session needs from one of its local clients. */
 export interface SessionClient extends RankReceiver {
   readonly userId: string;
+  /** Unique per connection; with `acceptedAtMs` it orders a trainee's connections (the newest stays). */
+  readonly connectionId: string;
+  readonly acceptedAtMs: number;
   /** False until the client got its `welcome`; events before that are folded into the welcome. */
   readonly welcomed: boolean;
   send(frame: string): void;
   closeWith(frame: string, code: CloseCode): void;
   /** Re-sends the newest rank frame when none went out for `staleMs` (the ≥ 1 frame/s promise). */
   refreshRank(nowMs: number, staleMs: number): void;
+  /** A newer connection of the same trainee took over: close with 4409. */
+  replaced(): void;
 }
+
+/** Whether connection `a` was accepted before `b` (ties broken by connection id, so every gateway agrees). */
+export const acceptedBefore = (
+  a: { acceptedAtMs: number; connectionId: string },
+  b: { acceptedAtMs: number; connectionId: string },
+): boolean =>
+  a.acceptedAtMs < b.acceptedAtMs || (a.acceptedAtMs === b.acceptedAtMs && a.connectionId < b.connectionId);
 
 export interface SessionsDeps {
   nc: NatsConnection;
@@ -46,7 +65,6 @@ export class LocalSession {
   view: SessionView;
   readonly clients = new Set<SessionClient>();
   readonly byUser = new Map<string, Set<SessionClient>>();
-  readonly buckets = new Map<string, TokenBucket>();
   /** Resolves once the server has registered this session's subscriptions. */
   readonly subscribed: Promise<void>;
   /** Resolves at the first beat of another gateway, or after a short wait when there is none. */
@@ -77,6 +95,7 @@ export class LocalSession {
       on(names.sessionEvent(sessionId), (data) => this.onEvent(data)),
       on(names.ranks(sessionId), (data) => this.onRanks(data)),
       on(names.presence(sessionId), (data) => this.onPresence(data)),
+      on(names.takeover(sessionId), (data) => this.onTakeover(data)),
     ];
     // Beat at once: other gateways holding clients of the session answer with their own beat, so the
     // first local client's welcome already counts them.
@@ -103,12 +122,30 @@ export class LocalSession {
   }
 
   bucketOf(userId: string, nowMs: number): TokenBucket {
-    let bucket = this.buckets.get(userId);
-    if (!bucket) {
-      const { ratePerSec, burst } = this.registry.deps.rating;
-      this.buckets.set(userId, (bucket = new TokenBucket(ratePerSec, burst, nowMs)));
+    return this.registry.bucketOf(this.sessionId, userId, nowMs);
+  }
+
+  /** Tells every gateway that `client` is the trainee's newest connection; older ones close with 4409. */
+  announce(client: SessionClient): void {
+    const { nc, names, gatewayId } = this.registry.deps;
+    const takeover: Takeover = {
+      sessionId: this.sessionId,
+      userId: client.userId,
+      gatewayId,
+      connectionId: client.connectionId,
+      at: client.acceptedAtMs,
+    };
+    if (!nc.isClosed()) nc.publish(names.takeover(this.sessionId), JSON.stringify(takeover));
+  }
+
+  /** Closes the local connections of `userId` accepted before `newest` (4409). */
+  replaceOlder(userId: string, newest: { acceptedAtMs: number; connectionId: string }): void {
+    for (const client of this.byUser.get(userId) ?? []) {
+      if (acceptedBefore(client, newest)) {
+        this.registry.deps.metrics.connectionsReplaced.inc();
+        client.replaced();
+      }
     }
-    return bucket;
   }
 
   /** Folds a lifecycle event in and tells the welcomed clients what changed (each frame encoded once). */
@@ -161,7 +198,7 @@ export class LocalSession {
   }
 
   private onEvent(data: Uint8Array): void {
-    const event = SessionEvent.safeParse(JSON.parse(decoder.decode(data)));
+    const event = SessionEvent.safeParse(safeJson(data));
     if (event.success) this.apply(event.data);
     else this.registry.deps.logger.warn({ sessionId: this.sessionId }, 'ignoring malformed session event');
   }
@@ -180,8 +217,17 @@ export class LocalSession {
     for (const client of this.clients) client.refreshRank(nowMs, RANK_REFRESH_MS);
   }
 
+  private onTakeover(data: Uint8Array): void {
+    const takeover = Takeover.safeParse(safeJson(data));
+    if (!takeover.success || takeover.data.gatewayId === this.registry.deps.gatewayId) return;
+    this.replaceOlder(takeover.data.userId, {
+      acceptedAtMs: takeover.data.at,
+      connectionId: takeover.data.connectionId,
+    });
+  }
+
   private onPresence(data: Uint8Array): void {
-    const beat = PresenceBeat.safeParse(JSON.parse(decoder.decode(data)));
+    const beat = PresenceBeat.safeParse(safeJson(data));
     if (!beat.success || beat.data.gatewayId === this.registry.deps.gatewayId) return;
     const { board } = this.registry;
     const nowMs = Date.now();
@@ -195,6 +241,14 @@ export class LocalSession {
 
 const decoder = new TextDecoder();
 
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The frame that tells a client its session is over (`cancelled` or `ended`). */
 export function closingFrame(sessionId: string, view: SessionView): string {
   return view.status === 'cancelled'
@@ -206,6 +260,11 @@ export function closingFrame(sessionId: string, view: SessionView): string {
 export class LocalSessions {
   readonly board: PresenceBoard;
   private readonly sessions = new Map<string, LocalSession>();
+  /**
+   * Door rate limits per (session, user), kept across reconnects until they have refilled: reconnecting
+   * in a loop no longer hands out a fresh burst (issue 11). The score itself is capped by the engine.
+   */
+  private readonly buckets = new Map<string, TokenBucket>();
   private timer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
 
@@ -225,17 +284,27 @@ export class LocalSessions {
     let devices = session.byUser.get(client.userId);
     if (!devices) session.byUser.set(client.userId, (devices = new Set()));
     devices.add(client);
+    // One live socket per trainee per session: older local ones close now, other gateways' on the announce.
+    session.replaceOlder(client.userId, client);
+    session.announce(client);
     return session;
+  }
+
+  bucketOf(sessionId: string, userId: string, nowMs: number): TokenBucket {
+    const key = `${sessionId}/${userId}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      const { ratePerSec, burst } = this.deps.rating;
+      this.buckets.set(key, (bucket = new TokenBucket(ratePerSec, burst, nowMs)));
+    }
+    return bucket;
   }
 
   leave(session: LocalSession, client: SessionClient): void {
     session.clients.delete(client);
     const devices = session.byUser.get(client.userId);
     devices?.delete(client);
-    if (devices?.size === 0) {
-      session.byUser.delete(client.userId);
-      session.buckets.delete(client.userId);
-    }
+    if (devices?.size === 0) session.byUser.delete(client.userId);
     if (session.clients.size > 0 || this.sessions.get(session.sessionId) !== session) return;
     this.sessions.delete(session.sessionId);
     this.board.forget(session.sessionId);
@@ -259,6 +328,7 @@ export class LocalSessions {
   private tick(): void {
     const nowMs = Date.now();
     this.board.prune(nowMs);
+    for (const [key, bucket] of this.buckets) if (bucket.isFull(nowMs)) this.buckets.delete(key);
     for (const session of this.sessions.values()) {
       try {
         session.tick(nowMs);

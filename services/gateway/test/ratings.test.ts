@@ -68,25 +68,46 @@ describe('Ratings through the gateway', () => {
     expect(stored[1].header.get('Nats-Msg-Id')).to.equal(ratingMsgId(session.id, userId, 2));
   });
 
-  it('stores a resent seq once, from one device or two', async () => {
+  it('stores a resent seq once when the device resumes through another gateway', async () => {
     const { session, userId, client } = await liveClient();
-    const twin = open(gwB, signTicket({ sessionId: session.id, userId }));
-    await twin.next('welcome');
     for (const seq of [1, 2, 3]) client.send({ type: 'rating', seq, energy: 10 * seq });
-    for (const seq of [2, 3]) twin.send({ type: 'rating', seq, energy: 10 * seq });
     await pong(client);
     await eventually(async () =>
       (await world.storedOn(world.names.rating(session.id, userId))).length === 3 ? true : undefined,
     );
-    client.send({ type: 'rating', seq: 3, energy: 30 });
-    twin.send({ type: 'rating', seq: 1, energy: 10 });
-    await Promise.all([pong(client), pong(twin)]);
+    const twin = open(gwB, signTicket({ sessionId: session.id, userId }));
+    expect((await twin.next('welcome')).lastSeq).to.equal(3);
+    for (const seq of [2, 3, 4]) twin.send({ type: 'rating', seq, energy: 10 * seq });
+    await pong(twin);
+    await eventually(async () =>
+      (await world.storedOn(world.names.rating(session.id, userId))).length === 4 ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const seqs = (await world.storedOn(world.names.rating(session.id, userId))).map(
       (m) => RatingMessage.parse(m.json()).seq,
     );
-    expect(seqs).to.deep.equal([1, 2, 3]);
-    expect([...client.frames, ...twin.frames].filter((f) => f.type === 'error')).to.deep.equal([]);
+    expect(seqs).to.deep.equal([1, 2, 3, 4]);
+    expect(twin.frames.filter((f) => f.type === 'error')).to.deep.equal([]);
+  });
+
+  it('keeps one live socket per trainee: a newer one, on any gateway, closes the older with 4409 (issue 11)', async () => {
+    const { session, userId, client } = await liveClient();
+    const onB = open(gwB, signTicket({ sessionId: session.id, userId }));
+    await onB.next('welcome');
+    expect((await client.closed).code).to.equal(CloseCode.REPLACED);
+    const backOnA = open(gwA, signTicket({ sessionId: session.id, userId }));
+    await backOnA.next('welcome');
+    expect((await onB.closed).code).to.equal(CloseCode.REPLACED);
+    const sameGateway = open(gwA, signTicket({ sessionId: session.id, userId }));
+    await sameGateway.next('welcome');
+    expect((await backOnA.closed).code).to.equal(CloseCode.REPLACED);
+    // Another trainee of the same session is not affected, and the newest socket still works.
+    const other = open(gwB, signTicket({ sessionId: session.id, userId: randomUUID() }));
+    await other.next('welcome');
+    await Promise.all([pong(sameGateway), pong(other)]);
+    const replaced = async (gw: typeof gwA) =>
+      (await gw.gateway.metrics.connectionsReplaced.get()).values[0]?.value ?? 0;
+    expect((await replaced(gwA)) + (await replaced(gwB))).to.be.at.least(3);
   });
 
   it('gives a client that reconnects through another gateway the highest stored seq as lastSeq', async () => {

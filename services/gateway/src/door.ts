@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import proxyaddr from 'proxy-addr';
+
+/**
+ * The request target as a URL, or null when Node's parser accepted something no URL can be made of
+ * (`//`, `//:99999/v1/live`, `//[/../v1/live`, …). Such a target once threw outside any handler and took
+ * the whole gateway down (issue 11); now it is answered with 400.
+ */
+export function requestTarget(raw: string | undefined): URL | null {
+  try {
+    return new URL(raw ?? '/', 'http://gateway');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The client's address: the socket's peer, or, behind `trustedHops` proxies (the shipped ingress is one),
+ * the address those proxies name in X-Forwarded-For. Untrusted X-Forwarded-For entries are ignored.
+ */
+export function clientAddress(req: IncomingMessage, trustedHops: number): string {
+  if (trustedHops === 0) return req.socket.remoteAddress ?? 'unknown';
+  try {
+    return proxyaddr(req, (_addr, i) => i < trustedHops);
+  } catch {
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+}
+
+/**
+ * Open sockets (and upgrades in progress) per client address on this gateway. Pure bookkeeping: the caller
+ * takes a slot before the upgrade and gives it back when the socket closes.
+ */
+export class AddressSlots {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly maxPerAddress: number) {}
+
+  /** Takes a slot; false when the address already holds the maximum. */
+  take(address: string): boolean {
+    const n = this.open.get(address) ?? 0;
+    if (n >= this.maxPerAddress) return false;
+    this.open.set(address, n + 1);
+    return true;
+  }
+
+  release(address: string): void {
+    const n = this.open.get(address) ?? 0;
+    if (n <= 1) this.open.delete(address);
+    else this.open.set(address, n - 1);
+  }
+
+  held(address: string): number {
+    return this.open.get(address) ?? 0;
+  }
+}
+
+/** A minimal HTTP answer written on a raw socket (upgrade requests never reach a ServerResponse). */
+export function rawHttpAnswer(status: number, reason: string, body: unknown): string {
+  const json = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
+  );
+}
