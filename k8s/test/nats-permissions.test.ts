@@ -50,14 +50,26 @@ async function outcome(op: () => Promise<unknown>): Promise<string> {
 /** A core publish, seen through a request: the server answers a forbidden one with a permissions error. */
 const publish = (nc: NatsConnection, subject: string) => () => nc.request(subject, '{}', { timeout: 1_000 });
 
+/**
+ * `denied` when the server refuses the subscription. The server answers SUB before the PONG of the flush
+ * that follows it, so once the flush resolves a refusal has arrived.
+ */
 async function subscription(nc: NatsConnection, subject: string): Promise<string> {
   const sub = nc.subscribe(subject);
   const closed = sub.closed.then((err) =>
     err && /permissions violation/i.test(messageOf(err)) ? 'denied' : `closed: ${err}`,
   );
-  const result = await Promise.race([closed, sleep(500).then(() => 'allowed')]);
+  await nc.flush();
+  const result = await Promise.race([closed, sleep(100).then(() => 'allowed')]);
   if (result === 'allowed') sub.unsubscribe();
   return result;
+}
+
+/** Waits until `done()` holds (or fails after 5 s). */
+async function eventually(done: () => boolean): Promise<void> {
+  for (const until = Date.now() + 5_000; !done(); await sleep(20)) {
+    if (Date.now() > until) return;
+  }
 }
 
 describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nats-server)', function () {
@@ -180,7 +192,7 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     engine.publish(names.ranks(sid), '{}');
     gw.publish(names.presence(sid), '{}');
     await Promise.all([gw.flush(), engine.flush()]);
-    await sleep(200);
+    await eventually(() => heard.length >= 3);
     expect(heard.sort()).to.deep.equal(
       [names.sessionEvent(sid), names.ranks(sid), names.presence(sid)].sort(),
     );
