@@ -40,8 +40,11 @@ export async function serviceDefaults(): Promise<Record<Service, Record<string, 
     const file = path.join(REPO_ROOT, 'services', service, 'dist/src/config.js');
     if (!existsSync(file)) throw new Error(`${file} is missing: build the services first (npx tsc -b)`);
     const mod = (await import(pathToFileURL(file).href)) as {
-      loadConfig(env: Record<string, string>): Record<string, unknown>;
+      loadConfig?: (env: Record<string, string>) => Record<string, unknown>;
     };
+    if (typeof mod.loadConfig !== 'function') {
+      throw new Error(`${file} exports no loadConfig(env): point serviceDefaults() at the service's config`);
+    }
     out[service] = { ...mod.loadConfig({}) };
   }
   return out;
