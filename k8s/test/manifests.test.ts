@@ -190,16 +190,19 @@ describe('k8s/overlays/dev', () => {
     expect(byKind(objects(), 'HorizontalPodAutoscaler')).to.deep.equal([]);
   });
 
-  it('generates a Secret with every key the pods read, all visibly dev-only', () => {
-    const secret = find(objects(), 'Secret', 'pulse-secrets');
-    const keys = Object.keys(secret.data ?? {});
-    const read = envReferences(objects())
-      .map((r) => r.ref.split('/'))
-      .filter(([kind, name]) => kind === 'Secret' && name === 'pulse-secrets')
-      .map(([, , key]) => key);
-    expect(keys).to.include.members([...new Set(read)]);
-    for (const [k, v] of Object.entries(secret.data ?? {})) {
-      expect(Buffer.from(v, 'base64').toString(), k).to.contain('dev');
+  it('generates the Secrets with every key the pods read, all visibly dev-only', () => {
+    for (const name of ['pulse-secrets', 'pulse-nats-users']) {
+      const secret = find(objects(), 'Secret', name);
+      const keys = Object.keys(secret.data ?? {});
+      const read = envReferences(objects())
+        .map((r) => r.ref.split('/'))
+        .filter(([kind, secretName]) => kind === 'Secret' && secretName === name)
+        .map(([, , key]) => key);
+      expect(read.length, name).to.be.greaterThan(0);
+      expect(keys, name).to.include.members([...new Set(read)]);
+      for (const [k, v] of Object.entries(secret.data ?? {})) {
+        expect(Buffer.from(v, 'base64').toString(), k).to.contain('dev');
+      }
     }
   });
 });
