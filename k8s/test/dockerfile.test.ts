@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { dockerfileProblems, isIgnored, nodeCommandProblems, parseDockerfile } from './support/dockerfile.js';
+import {
+  baseImageProblems,
+  dockerfileProblems,
+  isIgnored,
+  nodeCommandProblems,
+  parseDockerfile,
+} from './support/dockerfile.js';
 import { K8S_DIR, REPO_ROOT } from './support/paths.js';
 import { find, render } from './support/render.js';
 
@@ -43,9 +49,21 @@ describe('k8s/Dockerfile', () => {
 });
 
 describe('the Dockerfile checks themselves', () => {
+  it('report an unsupported Node line, a floating tag and a missing digest', () => {
+    const digest = 'a'.repeat(64);
+    expect(baseImageProblems(`ARG NODE_IMAGE=node:24.11.1-bookworm-slim@sha256:${digest}`)).to.deep.equal([]);
+    expect(baseImageProblems(`ARG NODE_IMAGE=node:20.19.5-bookworm-slim@sha256:${digest}`)).to.deep.equal([
+      `NODE_IMAGE node:20.19.5-bookworm-slim@sha256:${digest}: Node 20 is unsupported`,
+    ]);
+    expect(baseImageProblems('ARG NODE_IMAGE=node:24-bookworm-slim')).to.have.length(1);
+    expect(baseImageProblems('ARG NODE_IMAGE=node:24.11.1-bookworm-slim')).to.have.length(1);
+    expect(baseImageProblems('FROM node:24')).to.deep.equal(['no ARG NODE_IMAGE']);
+  });
+
   it('report a missing COPY source, an unknown script, a wrong workspace and a CMD without source', () => {
     const broken = [
-      'FROM node:20-bookworm-slim AS build',
+      `ARG NODE_IMAGE=node:24.11.1-bookworm-slim@sha256:${'b'.repeat(64)}`,
+      'FROM ${NODE_IMAGE} AS build',
       'COPY services/nope/package.json ./',
       'RUN npm run compile && npm ci -w services/nope',
       'FROM build AS app',
@@ -53,12 +71,12 @@ describe('the Dockerfile checks themselves', () => {
       'CMD ["node", "services/nope/dist/src/main.js"]',
     ].join('\n');
     expect(dockerfileProblems(broken, REPO_ROOT)).to.deep.equal([
-      'line 2: COPY services/nope/package.json does not exist in the repository',
-      'line 3: npm run compile: no such script in package.json',
-      'line 3: services/nope is not an npm workspace',
-      'line 5: /app/services/nope/dist/src would be built from services/nope/src, which does not exist',
-      'line 5: stage build never builds /app/services/nope/dist/src',
-      'line 6: node services/nope/dist/src/main.js: its source services/nope/src/main.ts does not exist',
+      'line 3: COPY services/nope/package.json does not exist in the repository',
+      'line 4: npm run compile: no such script in package.json',
+      'line 4: services/nope is not an npm workspace',
+      'line 6: /app/services/nope/dist/src would be built from services/nope/src, which does not exist',
+      'line 6: stage build never builds /app/services/nope/dist/src',
+      'line 7: node services/nope/dist/src/main.js: its source services/nope/src/main.ts does not exist',
     ]);
   });
 

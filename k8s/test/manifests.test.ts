@@ -78,7 +78,10 @@ for (const dir of OVERLAYS) {
           expect(name, owner).to.equal(config.metadata?.name);
           if (key !== '*') expect(config.data).to.have.property(key);
         } else {
-          expect(['pulse-secrets', 'pulse-postgres-app'], `${owner} -> ${ref}`).to.include(name);
+          expect(
+            ['pulse-secrets', 'pulse-postgres-app', 'pulse-nats-users'],
+            `${owner} -> ${ref}`,
+          ).to.include(name);
         }
       }
     });
@@ -139,14 +142,13 @@ describe('k8s/overlays/production', () => {
     expect(findGenerated(objects(), 'ConfigMap', 'pulse-config').data?.NATS_STREAM_REPLICAS).to.equal('3');
   });
 
-  it('runs at least two replicas of every service, also under autoscaling', () => {
-    for (const name of ['api', 'gateway', 'live-engine']) {
-      expect(find(objects(), 'Deployment', name).spec.replicas, name).to.be.at.least(2);
-    }
-    for (const hpa of byKind(objects(), 'HorizontalPodAutoscaler')) {
-      expect(hpa.spec.minReplicas, hpa.metadata?.name).to.be.at.least(2);
-    }
-    expect(find(objects(), 'ScaledObject', 'live-engine').spec.minReplicaCount).to.be.at.least(2);
+  it('runs at least three replicas of every service through its autoscaler', () => {
+    const minimum = (name: string) =>
+      byKind(objects(), 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === name)?.spec
+        .minReplicas ??
+      byKind(objects(), 'ScaledObject').find((s) => s.spec.scaleTargetRef.name === name)?.spec
+        .minReplicaCount;
+    for (const name of ['api', 'gateway', 'live-engine']) expect(minimum(name), name).to.be.at.least(3);
   });
 
   it('scales gateways up to 20 on CPU and open connections', () => {
@@ -188,16 +190,19 @@ describe('k8s/overlays/dev', () => {
     expect(byKind(objects(), 'HorizontalPodAutoscaler')).to.deep.equal([]);
   });
 
-  it('generates a Secret with every key the pods read, all visibly dev-only', () => {
-    const secret = find(objects(), 'Secret', 'pulse-secrets');
-    const keys = Object.keys(secret.data ?? {});
-    const read = envReferences(objects())
-      .map((r) => r.ref.split('/'))
-      .filter(([kind, name]) => kind === 'Secret' && name === 'pulse-secrets')
-      .map(([, , key]) => key);
-    expect(keys).to.include.members([...new Set(read)]);
-    for (const [k, v] of Object.entries(secret.data ?? {})) {
-      expect(Buffer.from(v, 'base64').toString(), k).to.contain('dev');
+  it('generates the Secrets with every key the pods read, all visibly dev-only', () => {
+    for (const name of ['pulse-secrets', 'pulse-nats-users']) {
+      const secret = find(objects(), 'Secret', name);
+      const keys = Object.keys(secret.data ?? {});
+      const read = envReferences(objects())
+        .map((r) => r.ref.split('/'))
+        .filter(([kind, secretName]) => kind === 'Secret' && secretName === name)
+        .map(([, , key]) => key);
+      expect(read.length, name).to.be.greaterThan(0);
+      expect(keys, name).to.include.members([...new Set(read)]);
+      for (const [k, v] of Object.entries(secret.data ?? {})) {
+        expect(Buffer.from(v, 'base64').toString(), k).to.contain('dev');
+      }
     }
   });
 });

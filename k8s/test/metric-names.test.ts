@@ -71,20 +71,46 @@ function queries(): { where: string; expr: string }[] {
   const hpa = readFileSync(path.join(adapterDir, 'kustomization.yaml'), 'utf8');
   for (const m of hpa.matchAll(/metric:\s*\{\s*name:\s*([\w:]+)/g))
     out.push({ where: 'gateway HPA', expr: m[1] });
+  for (const rule of alertRules()) out.push({ where: `PrometheusRule alert ${rule.alert}`, expr: rule.expr });
   return out;
 }
+
+/** The alert rules of components/alerts. */
+function alertRules(): { alert: string; expr: string }[] {
+  const file = path.join(K8S_DIR, 'components/alerts/prometheusrule.yaml');
+  const rule = parse(readFileSync(file, 'utf8')) as {
+    spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+  };
+  return rule.spec.groups.flatMap((g) => g.rules);
+}
+
+/**
+ * Metrics of the dependencies that alert rules may read, each from the exporter that really exposes it.
+ * Everything else an alert, the dashboard, KEDA or the adapter reads must be registered by a Pulse service.
+ */
+const DEPENDENCY_METRICS: Record<string, string> = {
+  // prometheus-nats-exporter as the NATS chart runs it (-prefix=nats -jsz=all): collector/jsz.go.
+  nats_stream_total_bytes: 'NATS exporter',
+  nats_stream_limit_bytes: 'NATS exporter',
+  nats_server_total_message_bytes: 'NATS exporter',
+  nats_server_max_storage: 'NATS exporter',
+  kube_pod_container_status_restarts_total: 'kube-state-metrics',
+  cnpg_collector_last_available_backup_timestamp: 'CloudNativePG',
+  up: 'Prometheus',
+};
 
 /** Uses of a metric no service registers (or not the service the query filters on). */
 function unregistered(uses: (MetricUse & { where: string })[], exposed: Map<string, Set<Service>>): string[] {
   return uses
     .filter((u) => {
+      if (u.where.startsWith('PrometheusRule') && DEPENDENCY_METRICS[u.name]) return false;
       const by = exposed.get(u.name);
       return !by || (u.service !== undefined && !by.has(u.service as Service));
     })
     .map((u) => `${u.where}: ${u.name}${u.service ? `{service="${u.service}"}` : ''}`);
 }
 
-describe('metric names in the dashboard, KEDA and prometheus-adapter', () => {
+describe('metric names in the dashboard, KEDA, prometheus-adapter and the alert rules', () => {
   const exposed = new Map<string, Set<Service>>();
 
   before(async () => {
@@ -116,9 +142,10 @@ describe('metric names in the dashboard, KEDA and prometheus-adapter', () => {
   });
 
   it('finds queries in every source (dashboard panels and variable, KEDA, adapter, HPA)', () => {
-    const wheres = new Set(queries().map((q) => q.where.replace(/ panel ".*"| variable .*/, '')));
+    const wheres = new Set(queries().map((q) => q.where.replace(/ panel ".*"| variable .*| alert .*/, '')));
     expect([...wheres].sort()).to.deep.equal([
       'KEDA ScaledObject',
+      'PrometheusRule',
       'dashboard',
       'gateway HPA',
       'prometheus-adapter metricsQuery',
@@ -139,11 +166,16 @@ describe('metric names in the dashboard, KEDA and prometheus-adapter', () => {
       { where: 'y', name: 'pulse_engine_rank_compute_seconds' },
       { where: 'z', name: 'pulse_gateway_publish_latency_seconds_bucket', service: 'api' },
       { where: 'ok', name: 'pulse_engine_rank_compute_seconds_bucket', service: 'live-engine' },
+      { where: 'PrometheusRule alert ok', name: 'nats_stream_total_bytes' },
+      { where: 'PrometheusRule alert a', name: 'nats_stream_totl_bytes' },
+      { where: 'dashboard panel "b"', name: 'nats_stream_total_bytes' },
     ];
     expect(unregistered(uses, exposed)).to.deep.equal([
       'x: pulse_gateway_open_conections',
       'y: pulse_engine_rank_compute_seconds',
       'z: pulse_gateway_publish_latency_seconds_bucket{service="api"}',
+      'PrometheusRule alert a: nats_stream_totl_bytes',
+      'dashboard panel "b": nats_stream_total_bytes',
     ]);
   });
 

@@ -83,7 +83,7 @@ export function sourceOf(builtPath: string): string | undefined {
  * workspaces, `tsc -b` projects and the files `node` runs. One sentence per problem.
  */
 export function dockerfileProblems(text: string, root: string): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...baseImageProblems(text)];
   const stages = parseDockerfile(text);
   const ignore = readDockerignore(root);
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as RootPackage;
@@ -96,11 +96,8 @@ export function dockerfileProblems(text: string, root: string): string[] {
 
   for (const [index, stage] of stages.entries()) {
     const earlier = stages.slice(0, index);
-    if (
-      !/^\$\{NODE_IMAGE\}$|^node:20-bookworm-slim$/.test(stage.base) &&
-      !earlier.some((s) => s.name === stage.base)
-    ) {
-      problems.push(`stage ${stage.name} starts from ${stage.base}, not node:20-bookworm-slim`);
+    if (stage.base !== '${NODE_IMAGE}' && !earlier.some((s) => s.name === stage.base)) {
+      problems.push(`stage ${stage.name} starts from ${stage.base}, not \${NODE_IMAGE} or an earlier stage`);
     }
     for (const ins of stage.instructions) {
       const at = `line ${ins.line}`;
@@ -164,4 +161,20 @@ export function nodeCommandProblems(command: string[], root: string): string[] {
   const src = sourceOf(file);
   if (src === undefined) return existsSync(path.join(root, file)) ? [] : [`node ${file}: no such file`];
   return existsSync(path.join(root, src)) ? [] : [`node ${file}: its source ${src} does not exist`];
+}
+
+/** Node release lines with upstream support in 2026-11 (22 maintenance until 2027-04, 24 LTS until 2028-04). */
+export const SUPPORTED_NODE_LINES = [22, 24];
+
+/** The base image: a supported Node line, an exact x.y.z tag and a sha256 digest. */
+export function baseImageProblems(text: string): string[] {
+  const arg = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+  if (!arg) return ['no ARG NODE_IMAGE'];
+  const m = /^node:(\d+)\.(\d+)\.(\d+)-[\w-]+@sha256:([0-9a-f]+)$/.exec(arg);
+  if (!m) return [`NODE_IMAGE ${arg} is not node:<x.y.z>-<variant>@sha256:<digest>`];
+  const problems: string[] = [];
+  if (!SUPPORTED_NODE_LINES.includes(Number(m[1])))
+    problems.push(`NODE_IMAGE ${arg}: Node ${m[1]} is unsupported`);
+  if (m[4].length !== 64) problems.push(`NODE_IMAGE ${arg}: the digest is not 64 hex digits`);
+  return problems;
 }

@@ -95,4 +95,31 @@ const CUSTOM_RESOURCES: Record<string, Check> = {
     ...required(o, ['spec.selector']),
     ...nonEmptyArray(o, 'spec.endpoints'),
   ],
+  'monitoring.coreos.com/v1/PodMonitor': (o) => [
+    ...required(o, ['spec.selector']),
+    ...nonEmptyArray(o, 'spec.podMetricsEndpoints'),
+  ],
+  'monitoring.coreos.com/v1/PrometheusRule': (o) => {
+    const errors = nonEmptyArray(o, 'spec.groups');
+    for (const [i, g] of ((o.spec?.groups ?? []) as { name?: unknown; rules?: unknown[] }[]).entries()) {
+      if (typeof g.name !== 'string') errors.push(`spec.groups[${i}].name is required`);
+      for (const [j, r] of (
+        (g.rules ?? []) as { alert?: unknown; record?: unknown; expr?: unknown }[]
+      ).entries()) {
+        if (typeof r.expr !== 'string') errors.push(`spec.groups[${i}].rules[${j}].expr must be a string`);
+        if (typeof r.alert !== 'string' && typeof r.record !== 'string') {
+          errors.push(`spec.groups[${i}].rules[${j}] needs alert or record`);
+        }
+      }
+    }
+    return errors;
+  },
+  'postgresql.cnpg.io/v1/ScheduledBackup': (o) => required(o, ['spec.schedule', 'spec.cluster.name']),
+  'clickhouse-keeper.altinity.com/v1/ClickHouseKeeperInstallation': (o) => {
+    const errors = nonEmptyArray(o, 'spec.configuration.clusters');
+    for (const [i, c] of ((o.spec?.configuration?.clusters ?? []) as { name?: unknown }[]).entries()) {
+      if (typeof c.name !== 'string') errors.push(`spec.configuration.clusters[${i}].name is required`);
+    }
+    return errors;
+  },
 };

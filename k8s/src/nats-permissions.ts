@@ -1,0 +1,139 @@
+/**
+ * Who may publish and subscribe to what on production NATS: one user per service, each limited to its own
+ * subjects and the JetStream API calls it makes on its own streams. This table is the one place: the
+ * NATS Helm values (k8s/nats/values.yaml) render it, and k8s/test/nats-permissions.test.ts starts a real
+ * nats-server with the same table and drives each user's operations through it.
+ *
+ * Subject names come from @pulse/contracts' natsNames(); the services' operations behind each line:
+ * - api: publishes session lifecycle events (JetStream, outbox) and applies the stream settings on start.
+ * - gateway: publishes ratings and participant messages (JetStream), reads the last message of a subject
+ *   (a user's lastSeq, a session's state), shares presence, receives session events and rank snapshots
+ *   (core subscriptions), applies the stream settings on start.
+ * - engine: reads each session through a durable pull consumer (and an ordered one to replay), discovers
+ *   sessions through an ordered consumer on the events stream, owns sessions through the KV bucket,
+ *   publishes rank snapshots, applies the stream settings on start.
+ */
+
+/** The part of @pulse/contracts' NatsNames this table reads (k8s cannot import the contracts' sources). */
+export interface NatsNames {
+  readonly namespace: string;
+  readonly ratingsStream: string;
+  readonly eventsStream: string;
+  rating(sessionId: string, userId: string): string;
+  participant(sessionId: string, userId: string): string;
+  sessionRatings(sessionId: string): string;
+  readonly allRatings: string;
+  sessionEvent(sessionId: string): string;
+  readonly allSessionEvents: string;
+  ranks(sessionId: string): string;
+  presence(sessionId: string): string;
+  engineConsumer(sessionId: string): string;
+  readonly enginesBucket: string;
+}
+
+export interface Permissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+export const SERVICE_USERS = ['api', 'gateway', 'engine'] as const;
+export type ServiceUser = (typeof SERVICE_USERS)[number];
+/** Operators (nats-box): everything. Never given to a service. */
+export const ADMIN_USER = 'admin';
+
+/** Request replies (JetStream API answers, publish acks) come back on the client's inbox. */
+export const INBOX = '_INBOX.>';
+const JS_ACCOUNT_INFO = '$JS.API.INFO';
+
+/** Look up, create and update a stream: every service applies the stream settings on start. */
+const streamSettings = (stream: string) => [
+  `$JS.API.STREAM.INFO.${stream}`,
+  `$JS.API.STREAM.CREATE.${stream}`,
+  `$JS.API.STREAM.UPDATE.${stream}`,
+];
+
+/** Read single messages (by sequence or last-by-subject), with or without the direct-get API. */
+const messageReads = (stream: string) => [
+  `$JS.API.STREAM.MSG.GET.${stream}`,
+  `$JS.API.DIRECT.GET.${stream}`,
+  `$JS.API.DIRECT.GET.${stream}.>`,
+];
+
+/** Create, inspect, pull from, ack and delete consumers of one stream (durable and ordered). */
+const consumerUse = (stream: string) => [
+  `$JS.API.CONSUMER.CREATE.${stream}`,
+  `$JS.API.CONSUMER.CREATE.${stream}.>`,
+  `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.>`,
+  `$JS.API.CONSUMER.INFO.${stream}.>`,
+  `$JS.API.CONSUMER.DELETE.${stream}.>`,
+  `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+  `$JS.ACK.${stream}.>`,
+  `$JS.FC.${stream}.>`,
+];
+
+/** A KV bucket is the stream KV_<bucket> written through $KV.<bucket>.<key>. */
+const kvBucket = (bucket: string) => [
+  `$KV.${bucket}.>`,
+  ...streamSettings(`KV_${bucket}`),
+  ...messageReads(`KV_${bucket}`),
+  ...consumerUse(`KV_${bucket}`),
+];
+
+const ANY = '*';
+
+export function servicePermissions(names: NatsNames): Record<ServiceUser, Permissions> {
+  const streams = [names.ratingsStream, names.eventsStream].flatMap(streamSettings);
+  return {
+    api: {
+      publish: [names.allSessionEvents, JS_ACCOUNT_INFO, ...streams],
+      subscribe: [INBOX],
+    },
+    gateway: {
+      publish: [
+        names.allRatings,
+        names.presence(ANY),
+        JS_ACCOUNT_INFO,
+        ...streams,
+        ...messageReads(names.ratingsStream),
+        ...messageReads(names.eventsStream),
+      ],
+      subscribe: [names.allSessionEvents, names.ranks(ANY), names.presence(ANY), INBOX],
+    },
+    engine: {
+      publish: [
+        names.ranks(ANY),
+        JS_ACCOUNT_INFO,
+        ...streams,
+        ...consumerUse(names.ratingsStream),
+        ...consumerUse(names.eventsStream),
+        ...messageReads(names.eventsStream),
+        ...kvBucket(names.enginesBucket),
+      ],
+      subscribe: [INBOX],
+    },
+  };
+}
+
+/** The password of each user as the NATS server reads it: an environment variable set from a Secret. */
+export const passwordEnv = (user: string): string => `${user.toUpperCase().replace(/-/g, '_')}_NATS_PASSWORD`;
+/** The Secret (and its keys = user names) the passwords come from, for NATS and for the services. */
+export const USERS_SECRET = 'pulse-nats-users';
+
+export interface HelmUser {
+  user: string;
+  password: string;
+  permissions?: Permissions;
+}
+
+/** The `config.merge.authorization.users` list of the NATS Helm values (passwords from the environment). */
+export function helmUsers(names: NatsNames): HelmUser[] {
+  const table = servicePermissions(names);
+  return [
+    ...SERVICE_USERS.map((user) => ({
+      user,
+      password: `<< $${passwordEnv(user)} >>`,
+      permissions: table[user],
+    })),
+    { user: ADMIN_USER, password: `<< $${passwordEnv(ADMIN_USER)} >>` },
+  ];
+}
