@@ -50,6 +50,11 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
         RATING_BURST: String(Math.max(120, opts.rate * 10)),
         ...opts.env?.gateway,
       },
+      // The engine's score allowance follows the device rate the harness plays (1.25 x, as by default).
+      'live-engine': {
+        SCORE_ALLOWANCE_PER_SEC: String(Math.max(1.25, opts.rate * 1.25)),
+        ...opts.env?.['live-engine'],
+      },
     },
   });
   const { target } = open;

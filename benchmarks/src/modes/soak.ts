@@ -44,6 +44,7 @@ export async function runSoak(opts: SoakOptions): Promise<Report> {
         RATING_RATE_PER_SEC: String(Math.max(5, opts.rate * 3)),
         RATING_BURST: String(Math.max(120, opts.rate * 10)),
       },
+      'live-engine': { SCORE_ALLOWANCE_PER_SEC: String(Math.max(1.25, opts.rate * 1.25)) },
       ...opts.env,
     },
   });
