@@ -62,7 +62,7 @@ export interface MyResult {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Thin fetch wrapper over the public REST contract (/work/shared/API-CONTRACT.md). */
+/** Thin fetch wrapper over the public REST contract (docs/API-CONTRACT.md). */
 /** Access tokens are refreshed this long after they were issued (the API's default lifetime is 15 minutes). */
 export const TOKEN_REFRESH_AFTER_MS = 10 * 60_000;
 
