@@ -18,13 +18,7 @@ export const PENDING_SETTINGS: Record<string, Service[]> = {
   GATEWAY_DRAIN_MS: ['gateway'],
   ENGINE_SHUTDOWN_DEADLINE_MS: ['live-engine'],
   CLICKHOUSE_CLUSTER: ['api', 'live-engine'],
-  NATS_RATINGS_MAX_AGE_SEC: ['api', 'gateway', 'live-engine'],
-  NATS_RATINGS_MAX_BYTES: ['api', 'gateway', 'live-engine'],
-  NATS_EVENTS_MAX_AGE_SEC: ['api', 'gateway', 'live-engine'],
-  NATS_EVENTS_MAX_BYTES: ['api', 'gateway', 'live-engine'],
   NATS_ENGINES_KV_MAX_BYTES: ['live-engine'],
-  NATS_USER: ['api', 'gateway', 'live-engine'],
-  NATS_PASSWORD: ['api', 'gateway', 'live-engine'],
 };
 
 /** Environment read by libraries rather than the services' config (node-postgres reads PGOPTIONS). */

@@ -16,12 +16,15 @@ export type { ConfigIssue, SecretRule, ServiceEnv, SharedConfig } from './config
 export { createLogger, installLastResort } from './logger.js';
 export type { LoggerOptions } from './logger.js';
 export {
+  DEFAULT_STREAM_SETTINGS,
   NATS_RECONNECT_WAIT_MS,
   connectNats,
   ensureStreams,
   isNotFound,
   natsOptions,
+  streamSettings,
   toStreamConfig,
 } from './nats.js';
+export type { StreamLimits, StreamSettings } from './nats.js';
 export { PROBE_TIMEOUT_MS, probe, readinessReport } from './readiness.js';
 export type { ReadinessInput, ReadinessReport } from './readiness.js';

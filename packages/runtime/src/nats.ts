@@ -1,5 +1,6 @@
 import { connect, nanos, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import {
+  DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   RetentionPolicy,
@@ -8,7 +9,8 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { streamConfigs, type NatsNames } from '@pulse/contracts';
-import type { SharedConfig } from './config.js';
+import { z } from 'zod';
+import { sharedEnv, type SharedConfig } from './config.js';
 
 /** Retry a restarted NATS quickly: ranks and publishes resume within about this after it is back. */
 export const NATS_RECONNECT_WAIT_MS = 250;
@@ -29,33 +31,65 @@ export const connectNats = (config: SharedConfig, name: string): Promise<NatsCon
 
 type ContractStream = ReturnType<typeof streamConfigs>[number];
 
-/** The contract's plain stream settings as JetStream takes them (durations in nanoseconds). */
-export function toStreamConfig(c: ContractStream): Partial<StreamConfig> & { name: string } {
+/** Age and byte limit of one stream; past the byte limit the oldest messages go first. */
+export interface StreamLimits {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+/** What a deployment decides about its streams: replicas and each stream's limits. */
+export interface StreamSettings {
+  replicas: number;
+  ratings: StreamLimits;
+  events: StreamLimits;
+}
+
+/** The stream settings a service's configuration asks for. */
+export const streamSettings = (config: SharedConfig): StreamSettings => ({
+  replicas: config.NATS_STREAM_REPLICAS,
+  ratings: { maxAgeMs: config.NATS_RATINGS_MAX_AGE_SEC * 1000, maxBytes: config.NATS_RATINGS_MAX_BYTES },
+  events: { maxAgeMs: config.NATS_EVENTS_MAX_AGE_SEC * 1000, maxBytes: config.NATS_EVENTS_MAX_BYTES },
+});
+
+/** The stream settings of a default (local) deployment: what every service uses with an empty environment. */
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = Object.freeze(
+  streamSettings(z.object(sharedEnv).parse({})),
+);
+
+/** The contract's plain stream settings, with a deployment's limits, as JetStream takes them (nanoseconds). */
+export function toStreamConfig(
+  c: ContractStream,
+  limits?: StreamLimits,
+): Partial<StreamConfig> & { name: string } {
   const config: Partial<StreamConfig> & { name: string } = {
     name: c.name,
     subjects: [...c.subjects],
     storage: c.storage === 'file' ? StorageType.File : StorageType.Memory,
     retention: RetentionPolicy.Limits,
     duplicate_window: nanos(c.duplicate_window_ms),
-    max_age: nanos(c.max_age_ms),
+    max_age: nanos(limits?.maxAgeMs ?? c.max_age_ms),
     num_replicas: c.num_replicas,
   };
+  if (limits) {
+    config.max_bytes = limits.maxBytes;
+    config.discard = DiscardPolicy.Old;
+  }
   if ('max_msgs_per_subject' in c) config.max_msgs_per_subject = c.max_msgs_per_subject;
   return config;
 }
 
 /**
  * Creates the namespace's streams from contracts, or updates them to the contract's settings (with the
- * configured replicas). Every service runs it on start, so this is the only copy: three diverging copies
+ * configured replicas and limits). Every service runs it on start, so this is the only copy: three diverging copies
  * once put production streams back to one replica. Safe when several replicas race to create a stream.
  */
 export async function ensureStreams(
   jsm: JetStreamManager,
   names: NatsNames,
-  replicas: number,
+  settings: StreamSettings,
 ): Promise<void> {
-  for (const c of streamConfigs(names, replicas)) {
-    const config = toStreamConfig(c);
+  for (const c of streamConfigs(names, settings.replicas)) {
+    const config = toStreamConfig(c, c.name === names.ratingsStream ? settings.ratings : settings.events);
     try {
       await jsm.streams.info(c.name);
       await jsm.streams.update(c.name, config);

@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import {
+  DEFAULT_STREAM_SETTINGS,
   DEV_JOIN_TICKET_SECRET,
   InvalidConfig,
   joinTicketEnv,
   loadServiceConfig,
   natsOptions,
   readinessReport,
+  streamSettings,
   toStreamConfig,
 } from '../src/index.js';
 import { natsNames, streamConfigs } from '@pulse/contracts';
@@ -65,7 +67,7 @@ describe('loadServiceConfig', () => {
 
 describe('toStreamConfig', () => {
   it('turns the contract settings into JetStream settings with the configured replicas', () => {
-    const [ratings] = streamConfigs(natsNames('demo'), 3).map(toStreamConfig);
+    const [ratings] = streamConfigs(natsNames('demo'), 3).map((c) => toStreamConfig(c));
     expect(ratings).to.include({
       name: 'DEMO_RATINGS',
       num_replicas: 3,
@@ -73,6 +75,23 @@ describe('toStreamConfig', () => {
       retention: 'limits',
     });
     expect(ratings.duplicate_window).to.equal(2 * 60_000 * 1_000_000);
+  });
+
+  it("applies a deployment's age and byte limits, dropping the oldest past the byte limit (issue 14)", () => {
+    const config = loadServiceConfig(spec, {
+      NATS_RATINGS_MAX_AGE_SEC: '21600',
+      NATS_RATINGS_MAX_BYTES: '53687091200',
+    });
+    const [ratings, events] = streamConfigs(natsNames('demo'), 3);
+    expect(toStreamConfig(ratings, streamSettings(config).ratings)).to.include({
+      max_age: 21_600 * 1e9,
+      max_bytes: 53_687_091_200,
+      discard: 'old',
+    });
+    expect(toStreamConfig(events, DEFAULT_STREAM_SETTINGS.events)).to.include({
+      max_age: 90 * 24 * 3_600 * 1e9,
+      max_bytes: 1024 ** 3,
+    });
   });
 });
 

@@ -1,6 +1,13 @@
 import { createServer } from 'node:http';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { InvalidConfig, connectNats, createLogger, ensureStreams, installLastResort } from '@pulse/runtime';
+import {
+  InvalidConfig,
+  connectNats,
+  createLogger,
+  ensureStreams,
+  installLastResort,
+  streamSettings,
+} from '@pulse/runtime';
 import { Redis } from 'ioredis';
 import { natsNames } from '@pulse/contracts';
 import { buildApi } from './app.js';
@@ -30,7 +37,7 @@ async function main(): Promise<void> {
   });
   const nats = await connectNats(config, 'pulse-api');
   const names = natsNames(config.NATS_NAMESPACE);
-  await ensureStreams(await jetstreamManager(nats), names, config.NATS_STREAM_REPLICAS);
+  await ensureStreams(await jetstreamManager(nats), names, streamSettings(config));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
   await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB);

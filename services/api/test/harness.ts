@@ -17,7 +17,7 @@ import type { Config } from '../src/config.js';
 import { openDatabase } from '../src/db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from '../src/infra/clickhouse.js';
 import type { ClickHouseClient } from '../src/infra/clickhouse.js';
-import { ensureStreams } from '@pulse/runtime';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@pulse/runtime';
 import { OutboxPublisher } from '../src/outbox/outbox-publisher.js';
 import { AccessTokens } from '../src/accounts/tokens.js';
 import { User } from '../src/accounts/user.entity.js';
@@ -85,7 +85,7 @@ export class TestApi {
       poolMax: 20,
     });
     this.nats = await connect({ servers: this.config.NATS_URL });
-    await ensureStreams(await jetstreamManager(this.nats), this.names, 1);
+    await ensureStreams(await jetstreamManager(this.nats), this.names, DEFAULT_STREAM_SETTINGS);
     this.redis = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: 1 });
     this.clickhouse = openClickHouse(this.config.CLICKHOUSE_URL);
     await applyClickHouseSchema(this.clickhouse, this.config.CLICKHOUSE_DB);

@@ -1,6 +1,13 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { natsNames } from '@pulse/contracts';
-import { InvalidConfig, connectNats, createLogger, ensureStreams, installLastResort } from '@pulse/runtime';
+import {
+  InvalidConfig,
+  connectNats,
+  createLogger,
+  ensureStreams,
+  installLastResort,
+  streamSettings,
+} from '@pulse/runtime';
 import { buildGateway } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -22,7 +29,7 @@ async function main(): Promise<void> {
   });
   const nc = await connectNats(config, `gateway-${config.GATEWAY_ID}`);
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE), config.NATS_STREAM_REPLICAS);
+  await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE), streamSettings(config));
   const gateway = buildGateway({ config, nc, jsm, logger });
   installLastResort(logger, () => gateway.metrics.uncaughtErrors.inc());
   gateway.server.listen(config.GATEWAY_PORT, () => {

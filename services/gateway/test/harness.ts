@@ -17,7 +17,7 @@ import {
 import { buildGateway, type Gateway } from '../src/app.js';
 import { DEV_JOIN_TICKET_SECRET } from '@pulse/runtime';
 import { loadConfig } from '../src/config.js';
-import { ensureStreams } from '@pulse/runtime';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@pulse/runtime';
 
 export const SECRET = DEV_JOIN_TICKET_SECRET;
 
@@ -36,12 +36,12 @@ export class NatsWorld {
     const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
     const jsm = await jetstreamManager(nc);
     const world = new NatsWorld(nc, jsm, `t${randomUUID().slice(0, 8)}`);
-    await ensureStreams(jsm, world.names, 1);
+    await ensureStreams(jsm, world.names, DEFAULT_STREAM_SETTINGS);
     return world;
   }
 
   async recreateStreams(): Promise<void> {
-    await ensureStreams(this.jsm, this.names, 1);
+    await ensureStreams(this.jsm, this.names, DEFAULT_STREAM_SETTINGS);
   }
 
   async stop(): Promise<void> {

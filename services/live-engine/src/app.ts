@@ -8,7 +8,7 @@ import { EngineMetrics } from './metrics.js';
 import { SessionDiscovery } from './nats/discovery.js';
 import { LeaseOwnership } from './nats/lease-ownership.js';
 import { SessionFeed } from './nats/session-feed.js';
-import { ensureStreams, readinessReport } from '@pulse/runtime';
+import { ensureStreams, readinessReport, streamSettings } from '@pulse/runtime';
 import { SessionActor } from './session/actor.js';
 import { ownEverything, type Ownership } from './session/ownership.js';
 import { ActorRegistry } from './session/registry.js';
@@ -102,7 +102,7 @@ export class Engine {
     const { config, nc, log } = this.deps;
     await this.store.applySchema();
     this.jsm = await jetstreamManager(nc);
-    await ensureStreams(this.jsm, this.names, config.NATS_STREAM_REPLICAS);
+    await ensureStreams(this.jsm, this.names, streamSettings(config));
     await this.ownership.start(this.registry);
     this.discovery = new SessionDiscovery(this.js, this.names, this.registry, this.store, log);
     await this.discovery.start();

@@ -14,7 +14,7 @@ import {
   type SessionEventType,
   type SessionSnapshot,
 } from '@pulse/contracts';
-import { ensureStreams } from '@pulse/runtime';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@pulse/runtime';
 
 export const NATS_URL = 'nats://127.0.0.1:4222';
 export const CLICKHOUSE_URL = 'http://127.0.0.1:8123';
@@ -38,7 +38,7 @@ export async function openInfra(): Promise<Infra> {
   const names = natsNames(namespace);
   const nc = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, names, 1);
+  await ensureStreams(jsm, names, DEFAULT_STREAM_SETTINGS);
   const ch = createClient({ url: CLICKHOUSE_URL });
   for (const statement of clickhouseSchema(db)) await ch.command({ query: statement });
   return {
