@@ -13,12 +13,7 @@ export type Service = (typeof SERVICES)[number];
  * config defines it.
  */
 export const PENDING_SETTINGS: Record<string, Service[]> = {
-  MIGRATE_ON_START: ['api'],
   TRUST_PROXY: ['api'],
-  GATEWAY_DRAIN_MS: ['gateway'],
-  ENGINE_SHUTDOWN_DEADLINE_MS: ['live-engine'],
-  CLICKHOUSE_CLUSTER: ['api', 'live-engine'],
-  NATS_ENGINES_KV_MAX_BYTES: ['live-engine'],
 };
 
 /** Environment read by libraries rather than the services' config (node-postgres reads PGOPTIONS). */

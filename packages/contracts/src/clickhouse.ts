@@ -60,9 +60,36 @@ export interface SessionResultRow {
   version: number;
 }
 
-/** The DDL, in order; each statement is idempotent. */
-export function clickhouseSchema(db: string): string[] {
+/**
+ * The DDL, in order; each statement is idempotent. With `cluster` (production: CLICKHOUSE_CLUSTER) every
+ * statement runs ON CLUSTER and every table is the Replicated variant of its engine, keyed in Keeper by the
+ * operator's `{shard}` and `{replica}` macros, so each replica holds a full copy of the results.
+ */
+export function clickhouseSchema(db: string, cluster = ''): string[] {
   if (!CLICKHOUSE_DB_PATTERN.test(db)) throw new Error(`ClickHouse database name "${db}" is not allowed`);
+  if (cluster !== '' && !CLICKHOUSE_DB_PATTERN.test(cluster)) {
+    throw new Error(`ClickHouse cluster name "${cluster}" is not allowed`);
+  }
+  const statements = singleServerSchema(db);
+  return cluster === '' ? statements : statements.map((sql) => onCluster(sql, db, cluster));
+}
+
+/** One statement of the single-server DDL as its replicated, ON CLUSTER form. */
+function onCluster(sql: string, db: string, cluster: string): string {
+  const database = /^CREATE DATABASE IF NOT EXISTS (\w+)$/.exec(sql);
+  if (database) return `${sql} ON CLUSTER ${cluster}`;
+  const table = /^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+) \(/.exec(sql);
+  if (!table) throw new Error(`no ON CLUSTER form for: ${sql.slice(0, 60)}`);
+  const name = table[2];
+  return sql
+    .replace(`${db}.${name} (`, `${db}.${name} ON CLUSTER ${cluster} (`)
+    .replace(/ENGINE = (\w*MergeTree)\(([^)]*)\)/, (_m, engine: string, args: string) => {
+      const keeper = [`'/clickhouse/tables/{shard}/${db}/${name}'`, `'{replica}'`];
+      return `ENGINE = Replicated${engine}(${[...keeper, ...(args.trim() ? [args] : [])].join(', ')})`;
+    });
+}
+
+function singleServerSchema(db: string): string[] {
   return [
     `CREATE DATABASE IF NOT EXISTS ${db}`,
     `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.RATINGS} (

@@ -23,6 +23,8 @@ const ApiEnv = {
   REDIS_KEY_PREFIX: z.string().default('pulse:api:'),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_DB: z.string().regex(CLICKHOUSE_DB_PATTERN).default('pulse'),
+  /** Production: the cluster whose replicas each hold every table (ON CLUSTER, Replicated*MergeTree). */
+  CLICKHOUSE_CLUSTER: z.union([z.literal(''), z.string().regex(CLICKHOUSE_DB_PATTERN)]).default(''),
   JWT_ACCESS_SECRET: z.string().min(1).default(DEV_ACCESS_SECRET),
   ACCESS_TOKEN_TTL_SEC: positiveInt.default(900),
   REFRESH_TOKEN_TTL_SEC: positiveInt.default(2_592_000),
@@ -38,6 +40,11 @@ const ApiEnv = {
   /** Published outbox rows older than this are deleted (JetStream deduplicates for far less). */
   OUTBOX_RETENTION_HOURS: positiveInt.default(24),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  /** Apply pending migrations at start (production: false; the migrate Job runs them as step 1). */
+  MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 };
 
 const apiEnv: ServiceEnv<typeof ApiEnv> = {

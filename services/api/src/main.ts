@@ -34,13 +34,14 @@ async function main(): Promise<void> {
     schema: config.DATABASE_SCHEMA,
     poolMax: config.DATABASE_POOL_MAX,
     logger,
+    migrate: config.MIGRATE_ON_START,
   });
   const nats = await connectNats(config, 'pulse-api');
   const names = natsNames(config.NATS_NAMESPACE);
   await ensureStreams(await jetstreamManager(nats), names, streamSettings(config));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
-  await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB);
+  await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB, config.CLICKHOUSE_CLUSTER);
 
   const outbox = new OutboxPublisher(orm, jetstream(nats), names, logger, config.OUTBOX_POLL_MS, {
     retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,

@@ -24,7 +24,7 @@ async function migrate(): Promise<void> {
   const executed = await orm.getMigrator().getExecutedMigrations();
   await orm.close();
   const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
-  await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB);
+  await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB, config.CLICKHOUSE_CLUSTER);
   await clickhouse.close();
   logger.info(
     { migrations: executed.map((m) => m.name), clickhouseDb: config.CLICKHOUSE_DB },

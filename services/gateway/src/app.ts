@@ -190,8 +190,8 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
   async function close(): Promise<void> {
     if (draining) return;
     draining = true;
+    await spreadOver(config.GATEWAY_DRAIN_MS, [...connections], (c) => c.close(CloseCode.RECONNECT));
     sessions.stop();
-    for (const connection of connections) connection.close(CloseCode.RECONNECT);
     await Promise.race([publisher.idle(), delay(config.SHUTDOWN_TIMEOUT_MS)]);
     await Promise.race([
       new Promise<void>((resolve) => wss.close(() => resolve())),
@@ -208,6 +208,28 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Runs `act` on every item at a random moment within `spanMs`: a stopping gateway closes its sockets spread
+ * over the drain time, so their reconnects do not arrive at the other gateways in one burst (issue 14).
+ */
+function spreadOver<T>(spanMs: number, items: T[], act: (item: T) => void): Promise<void> {
+  if (spanMs <= 0) {
+    items.forEach(act);
+    return Promise.resolve();
+  }
+  return Promise.all(
+    items.map(
+      (item) =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            act(item);
+            resolve();
+          }, Math.random() * spanMs),
+        ),
+    ),
+  ).then(() => undefined);
+}
 
 const refusal = (code: ErrorCode, message: string) => ({ error: { code, message } });
 

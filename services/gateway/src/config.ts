@@ -36,6 +36,8 @@ const GatewayEnv = {
   TRUST_PROXY_HOPS: intVar(0).default(0),
   /** A socket that got no `welcome` this long after the upgrade is closed with 1012 (dependency slow). */
   WELCOME_TIMEOUT_MS: intVar(1).default(10_000),
+  /** On shutdown, sockets are closed with 1012 at random moments within this span (no reconnect burst). */
+  GATEWAY_DRAIN_MS: intVar(0).default(2_000),
   /** Graceful shutdown waits at most this long for in-flight publishes. */
   SHUTDOWN_TIMEOUT_MS: intVar(0).default(10_000),
 };

@@ -129,6 +129,7 @@ export async function startGateway(
     NATS_NAMESPACE: world.names.namespace,
     GATEWAY_ID: `gw-${randomUUID().slice(0, 8)}`,
     PRESENCE_INTERVAL_MS: '100',
+    GATEWAY_DRAIN_MS: '0',
     ...env,
   });
   const gateway = buildGateway({ config, nc: world.nc, jsm: world.jsm, logger });

@@ -98,4 +98,24 @@ describe('Gateway health and graceful shutdown', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('spreads its 1012 closes over GATEWAY_DRAIN_MS instead of closing every socket at once (issue 14)', async () => {
+    const gw = await startGateway(world, { GATEWAY_DRAIN_MS: '800' });
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const clients = Array.from({ length: 20 }, () =>
+      TestClient.open(gw, signTicket({ sessionId: session.id, userId: randomUUID() })),
+    );
+    await Promise.all(clients.map((c) => c.next('welcome')));
+    const startedAt = Date.now();
+    const closes = clients.map((c) =>
+      c.closed.then(({ code }) => ({ code, afterMs: Date.now() - startedAt })),
+    );
+    await gw.gateway.close();
+    const closed = await Promise.all(closes);
+    expect(new Set(closed.map((c) => c.code))).to.deep.equal(new Set([CloseCode.RECONNECT]));
+    const times = closed.map((c) => c.afterMs).sort((a, b) => a - b);
+    expect(times.at(-1)! - times[0], `close times ${times.join(', ')}`).to.be.at.least(200);
+    expect(times.at(-1)).to.be.below(800 + 2_000);
+  });
 });

@@ -56,7 +56,7 @@ export class Engine {
       }
     })();
     this.names = natsNames(config.NATS_NAMESPACE);
-    this.store = new ClickHouseStore(deps.clickhouse, config.CLICKHOUSE_DB);
+    this.store = new ClickHouseStore(deps.clickhouse, config.CLICKHOUSE_DB, config.CLICKHOUSE_CLUSTER);
     this.js = jetstream(nc);
     const now = deps.now ?? Date.now;
     const versions = new VersionClock();
@@ -66,7 +66,13 @@ export class Engine {
         ? new LeaseOwnership(
             nc,
             this.names,
-            { engineId: config.ENGINE_ID, ttlMs: config.ENGINE_LEASE_TTL_MS, now },
+            {
+              engineId: config.ENGINE_ID,
+              ttlMs: config.ENGINE_LEASE_TTL_MS,
+              replicas: config.NATS_STREAM_REPLICAS,
+              maxBytes: config.NATS_ENGINES_KV_MAX_BYTES,
+              now,
+            },
             this.metrics,
             log,
           )

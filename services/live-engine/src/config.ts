@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN, SCORE_ALLOWANCE } from '@pulse/contracts';
 import { intVar, loadServiceConfig, portVar, type ServiceEnv } from '@pulse/runtime';
+import { DEFAULT_BUCKET_MAX_BYTES } from './nats/lease-ownership.js';
 
 export const DEFAULT_ENGINE_PORT = 8090;
 export const DEFAULT_RANK_TICK_MS = 100;
@@ -12,8 +13,14 @@ export const DEFAULT_CH_FLUSH_MS = 500;
 /** How long JetStream waits for an ack before redelivering; after a crash this bounds the wait for redelivery. */
 export const DEFAULT_ACK_WAIT_MS = 15_000;
 
-/** A membership or lease key lives this long without renewal; renewals run every quarter of it. */
-export const DEFAULT_ENGINE_LEASE_TTL_MS = 10_000;
+/**
+ * A membership or lease key lives this long without renewal; renewals run every quarter of it. A dead
+ * engine's sessions move after about this long, so failover stays within 5 s (issue 14).
+ */
+export const DEFAULT_ENGINE_LEASE_TTL_MS = 4_000;
+
+/** How long a graceful stop may take before the engine gives up on ClickHouse and exits. */
+export const DEFAULT_SHUTDOWN_DEADLINE_MS = 30_000;
 
 const positiveInt = intVar(1);
 
@@ -21,6 +28,8 @@ const EngineEnv = {
   ENGINE_PORT: portVar.default(DEFAULT_ENGINE_PORT),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_DB: z.string().regex(CLICKHOUSE_DB_PATTERN).default('pulse'),
+  /** Production: the cluster whose replicas each hold every table (ON CLUSTER, Replicated*MergeTree). */
+  CLICKHOUSE_CLUSTER: z.union([z.literal(''), z.string().regex(CLICKHOUSE_DB_PATTERN)]).default(''),
   RANK_TICK_MS: positiveInt.default(DEFAULT_RANK_TICK_MS),
   MINUTE_MS: positiveInt.default(DEFAULT_MINUTE_MS),
   RESULTS_FLUSH_MS: positiveInt.default(DEFAULT_RESULTS_FLUSH_MS),
@@ -34,6 +43,10 @@ const EngineEnv = {
   /** `leases`: share sessions with other replicas through JetStream KV; `all`: run every session alone. */
   ENGINE_OWNERSHIP: z.enum(['leases', 'all']).default('leases'),
   ENGINE_LEASE_TTL_MS: intVar(400).default(DEFAULT_ENGINE_LEASE_TTL_MS),
+  /** Byte limit of the engines' KV bucket (membership and leases). */
+  NATS_ENGINES_KV_MAX_BYTES: intVar(65_536).default(DEFAULT_BUCKET_MAX_BYTES),
+  /** Past this after SIGTERM the engine releases its leases and exits, even if ClickHouse hangs. */
+  ENGINE_SHUTDOWN_DEADLINE_MS: intVar(1_000).default(DEFAULT_SHUTDOWN_DEADLINE_MS),
   /**
    * The score allowance (see SCORE_ALLOWANCE in contracts). Every engine of a deployment must use the same
    * values: a session that moves replays its ratings under the new owner's rule.

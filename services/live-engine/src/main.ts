@@ -41,7 +41,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    await engine.stop();
+    const stopped = await Promise.race([
+      engine.stop().then(() => true),
+      delay(config.ENGINE_SHUTDOWN_DEADLINE_MS).then(() => false),
+    ]);
+    if (!stopped) {
+      // ClickHouse (or NATS) hangs: what is unacked is redelivered to the next owner, so hand the leases
+      // over now rather than hold every session of this engine until the kubelet kills it.
+      log.error({ deadlineMs: config.ENGINE_SHUTDOWN_DEADLINE_MS }, 'graceful stop overran its deadline');
+      await Promise.race([engine.ownership.releaseAll().catch(() => undefined), delay(2_000)]);
+      process.exit(1);
+    }
     await nc.drain().catch(() => undefined);
     await clickhouse.close();
     server.close();
@@ -51,6 +61,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -24,6 +24,11 @@ export interface DatabaseOptions {
   schema: string;
   poolMax: number;
   logger?: Logger;
+  /**
+   * Apply pending migrations (default true). Production runs them once, as the ordered migrate Job before a
+   * rollout, and starts API pods with MIGRATE_ON_START=false so replicas never race on them (issue 14).
+   */
+  migrate?: boolean;
 }
 
 /** Connects, creates the schema when missing and applies pending migrations (never schema:update). */
@@ -51,6 +56,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     debug: false,
     logger: (message) => options.logger?.debug({ orm: true }, message),
   });
+  if (options.migrate === false) return orm;
   await orm.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
   await orm.getMigrator().up();
   return orm;

@@ -18,6 +18,10 @@ export const openClickHouse = (url: string): ClickHouseClient =>
   });
 
 /** Applies the engine's documented storage schema (idempotent) so the reader's tables exist. */
-export async function applyClickHouseSchema(client: ClickHouseClient, db: string): Promise<void> {
-  for (const query of clickhouseSchema(db)) await client.command({ query });
+export async function applyClickHouseSchema(
+  client: ClickHouseClient,
+  db: string,
+  cluster = '',
+): Promise<void> {
+  for (const query of clickhouseSchema(db, cluster)) await client.command({ query });
 }

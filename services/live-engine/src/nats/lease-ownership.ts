@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kvm, KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
@@ -12,10 +13,19 @@ const LEASES = 'leases';
 /** JetStream's "wrong last sequence" answers: the key moved on (someone else wrote it, or it expired). */
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 
+/** Default byte limit of the engines' bucket (NATS_ENGINES_KV_MAX_BYTES). */
+export const DEFAULT_BUCKET_MAX_BYTES = 64 * 1024 * 1024;
+/** The duplicate window a KV bucket gets at most (nats.js caps it at two minutes). */
+const KV_MAX_DUPLICATE_WINDOW_MS = 120_000;
+
 export interface LeaseOptions {
   readonly engineId: string;
   /** Lifetime of a membership or lease key without renewal (the KV bucket's max age). */
   readonly ttlMs: number;
+  /** Replicas of the bucket (NATS_STREAM_REPLICAS: 3 in production, so a NATS node restart keeps leases). */
+  readonly replicas?: number;
+  /** Byte limit of the bucket (membership keys and one lease per live session are tiny). */
+  readonly maxBytes?: number;
   readonly now?: () => number;
 }
 
@@ -99,10 +109,15 @@ export class LeaseOwnership implements Ownership {
 
   async start(listener: OwnershipListener): Promise<void> {
     this.listener = listener;
+    const replicas = this.options.replicas ?? 1;
+    const maxBytes = this.options.maxBytes ?? DEFAULT_BUCKET_MAX_BYTES;
     this.kv = await new Kvm(this.nc).create(this.names.enginesBucket, {
       ttl: this.options.ttlMs,
       history: 1,
+      replicas,
+      max_bytes: maxBytes,
     });
+    await this.applyBucketSettings(replicas, maxBytes);
     await this.heartbeat();
     await this.refreshMembers();
     const watcher = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
@@ -114,6 +129,28 @@ export class LeaseOwnership implements Ownership {
     this.log.info(
       { engineId: this.engineId, members: this.liveMembers, ttlMs: this.options.ttlMs },
       'joined the live engines',
+    );
+  }
+
+  /**
+   * Opening an existing bucket keeps the settings it was created with: a changed lease TTL, replica count or
+   * byte limit is applied to its stream here, so an operator can change them on a running cluster (issue 14).
+   */
+  private async applyBucketSettings(replicas: number, maxBytes: number): Promise<void> {
+    const status = await this.kv!.status();
+    const ttlMs = this.options.ttlMs;
+    if (status.ttl === ttlMs && status.replicas === replicas && status.max_bytes === maxBytes) return;
+    const jsm = await jetstreamManager(this.nc);
+    await jsm.streams.update(status.streamInfo.config.name, {
+      max_age: nanos(ttlMs),
+      // JetStream refuses a duplicate window longer than the max age (KV sets it so at create).
+      duplicate_window: nanos(Math.min(ttlMs, KV_MAX_DUPLICATE_WINDOW_MS)),
+      num_replicas: replicas,
+      max_bytes: maxBytes,
+    });
+    this.log.info(
+      { ttlMs, replicas, maxBytes, was: { ttlMs: status.ttl, replicas: status.replicas } },
+      'engines bucket settings applied',
     );
   }
 

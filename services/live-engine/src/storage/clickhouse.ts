@@ -16,10 +16,12 @@ export class ClickHouseStore {
   constructor(
     private readonly client: ClickHouseClient,
     readonly db: string,
+    /** CLICKHOUSE_CLUSTER: replicated tables ON CLUSTER (production); '' for one server. */
+    private readonly cluster = '',
   ) {}
 
   async applySchema(): Promise<void> {
-    for (const statement of clickhouseSchema(this.db))
+    for (const statement of clickhouseSchema(this.db, this.cluster))
       await this.run('schema', () => this.client.command({ query: statement }));
   }
 
