@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     url: config.DATABASE_URL,
     schema: config.DATABASE_SCHEMA,
     poolMax: config.DATABASE_POOL_MAX,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     logger,
   });
   const nats = await connectNats(config, 'pulse-api');

@@ -23,13 +23,17 @@ export interface DatabaseOptions {
   url: string;
   schema: string;
   poolMax: number;
+  /** PostgreSQL `statement_timeout` of every pooled connection; 0 or absent: none. */
+  statementTimeoutMs?: number;
   logger?: Logger;
 }
 
-/** Connects, creates the schema when missing and applies pending migrations (never schema:update). */
-export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
-  const searchPath = `SET search_path TO "${options.schema}"`;
-  const orm = await MikroORM.init({
+type PgConnection = { query(sql: string, cb: (err: unknown) => void): void };
+
+function ormOptions(options: DatabaseOptions, poolMax: number, statementTimeoutMs: number) {
+  // Integers only (the config schema guarantees it), so the SET needs no quoting.
+  const setup = `SET search_path TO "${options.schema}"; SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`;
+  return {
     clientUrl: options.url,
     schema: options.schema,
     entities: ENTITIES,
@@ -39,19 +43,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, snapshot: false },
     pool: {
       min: 0,
-      max: options.poolMax,
-      afterCreate: (
-        conn: { query(sql: string, cb: (err: unknown) => void): void },
-        done: (err: unknown) => void,
-      ) => conn.query(searchPath, done),
+      max: poolMax,
+      afterCreate: (conn: PgConnection, done: (err: unknown) => void) => conn.query(setup, done),
     },
     // A request must not wait forever for a pool slot when PostgreSQL is gone.
     driverOptions: { acquireConnectionTimeout: 5_000 },
     allowGlobalContext: false,
+    // Never `debug`: query logs carry the bound values (emails, hashes). Only MikroORM's own notices.
     debug: false,
-    logger: (message) => options.logger?.debug({ orm: true }, message),
-  });
-  await orm.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
-  await orm.getMigrator().up();
-  return orm;
+    logger: (message: string) => options.logger?.debug({ orm: true }, message),
+  };
+}
+
+/**
+ * Connects, creates the schema when missing and applies pending migrations (never schema:update).
+ * Migrations run on their own short-lived connection without the statement timeout, so building an
+ * index on a large table is not cancelled; the returned ORM's connections carry the timeout.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
+  const migrating = await MikroORM.init(ormOptions(options, 1, 0));
+  try {
+    await migrating.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
+    await migrating.getMigrator().up();
+  } finally {
+    await migrating.close(true);
+  }
+  return MikroORM.init(ormOptions(options, options.poolMax, options.statementTimeoutMs ?? 0));
 }

@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
+import { withLoggableErrors } from './loggable-error.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Request id (taken from a sane `x-request-id` or generated), echoed, on every log line; latency metric. */
-export function requestLog(logger: Logger, latency: Histogram<'method' | 'route' | 'status'>): Middleware {
+/**
+ * Request id (taken from a sane `x-request-id` or generated), echoed, on every log line; latency metric.
+ * `ctx.log` logs errors through loggableError, so no statement with its values reaches the log.
+ */
+export function requestLog(parent: Logger, latency: Histogram<'method' | 'route' | 'status'>): Middleware {
+  const logger = withLoggableErrors(parent);
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     ctx.requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
