@@ -73,6 +73,23 @@ const BAD_QUERIES = [
   '?limit=1&limit=2',
 ];
 
+/** Instants outside 0001..9999 UTC, or not instants at all (issue 11: year 0000 gave a 500). */
+const OUT_OF_RANGE_TIMES = [
+  '0000-01-01T00:00:00Z',
+  '0000-06-15T12:00:00+00:00',
+  '0001-01-01T00:00:00+01:00',
+  '10000-01-01T00:00:00Z',
+  '+010000-01-01T00:00:00Z',
+  '-000001-01-01T00:00:00Z',
+  '9999-12-31T23:59:59-23:59',
+  '2026-02-30T10:00:00Z',
+  '2026-13-01T00:00:00Z',
+  '2026-01-01T24:00:00Z',
+  '2026-01-01T00:00:00+99:99',
+  '275760-09-13T00:00:00Z',
+];
+const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
 describe('bad input never gives a 500', () => {
   let api: TestApi;
   let trainer: TestUser;
@@ -140,6 +157,45 @@ describe('bad input never gives a 500', () => {
       }
     });
   }
+
+  it('answers 400 VALIDATION_FAILED to every out-of-range instant: startsAt, from, to and cursors', async () => {
+    const expect400 = (res: { status: number; body: any }, what: string) => {
+      expect(res.status, `${what} → ${JSON.stringify(res.body)}`).to.equal(400);
+      expect(res.body.error.code, what).to.equal('VALIDATION_FAILED');
+    };
+    const base = { title: 'T', type: 'hiit', durationMinutes: 30, capacity: 5 };
+    for (const t of OUT_OF_RANGE_TIMES) {
+      const create = await api.call('POST', '/v1/sessions', {
+        token: trainer.token,
+        body: { ...base, startsAt: t },
+      });
+      expect400(create, `POST startsAt ${t}`);
+      const edit = await api.call('PATCH', `/v1/sessions/${sessionId}`, {
+        token: trainer.token,
+        body: { startsAt: t },
+      });
+      expect400(edit, `PATCH startsAt ${t}`);
+      for (const field of ['from', 'to']) {
+        const list = await api.call('GET', `/v1/sessions?${field}=${encodeURIComponent(t)}`, {
+          token: trainee.token,
+        });
+        expect400(list, `GET ?${field}=${t}`);
+      }
+      const cursor = cursorOf({ startsAt: t, id: sessionId });
+      const page = await api.call('GET', `/v1/sessions?cursor=${cursor}`, { token: trainee.token });
+      expect400(page, `GET ?cursor with startsAt ${t}`);
+    }
+    const latest = await api.call('POST', '/v1/sessions', {
+      token: trainer.token,
+      body: { ...base, startsAt: '9999-12-31T23:59:59.999Z' },
+    });
+    expect(latest.status, JSON.stringify(latest.body)).to.equal(201);
+    expect(latest.body.startsAt).to.equal('9999-12-31T23:59:59.999Z');
+    const earliest = await api.call('GET', `/v1/sessions?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z`, {
+      token: trainee.token,
+    });
+    expect(earliest.status).to.equal(200);
+  });
 
   it('still has its tables after the SQL-looking strings', async () => {
     const res = await api.call('GET', '/v1/me', { token: trainee.token });

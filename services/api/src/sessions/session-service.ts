@@ -6,6 +6,7 @@ import { ConcurrentUpdate, Forbidden, NotFound, ValidationFailed } from '../erro
 import { recordSessionEvent } from '../outbox/outbox.js';
 import type { OutboxSignal } from '../outbox/outbox.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
+import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
 import type { Page } from '../pagination.js';
 import { Registration, RegistrationStatus } from '../registrations/registration.entity.js';
 import type { RegistrationView } from '../registrations/registration-view.js';
@@ -33,7 +34,10 @@ export interface SessionFilter {
   limit: number;
   cursor?: string;
 }
-const ListCursor = z.object({ startsAt: z.string().datetime(), id: z.string().uuid() });
+const ListCursor = z.object({
+  startsAt: z.string().datetime().refine(isStorableInstant, INSTANT_RANGE_MESSAGE),
+  id: z.string().uuid(),
+});
 
 export class SessionService {
   constructor(
