@@ -184,6 +184,11 @@ describe('bad input never gives a 500', () => {
       const cursor = cursorOf({ startsAt: t, id: sessionId });
       const page = await api.call('GET', `/v1/sessions?cursor=${cursor}`, { token: trainee.token });
       expect400(page, `GET ?cursor with startsAt ${t}`);
+      const feedbackCursor = cursorOf({ createdAt: t, id: sessionId });
+      const feedback = await api.call('GET', `/v1/sessions/${sessionId}/feedback?cursor=${feedbackCursor}`, {
+        token: trainer.token,
+      });
+      expect400(feedback, `GET feedback ?cursor with createdAt ${t}`);
     }
     const latest = await api.call('POST', '/v1/sessions', {
       token: trainer.token,

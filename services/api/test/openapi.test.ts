@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type Router from '@koa/router';
+import { pino } from 'pino';
 import { ErrorCode, HttpStatus } from '@pulse/contracts';
 import { buildApi, ROUTE_CLASSES } from '../src/app.js';
 import { TestApi } from './harness.js';
@@ -65,7 +66,7 @@ describe('the OpenAPI document', () => {
   it('documents every mounted route, and nothing that is not mounted', () => {
     const app = buildApi({
       config: api.config,
-      logger: undefined as any,
+      logger: pino({ level: 'silent' }),
       orm: api.orm,
       nats: api.nats,
       redis: api.redis,
