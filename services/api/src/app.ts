@@ -70,7 +70,7 @@ function buildServices(deps: ApiDeps): ApiServices {
   return {
     accounts: new AccountService(orm, accessTokens, { login, registration }, config.REFRESH_TOKEN_TTL_SEC),
     sessions,
-    registrations: new RegistrationService(orm, sessions, tickets, config.GATEWAY_PUBLIC_URL),
+    registrations: new RegistrationService(orm, sessions, tickets, config.GATEWAY_PUBLIC_URL, deps.outbox),
     feedback: new FeedbackService(orm),
     results: new ResultsService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
     history: new HistoryService(orm, deps.clickhouse, config.CLICKHOUSE_DB),

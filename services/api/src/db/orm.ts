@@ -12,6 +12,7 @@ import { OutboxEvent } from '../outbox/outbox-event.entity.js';
 import { Migration20261125000000_initial } from './migrations/Migration20261125000000_initial.js';
 import { Migration20261210000000_upcoming_index } from './migrations/Migration20261210000000_upcoming_index.js';
 import { Migration20261230000000_feedback_keyset } from './migrations/Migration20261230000000_feedback_keyset.js';
+import { Migration20261230000100_outbox_registration_events } from './migrations/Migration20261230000100_outbox_registration_events.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
@@ -19,6 +20,10 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
   { name: 'Migration20261210000000_upcoming_index', class: Migration20261210000000_upcoming_index },
   { name: 'Migration20261230000000_feedback_keyset', class: Migration20261230000000_feedback_keyset },
+  {
+    name: 'Migration20261230000100_outbox_registration_events',
+    class: Migration20261230000100_outbox_registration_events,
+  },
 ];
 
 export interface DatabaseOptions {

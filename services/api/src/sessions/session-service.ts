@@ -3,7 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { SessionStatus } from '@pulse/contracts';
 import { ConcurrentUpdate, Forbidden, NotFound, ValidationFailed } from '../errors.js';
-import { recordSessionEvent } from '../outbox/outbox.js';
+import { recordRegistrationEvent, recordSessionEvent } from '../outbox/outbox.js';
 import type { OutboxSignal } from '../outbox/outbox.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
@@ -152,7 +152,10 @@ export class SessionService {
       { sessionId: session.id, status: RegistrationStatus.WAITLISTED },
       { orderBy: { queuedAt: 'asc', id: 'asc' }, limit: session.capacity - registered },
     );
-    for (const r of promoted) r.status = RegistrationStatus.REGISTERED;
+    for (const r of promoted) {
+      r.status = RegistrationStatus.REGISTERED;
+      recordRegistrationEvent(tx, session.id, r.traineeId, 'registered');
+    }
   }
 
   private async counts(em: EntityManager, ids: string[]): Promise<Map<string, Counts>> {
