@@ -116,6 +116,23 @@ describe('the OpenAPI document', () => {
     });
   }
 
+  it('declares limit optional on every list route, with its default of 20 (issue 11)', () => {
+    const limits = Object.entries(doc.paths).flatMap(([path, ops]: [string, any]) =>
+      Object.values(ops).flatMap((op: any) =>
+        (op.parameters ?? [])
+          .filter((p: any) => p.in === 'query' && p.name === 'limit')
+          .map((p: any) => ({ path, required: p.required, default: p.schema.default })),
+      ),
+    );
+    expect(limits.map((l) => l.path).sort()).to.deep.equal([
+      '/v1/me/history',
+      '/v1/sessions',
+      '/v1/sessions/{id}/feedback',
+      '/v1/sessions/{id}/results',
+    ]);
+    for (const l of limits) expect(l, l.path).to.deep.include({ required: false, default: 20 });
+  });
+
   it('describes the error envelope with the contract’s codes', () => {
     const envelope = doc.components.schemas.ErrorEnvelope;
     expect(envelope.required).to.deep.equal(['error']);
