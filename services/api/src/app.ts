@@ -23,6 +23,7 @@ import { healthRoutes } from './http/health.js';
 import type { Readiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { requestLog } from './http/request-log.js';
+import { requestTarget } from './http/request-target.js';
 import type { ClickHouseClient } from './infra/clickhouse.js';
 import type { OutboxSignal } from './outbox/outbox.js';
 import { JoinTickets } from './registrations/join-ticket.js';
@@ -113,6 +114,7 @@ export function buildApi(deps: ApiDeps): Koa {
   app.use(requestLog(logger, metrics.httpLatency));
   app.use(errorsToWire(logger));
   app.use(handlerTimeout(config.REQUEST_TIMEOUT_MS, logger));
+  app.use(requestTarget());
   app.use(health.routes());
   app.use(docsRoutes().routes());
   app.use(authenticate(new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC)));

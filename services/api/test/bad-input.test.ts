@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
+import { request } from 'node:http';
 import { expect } from 'chai';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
@@ -88,6 +89,26 @@ const OUT_OF_RANGE_TIMES = [
   '2026-01-01T00:00:00+99:99',
   '275760-09-13T00:00:00Z',
 ];
+/** fetch refuses to send `Upgrade`; node:http sends it (and reads a non-101 answer as a response). */
+function upgradeRequest(
+  base: string,
+  method: string,
+  path: string,
+  upgrade: string,
+): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers: { upgrade, connection: 'Upgrade' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+      );
+    });
+    req.on('upgrade', () => reject(new Error(`${method} ${path} switched protocols`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
 const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
 describe('bad input never gives a 500', () => {
@@ -100,6 +121,8 @@ describe('bad input never gives a 500', () => {
       LOGIN_MAX_PER_IP: '100000',
       LOGIN_MAX_PER_ACCOUNT: '100000',
       BODY_LIMIT_BYTES: '65536',
+      // Two trusted hops, so the garbage X-Forwarded-For below is parsed, not ignored.
+      TRUST_PROXY: '2',
     });
     [trainer, trainee] = await Promise.all([api.user('trainer'), api.user('trainee')]);
     sessionId = (await api.session(trainer)).id;
@@ -200,6 +223,37 @@ describe('bad input never gives a 500', () => {
       token: trainee.token,
     });
     expect(earliest.status).to.equal(200);
+  });
+
+  it('survives garbage X-Forwarded-For chains on every route (issue 11)', async () => {
+    const chains = [
+      'nonsense',
+      ' , ,,',
+      '[::1, 999.1.1.1, 10.0.0.1',
+      `${'1.2.3.4, '.repeat(1000)}5.6.7.8`,
+      "'; DROP TABLE app_user; --, 10.0.0.1",
+      '::ffff:10.0.0.1, fe80::1%eth0',
+    ];
+    for (const [method, path] of ROUTES) {
+      for (const chain of chains) {
+        const res = await api.call(method, path.replace(':id', sessionId), {
+          token: trainee.token,
+          headers: { 'x-forwarded-for': chain },
+          ...(method === 'GET' ? {} : { body: { email: 'x@example.test', password: 'wrong-password' } }),
+        });
+        expectClientError(res, `${method} ${path} with X-Forwarded-For ${chain.slice(0, 40)}`);
+      }
+    }
+  });
+
+  it('answers an Upgrade header on every route with 400 VALIDATION_FAILED (issue 11)', async () => {
+    for (const [method, path] of ROUTES) {
+      for (const upgrade of ['websocket', 'h2c']) {
+        const res = await upgradeRequest(api.url, method, path.replace(':id', sessionId), upgrade);
+        expect(res.status, `${method} ${path} upgrade ${upgrade}`).to.equal(400);
+        expect(res.body.error.code).to.equal('VALIDATION_FAILED');
+      }
+    }
   });
 
   it('still has its tables after the SQL-looking strings', async () => {
