@@ -94,6 +94,9 @@ describe('real responses match the served OpenAPI document (issue 11)', () => {
     const what = `${method} ${path} → ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`;
     const documented = operation.responses[String(reply.status)];
     expect(documented, `${what}: status not documented`).to.not.equal(undefined);
+    for (const [name, header] of Object.entries<any>(documented.headers ?? {})) {
+      if (header.required) expect(reply.headers.get(name), `${what}: header ${name}`).to.match(/^[1-9]\d*$/);
+    }
     const schema = documented.content?.['application/json']?.schema;
     if (schema === undefined) {
       expect(reply.body, `${what}: a body where the document has none`).to.equal('');
