@@ -40,6 +40,8 @@ export {
   SessionSnapshot,
   SessionEventType,
   SessionEvent,
+  RegistrationEventStatus,
+  RegistrationEvent,
   RANK_SNAPSHOT_CHUNK,
   RankSnapshot,
   PresenceBeat,

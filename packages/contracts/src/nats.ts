@@ -23,6 +23,13 @@ export interface NatsNames {
   readonly allRatings: string;
   sessionEvent(sessionId: string): string;
   readonly allSessionEvents: string;
+  /**
+   * Subject of one trainee's registration changes in one session (in the events stream); its last
+   * message says whether the trainee holds a seat, so a gateway can refuse a ticket issued before an
+   * `unregistered`. Outside `allSessionEvents`, so lifecycle consumers never see these.
+   */
+  registrationEvent(sessionId: string, userId: string): string;
+  readonly allRegistrationEvents: string;
   /** Core NATS subject of the engine's rank snapshots of one session. */
   ranks(sessionId: string): string;
   /** Core NATS subject on which gateways share how many clients of a session they hold. */
@@ -50,6 +57,9 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     allRatings: `${namespace}.ratings.>`,
     sessionEvent: (sessionId: string) => `${namespace}.sessions.events.${sessionId}`,
     allSessionEvents: `${namespace}.sessions.events.>`,
+    registrationEvent: (sessionId: string, userId: string) =>
+      `${namespace}.sessions.registrations.${sessionId}.${userId}`,
+    allRegistrationEvents: `${namespace}.sessions.registrations.>`,
     ranks: (sessionId: string) => `${namespace}.ranks.${sessionId}`,
     presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
     takeover: (sessionId: string) => `${namespace}.takeover.${sessionId}`,
@@ -78,7 +88,7 @@ export function streamConfigs(names: NatsNames, replicas = 1) {
     },
     {
       name: names.eventsStream,
-      subjects: [names.allSessionEvents],
+      subjects: [names.allSessionEvents, names.allRegistrationEvents],
       storage: 'file',
       retention: 'limits',
       duplicate_window_ms: RATINGS_DUPLICATE_WINDOW_MS,
@@ -152,6 +162,24 @@ export const SessionEvent = z.object({
   session: SessionSnapshot,
 });
 export type SessionEvent = z.infer<typeof SessionEvent>;
+
+export const RegistrationEventStatus = z.enum(['registered', 'unregistered']);
+export type RegistrationEventStatus = z.infer<typeof RegistrationEventStatus>;
+
+/**
+ * A trainee's seat in a session changed, published by the API (through its outbox) on
+ * `registrationEvent(sessionId, userId)`: `registered` when the trainee takes a seat (registration,
+ * re-registration, promotion from the waitlist), `unregistered` when the registration is cancelled.
+ * The last message of the subject is the truth; its JetStream msgID is the event's id.
+ */
+export const RegistrationEvent = z.object({
+  kind: z.literal('registration'),
+  sessionId: Uuid,
+  userId: Uuid,
+  status: RegistrationEventStatus,
+  at: IsoTime,
+});
+export type RegistrationEvent = z.infer<typeof RegistrationEvent>;
 
 /** Participants per rank snapshot message, so that one message stays far below NATS's 1 MB limit. */
 export const RANK_SNAPSHOT_CHUNK = 4000;

@@ -6,6 +6,7 @@ import {
   LiveMessage,
   RankSnapshot,
   SessionEvent,
+  RegistrationEvent,
 } from '../src/index.js';
 
 const sid = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -19,6 +20,14 @@ describe('NATS names', () => {
     expect(names.participant(sid, uid)).to.equal(`t1.ratings.${sid}.${uid}.joined`);
     expect(names.ratingsStream).to.equal('T1_RATINGS');
     expect(names.sessionEvent(sid)).to.equal(`t1.sessions.events.${sid}`);
+    expect(names.registrationEvent(sid, uid)).to.equal(`t1.sessions.registrations.${sid}.${uid}`);
+    expect(names.allRegistrationEvents).to.equal('t1.sessions.registrations.>');
+  });
+
+  it('keeps registration events out of the lifecycle events filter', () => {
+    const names = natsNames('t1');
+    const lifecycle = names.allSessionEvents.slice(0, -1);
+    expect(names.registrationEvent(sid, uid).startsWith(lifecycle)).to.equal(false);
   });
 
   it('names the engines KV bucket after the namespace, with characters a bucket name allows', () => {
@@ -39,7 +48,7 @@ describe('NATS names', () => {
   it('builds stream configs covering every subject of the namespace', () => {
     const [ratings, events] = streamConfigs(natsNames('t2'));
     expect(ratings.subjects).to.deep.equal(['t2.ratings.>']);
-    expect(events.subjects).to.deep.equal(['t2.sessions.events.>']);
+    expect(events.subjects).to.deep.equal(['t2.sessions.events.>', 't2.sessions.registrations.>']);
   });
 
   it('gives the same message id to a resent rating', () => {
@@ -55,6 +64,18 @@ describe('live messages', () => {
     ).to.equal('rating');
     const p = { kind: 'participant', sessionId: sid, userId: uid, name: 'Ana', weightKg: 70, ts: 1 };
     expect(LiveMessage.parse(p)).to.deep.equal(p);
+  });
+
+  it('accepts a registration event and refuses an unknown status', () => {
+    const e = {
+      kind: 'registration',
+      sessionId: sid,
+      userId: uid,
+      status: 'unregistered',
+      at: '2026-11-29T10:00:00.000Z',
+    };
+    expect(RegistrationEvent.parse(e)).to.deep.equal(e);
+    expect(RegistrationEvent.safeParse({ ...e, status: 'waitlisted' }).success).to.equal(false);
   });
 
   it('rejects a session event with an unknown type', () => {

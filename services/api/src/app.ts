@@ -10,17 +10,20 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AccountService } from './accounts/account-service.js';
 import { AuthRoutes } from './accounts/auth-routes.js';
-import { LoginLimiter } from './accounts/login-limiter.js';
+import { LoginLimiter, RegistrationLimiter } from './accounts/auth-limits.js';
 import { AccessTokens } from './accounts/tokens.js';
 import { FeedbackRoutes } from './feedback/feedback-routes.js';
 import { FeedbackService } from './feedback/feedback-service.js';
 import { authenticate } from './http/authenticate.js';
+import { clientAddress, compileTrustProxy } from './http/client-address.js';
 import { docsRoutes } from './http/docs.js';
 import { errorsToWire } from './http/errors-to-wire.js';
+import { handlerTimeout } from './http/handler-timeout.js';
 import { healthRoutes } from './http/health.js';
 import type { Readiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { requestLog } from './http/request-log.js';
+import { requestTarget } from './http/request-target.js';
 import type { ClickHouseClient } from './infra/clickhouse.js';
 import type { OutboxSignal } from './outbox/outbox.js';
 import { JoinTickets } from './registrations/join-ticket.js';
@@ -49,19 +52,26 @@ export const ROUTE_CLASSES = [AuthRoutes, SessionRoutes, RegistrationRoutes, Fee
 
 function buildServices(deps: ApiDeps): ApiServices {
   const { config, orm } = deps;
-  const limiter = new LoginLimiter(deps.redis, config.REDIS_KEY_PREFIX, {
-    maxPerAccount: config.LOGIN_MAX_PER_ACCOUNT,
-    accountWindowSec: config.LOGIN_ACCOUNT_WINDOW_SEC,
-    maxPerIp: config.LOGIN_MAX_PER_IP,
-    ipWindowSec: config.LOGIN_IP_WINDOW_SEC,
+  const login = new LoginLimiter(deps.redis, config.REDIS_KEY_PREFIX, {
+    maxPerAccountAddress: config.LOGIN_MAX_PER_ACCOUNT,
+    accountAddressWindowSec: config.LOGIN_ACCOUNT_WINDOW_SEC,
+    maxPerAddress: config.LOGIN_MAX_PER_IP,
+    addressWindowSec: config.LOGIN_IP_WINDOW_SEC,
+    maxPerAccount: config.LOGIN_MAX_PER_ACCOUNT_GLOBAL,
+    accountWindowSec: config.LOGIN_ACCOUNT_GLOBAL_WINDOW_SEC,
+    knownAddressTtlSec: config.LOGIN_KNOWN_ADDRESS_TTL_SEC,
+  });
+  const registration = new RegistrationLimiter(deps.redis, config.REDIS_KEY_PREFIX, {
+    maxPerAddress: config.REGISTER_MAX_PER_IP,
+    windowSec: config.REGISTER_IP_WINDOW_SEC,
   });
   const accessTokens = new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC);
   const sessions = new SessionService(orm, deps.outbox);
   const tickets = new JoinTickets(config.JOIN_TICKET_SECRET, config.JOIN_TICKET_TTL_SEC);
   return {
-    accounts: new AccountService(orm, accessTokens, limiter, config.REFRESH_TOKEN_TTL_SEC),
+    accounts: new AccountService(orm, accessTokens, { login, registration }, config.REFRESH_TOKEN_TTL_SEC),
     sessions,
-    registrations: new RegistrationService(orm, sessions, tickets, config.GATEWAY_PUBLIC_URL),
+    registrations: new RegistrationService(orm, sessions, tickets, config.GATEWAY_PUBLIC_URL, deps.outbox),
     feedback: new FeedbackService(orm),
     results: new ResultsService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
     history: new HistoryService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
@@ -100,8 +110,11 @@ export function buildApi(deps: ApiDeps): Koa {
   });
   for (const routes of ROUTE_CLASSES) api.applyRoute(routes);
 
+  app.use(clientAddress(compileTrustProxy(config.TRUST_PROXY)));
   app.use(requestLog(logger, metrics.httpLatency));
   app.use(errorsToWire(logger));
+  app.use(handlerTimeout(config.REQUEST_TIMEOUT_MS, logger));
+  app.use(requestTarget());
   app.use(health.routes());
   app.use(docsRoutes().routes());
   app.use(authenticate(new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC)));

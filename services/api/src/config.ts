@@ -1,3 +1,4 @@
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN } from '@pulse/contracts';
 import {
@@ -11,6 +12,26 @@ import {
 
 const port = portVar;
 const positiveInt = z.coerce.number().int().positive();
+/**
+ * TRUST_PROXY: empty, `false` or `0` trusts nothing (clients connect directly); a positive integer N trusts
+ * the N nearest proxies (hops); otherwise a comma list of addresses, CIDRs or proxy-addr's named ranges
+ * (`loopback`, `linklocal`, `uniquelocal`). Checked here so a bad value stops the API at start.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .refine(
+    (value) => {
+      if (value === '' || value === 'false' || /^\d+$/.test(value)) return true;
+      try {
+        proxyAddr.compile(value.split(',').map((s) => s.trim()));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be empty, false, a number of hops or a comma list of addresses / CIDRs' },
+  );
 const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
 
 const ApiEnv = {
@@ -45,6 +66,20 @@ const ApiEnv = {
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+
+  // --- Front door (issue 11): client address behind proxies, auth limits, timeouts. ---
+  /** Which proxies may set X-Forwarded-For (see trustProxy above); default: none. */
+  TRUST_PROXY: trustProxy.default(''),
+  /** Slow backstop over every client address: failed logins of one account per window. */
+  LOGIN_MAX_PER_ACCOUNT_GLOBAL: positiveInt.default(100),
+  LOGIN_ACCOUNT_GLOBAL_WINDOW_SEC: positiveInt.default(86_400),
+  /** An address that logged in to an account is exempt from that account's backstop for this long. */
+  LOGIN_KNOWN_ADDRESS_TTL_SEC: positiveInt.default(2_592_000),
+  /** Registrations (each a full argon2id hash) per client address per window. */
+  REGISTER_MAX_PER_IP: positiveInt.default(60),
+  REGISTER_IP_WINDOW_SEC: positiveInt.default(600),
+  /** PostgreSQL `statement_timeout` of the API's connections (migrations run without it). */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5000),
 };
 
 const apiEnv: ServiceEnv<typeof ApiEnv> = {

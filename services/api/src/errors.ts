@@ -103,3 +103,11 @@ export class Unavailable extends PulseError {
     super(`${dependency} is unavailable, retry later`, { cause, details: { dependency } });
   }
 }
+
+/** The handler did not finish within REQUEST_TIMEOUT_MS: answered 503 so the client may retry. */
+export class HandlerTimedOut extends PulseError {
+  readonly code = ErrorCode.UNAVAILABLE;
+  constructor(readonly timeoutMs: number) {
+    super(`the request did not finish within ${timeoutMs} ms, retry later`, { details: { timeoutMs } });
+  }
+}

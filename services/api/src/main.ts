@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     url: config.DATABASE_URL,
     schema: config.DATABASE_SCHEMA,
     poolMax: config.DATABASE_POOL_MAX,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     logger,
     migrate: config.MIGRATE_ON_START,
   });

@@ -81,7 +81,7 @@ describe('accounts and tokens', () => {
     expect(Number(limited.headers.get('retry-after'))).to.be.greaterThan(0);
   });
 
-  it('rate limits login per IP across accounts', async () => {
+  it('rate limits failed logins per client address across accounts', async () => {
     // 12 per IP in this suite; earlier tests used 10 attempts from this IP already or fewer.
     let last = 0;
     for (let i = 0; i < 14 && last !== 429; i++) {
@@ -89,7 +89,7 @@ describe('accounts and tokens', () => {
         .status;
     }
     expect(last).to.equal(429);
-    await api.redis.del(...(await api.redis.keys(`${api.config.REDIS_KEY_PREFIX}login:ip*`)));
+    await api.redis.del(...(await api.redis.keys(`${api.config.REDIS_KEY_PREFIX}login:address*`)));
   });
 
   it('rotates refresh tokens: the new pair works and the old refresh token stops working', async () => {

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
+import { request } from 'node:http';
 import { expect } from 'chai';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
@@ -73,6 +74,43 @@ const BAD_QUERIES = [
   '?limit=1&limit=2',
 ];
 
+/** Instants outside 0001..9999 UTC, or not instants at all (issue 11: year 0000 gave a 500). */
+const OUT_OF_RANGE_TIMES = [
+  '0000-01-01T00:00:00Z',
+  '0000-06-15T12:00:00+00:00',
+  '0001-01-01T00:00:00+01:00',
+  '10000-01-01T00:00:00Z',
+  '+010000-01-01T00:00:00Z',
+  '-000001-01-01T00:00:00Z',
+  '9999-12-31T23:59:59-23:59',
+  '2026-02-30T10:00:00Z',
+  '2026-13-01T00:00:00Z',
+  '2026-01-01T24:00:00Z',
+  '2026-01-01T00:00:00+99:99',
+  '275760-09-13T00:00:00Z',
+];
+/** fetch refuses to send `Upgrade`; node:http sends it (and reads a non-101 answer as a response). */
+function upgradeRequest(
+  base: string,
+  method: string,
+  path: string,
+  upgrade: string,
+): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers: { upgrade, connection: 'Upgrade' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+      );
+    });
+    req.on('upgrade', () => reject(new Error(`${method} ${path} switched protocols`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
 describe('bad input never gives a 500', () => {
   let api: TestApi;
   let trainer: TestUser;
@@ -83,6 +121,8 @@ describe('bad input never gives a 500', () => {
       LOGIN_MAX_PER_IP: '100000',
       LOGIN_MAX_PER_ACCOUNT: '100000',
       BODY_LIMIT_BYTES: '65536',
+      // Two trusted hops, so the garbage X-Forwarded-For below is parsed, not ignored.
+      TRUST_PROXY: '2',
     });
     [trainer, trainee] = await Promise.all([api.user('trainer'), api.user('trainee')]);
     sessionId = (await api.session(trainer)).id;
@@ -140,6 +180,81 @@ describe('bad input never gives a 500', () => {
       }
     });
   }
+
+  it('answers 400 VALIDATION_FAILED to every out-of-range instant: startsAt, from, to and cursors', async () => {
+    const expect400 = (res: { status: number; body: any }, what: string) => {
+      expect(res.status, `${what} → ${JSON.stringify(res.body)}`).to.equal(400);
+      expect(res.body.error.code, what).to.equal('VALIDATION_FAILED');
+    };
+    const base = { title: 'T', type: 'hiit', durationMinutes: 30, capacity: 5 };
+    for (const t of OUT_OF_RANGE_TIMES) {
+      const create = await api.call('POST', '/v1/sessions', {
+        token: trainer.token,
+        body: { ...base, startsAt: t },
+      });
+      expect400(create, `POST startsAt ${t}`);
+      const edit = await api.call('PATCH', `/v1/sessions/${sessionId}`, {
+        token: trainer.token,
+        body: { startsAt: t },
+      });
+      expect400(edit, `PATCH startsAt ${t}`);
+      for (const field of ['from', 'to']) {
+        const list = await api.call('GET', `/v1/sessions?${field}=${encodeURIComponent(t)}`, {
+          token: trainee.token,
+        });
+        expect400(list, `GET ?${field}=${t}`);
+      }
+      const cursor = cursorOf({ startsAt: t, id: sessionId });
+      const page = await api.call('GET', `/v1/sessions?cursor=${cursor}`, { token: trainee.token });
+      expect400(page, `GET ?cursor with startsAt ${t}`);
+      const feedbackCursor = cursorOf({ createdAt: t, id: sessionId });
+      const feedback = await api.call('GET', `/v1/sessions/${sessionId}/feedback?cursor=${feedbackCursor}`, {
+        token: trainer.token,
+      });
+      expect400(feedback, `GET feedback ?cursor with createdAt ${t}`);
+    }
+    const latest = await api.call('POST', '/v1/sessions', {
+      token: trainer.token,
+      body: { ...base, startsAt: '9999-12-31T23:59:59.999Z' },
+    });
+    expect(latest.status, JSON.stringify(latest.body)).to.equal(201);
+    expect(latest.body.startsAt).to.equal('9999-12-31T23:59:59.999Z');
+    const earliest = await api.call('GET', `/v1/sessions?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z`, {
+      token: trainee.token,
+    });
+    expect(earliest.status).to.equal(200);
+  });
+
+  it('survives garbage X-Forwarded-For chains on every route (issue 11)', async () => {
+    const chains = [
+      'nonsense',
+      ' , ,,',
+      '[::1, 999.1.1.1, 10.0.0.1',
+      `${'1.2.3.4, '.repeat(1000)}5.6.7.8`,
+      "'; DROP TABLE app_user; --, 10.0.0.1",
+      '::ffff:10.0.0.1, fe80::1%eth0',
+    ];
+    for (const [method, path] of ROUTES) {
+      for (const chain of chains) {
+        const res = await api.call(method, path.replace(':id', sessionId), {
+          token: trainee.token,
+          headers: { 'x-forwarded-for': chain },
+          ...(method === 'GET' ? {} : { body: { email: 'x@example.test', password: 'wrong-password' } }),
+        });
+        expectClientError(res, `${method} ${path} with X-Forwarded-For ${chain.slice(0, 40)}`);
+      }
+    }
+  });
+
+  it('answers an Upgrade header on every route with 400 VALIDATION_FAILED (issue 11)', async () => {
+    for (const [method, path] of ROUTES) {
+      for (const upgrade of ['websocket', 'h2c']) {
+        const res = await upgradeRequest(api.url, method, path.replace(':id', sessionId), upgrade);
+        expect(res.status, `${method} ${path} upgrade ${upgrade}`).to.equal(400);
+        expect(res.body.error.code).to.equal('VALIDATION_FAILED');
+      }
+    }
+  });
 
   it('still has its tables after the SQL-looking strings', async () => {
     const res = await api.call('GET', '/v1/me', { token: trainee.token });

@@ -19,6 +19,38 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).to.equal(true);
   });
 
+  it('defaults the front door to direct clients and the documented limits (issue 11)', () => {
+    expect(loadConfig({})).to.include({
+      TRUST_PROXY: '',
+      LOGIN_MAX_PER_ACCOUNT: 5,
+      LOGIN_MAX_PER_IP: 50,
+      LOGIN_MAX_PER_ACCOUNT_GLOBAL: 100,
+      LOGIN_ACCOUNT_GLOBAL_WINDOW_SEC: 86_400,
+      LOGIN_KNOWN_ADDRESS_TTL_SEC: 2_592_000,
+      REGISTER_MAX_PER_IP: 60,
+      REGISTER_IP_WINDOW_SEC: 600,
+      DATABASE_STATEMENT_TIMEOUT_MS: 5000,
+      REQUEST_TIMEOUT_MS: 10_000,
+    });
+  });
+
+  it('accepts hops or address lists in TRUST_PROXY and refuses anything else at start', () => {
+    for (const ok of [
+      '1',
+      '2',
+      'false',
+      '10.0.0.0/8',
+      '10.0.0.0/8, 127.0.0.1',
+      'loopback,uniquelocal',
+      '::1/128',
+    ]) {
+      expect(loadConfig({ TRUST_PROXY: ok }).TRUST_PROXY, ok).to.equal(ok.trim());
+    }
+    for (const bad of ['yes', '10.0.0.0/99', '1.2.3', 'everyone', '-1']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).to.throw(InvalidConfig, /TRUST_PROXY/);
+    }
+  });
+
   it('names the variable of a bad value', () => {
     expect(() => loadConfig({ API_PORT: 'eighty' })).to.throw(InvalidConfig, /API_PORT/);
     expect(() => loadConfig({ DATABASE_SCHEMA: 'x; drop' })).to.throw(InvalidConfig, /DATABASE_SCHEMA/);

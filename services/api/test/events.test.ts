@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { SessionEvent } from '@pulse/contracts';
+import { RegistrationEvent, SessionEvent } from '@pulse/contracts';
 import { OutboxEvent } from '../src/outbox/outbox-event.entity.js';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
@@ -156,5 +156,102 @@ describe('the outbox publisher', () => {
       .find(OutboxEvent, { sessionId: s.id }, { orderBy: { createdAt: 'asc' } });
     expect(left.map((r) => r.type).sort()).to.deep.equal(['ended', 'started']);
     expect(await api.outbox.purgePublished()).to.equal(0);
+  });
+});
+
+describe('registration events through the outbox (issue 11)', () => {
+  let api: TestApi;
+  let coach: TestUser;
+  before(async () => {
+    api = await TestApi.start();
+    coach = await api.user('trainer');
+  });
+  after(() => api.close());
+
+  /** The last message stored on the trainee's subject: what a gateway reads at connect. */
+  async function lastOf(sessionId: string, userId: string): Promise<RegistrationEvent | null> {
+    const jsm = await jetstreamManager(api.nats);
+    const m = await jsm.streams
+      .getMessage(api.names.eventsStream, { last_by_subj: api.names.registrationEvent(sessionId, userId) })
+      .catch(() => null);
+    return m ? RegistrationEvent.parse(m.json()) : null;
+  }
+  async function until(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+  const statusOf = async (sessionId: string, userId: string) => (await lastOf(sessionId, userId))?.status;
+
+  it('publishes registered and unregistered on the trainee’s subject; the last message is the truth', async () => {
+    const received: RegistrationEvent[] = [];
+    const sub = api.nats.subscribe(api.names.allRegistrationEvents);
+    void (async () => {
+      for await (const m of sub) received.push(RegistrationEvent.parse(m.json()));
+    })();
+    await api.nats.flush();
+    const s = await api.session(coach, { capacity: 1 });
+    const [ann, bob] = await Promise.all([api.user('trainee'), api.user('trainee')]);
+    const path = `/v1/sessions/${s.id}/registrations`;
+
+    expect((await api.call('POST', path, { token: ann.token })).status).to.equal(201);
+    await until(async () => (await statusOf(s.id, ann.id)) === 'registered');
+    const first = await lastOf(s.id, ann.id);
+    expect(first).to.deep.include({
+      kind: 'registration',
+      sessionId: s.id,
+      userId: ann.id,
+      status: 'registered',
+    });
+
+    // Bob lands on the waitlist: no seat, no event.
+    expect((await api.call('POST', path, { token: bob.token })).body.status).to.equal('waitlisted');
+    expect((await api.call('DELETE', `${path}/me`, { token: ann.token })).status).to.equal(204);
+    await until(async () => (await statusOf(s.id, ann.id)) === 'unregistered');
+    expect(await statusOf(s.id, ann.id)).to.equal('unregistered');
+    // Ann's seat went to Bob.
+    await until(async () => (await statusOf(s.id, bob.id)) === 'registered');
+    expect(await statusOf(s.id, bob.id)).to.equal('registered');
+
+    // Ann comes back onto the waitlist: still no seat, so her last word stays `unregistered`...
+    expect((await api.call('POST', path, { token: ann.token })).body.status).to.equal('waitlisted');
+    await api.outbox.publishBatch();
+    expect(await statusOf(s.id, ann.id)).to.equal('unregistered');
+    // ...until the trainer adds a seat and she is promoted.
+    const raised = await api.call('PATCH', `/v1/sessions/${s.id}`, {
+      token: coach.token,
+      body: { capacity: 2 },
+    });
+    expect(raised.status).to.equal(200);
+    await until(async () => (await statusOf(s.id, ann.id)) === 'registered');
+    expect(await statusOf(s.id, ann.id)).to.equal('registered');
+
+    await until(async () => received.length >= 4);
+    sub.unsubscribe();
+    expect(received.map((e) => `${e.userId === ann.id ? 'ann' : 'bob'} ${e.status}`)).to.deep.equal([
+      'ann registered',
+      'ann unregistered',
+      'bob registered',
+      'ann registered',
+    ]);
+    const rows = await api.orm.em.fork().find(OutboxEvent, { sessionId: s.id, type: 'registration' });
+    expect(rows).to.have.length(4);
+    expect(rows.every((r) => r.publishedAt instanceof Date)).to.equal(true);
+  });
+
+  it('never puts a registration event where lifecycle consumers read', async () => {
+    const lifecycle: unknown[] = [];
+    const sub = api.nats.subscribe(api.names.allSessionEvents);
+    void (async () => {
+      for await (const m of sub) lifecycle.push(m.json());
+    })();
+    await api.nats.flush();
+    const s = await api.session(coach);
+    const trainee = await api.user('trainee');
+    await api.call('POST', `/v1/sessions/${s.id}/registrations`, { token: trainee.token });
+    await api.call('DELETE', `/v1/sessions/${s.id}/registrations/me`, { token: trainee.token });
+    await until(async () => (await statusOf(s.id, trainee.id)) === 'unregistered');
+    await api.nats.flush();
+    sub.unsubscribe();
+    expect(lifecycle.map((e) => SessionEvent.parse(e).type)).to.deep.equal(['created']);
   });
 });

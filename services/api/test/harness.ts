@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
+import type Koa from 'koa';
 import { pino, type Logger } from 'pino';
 import { natsNames } from '@pulse/contracts';
 import type { NatsNames } from '@pulse/contracts';
@@ -44,6 +45,14 @@ export interface TestUser {
   token: string;
 }
 
+export interface StartOptions {
+  /** Run the outbox publisher (default true). */
+  publisher?: boolean;
+  logger?: Logger;
+  /** Adds test-only middleware after the API's own (so it runs inside every API middleware). */
+  extend?: (app: Koa, api: TestApi) => void;
+}
+
 /** One isolated API: its own PostgreSQL schema, NATS namespace, ClickHouse database and Redis prefix. */
 export class TestApi {
   readonly id = randomBytes(4).toString('hex');
@@ -59,16 +68,15 @@ export class TestApi {
   private tokens!: AccessTokens;
   private static passwordHash: Promise<string> | undefined;
 
-  static async start(
-    env: Record<string, string> = {},
-    options: { publisher?: boolean; logger?: Logger } = {},
-  ): Promise<TestApi> {
+  static async start(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApi> {
     const api = new TestApi();
-    await api.open(env, options.publisher ?? true, options.logger);
+    await api.open(env, options);
     return api;
   }
 
-  private async open(env: Record<string, string>, startPublisher: boolean, log?: Logger): Promise<void> {
+  private async open(env: Record<string, string>, options: StartOptions): Promise<void> {
+    const startPublisher = options.publisher ?? true;
+    const log = options.logger;
     this.config = loadConfig({
       DATABASE_SCHEMA: `t_api_${this.id}`,
       NATS_NAMESPACE: this.names.namespace,
@@ -76,6 +84,8 @@ export class TestApi {
       REDIS_KEY_PREFIX: `t:${this.id}:`,
       OUTBOX_POLL_MS: '200',
       LOG_LEVEL: 'silent',
+      // Every test signs its users up from 127.0.0.1; the registration limit has its own test.
+      REGISTER_MAX_PER_IP: '100000',
       ...env,
     });
     const logger = log ?? pino({ level: this.config.LOG_LEVEL });
@@ -83,6 +93,7 @@ export class TestApi {
       url: this.config.DATABASE_URL,
       schema: this.config.DATABASE_SCHEMA,
       poolMax: 20,
+      statementTimeoutMs: this.config.DATABASE_STATEMENT_TIMEOUT_MS,
     });
     this.nats = await connect({ servers: this.config.NATS_URL });
     await ensureStreams(await jetstreamManager(this.nats), this.names, DEFAULT_STREAM_SETTINGS);
@@ -106,6 +117,7 @@ export class TestApi {
       clickhouse: this.clickhouse,
       outbox: this.outbox,
     });
+    options.extend?.(app, this);
     this.server = createServer(app.callback());
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import Router from '@koa/router';
 import { createLogger } from '@pulse/runtime';
 import { TestApi } from './harness.js';
 
@@ -88,5 +89,63 @@ describe('api logs', () => {
     expect(out.text).to.not.match(/s3cr3t/);
     expect(out.records()[0].url).to.equal('/v1/live?x=1&ticket=[redacted]');
     expect(out.text).to.contain('[redacted]');
+  });
+});
+
+describe('api logs of failing queries (issue 11)', () => {
+  const log = new CapturedLog();
+  let api: TestApi;
+
+  before(async () => {
+    api = await TestApi.start(
+      { DATABASE_STATEMENT_TIMEOUT_MS: '300' },
+      {
+        logger: createLogger({ level: 'trace', base: { service: 'api' } }, log),
+        extend: (app, self) => {
+          const router = new Router();
+          // A bug on purpose: the email bound where an integer belongs (SQLSTATE 22P02).
+          router.get('/test/bad-cast', async (ctx) => {
+            await self.orm.em.getConnection().execute('select ?::int as n', [ctx.query.email]);
+          });
+          app.use(router.routes());
+        },
+      },
+    );
+  });
+  after(() => api.close());
+
+  it('never write the statement’s values: a statement cancelled while registering an email', async () => {
+    const email = `lock-${randomBytes(4).toString('hex')}@example.test`;
+    const trx = await api.orm.em.getConnection().getKnex().transaction();
+    let status: number;
+    try {
+      await trx.raw('set local statement_timeout = 0');
+      await trx.raw('lock table app_user in access exclusive mode');
+      const res = await api.call('POST', '/v1/auth/register', {
+        body: { email, password: 'correct horse battery', name: 'Locked Out', role: 'trainee' },
+        headers: { 'x-request-id': 'req-locked-1' },
+      });
+      status = res.status;
+    } finally {
+      await trx.rollback();
+    }
+    expect(status).to.equal(503);
+    const warned = log.records().find((r) => r.requestId === 'req-locked-1' && r.level === 40);
+    expect(warned, log.text).to.not.equal(undefined);
+    expect(JSON.stringify(warned)).to.contain('57014');
+    expect(log.text.includes(email), 'the email in the log').to.equal(false);
+    expect(log.text.toLowerCase().includes('insert into'), 'the statement in the log').to.equal(false);
+  });
+
+  it('never write the values of a failing query that becomes a 500', async () => {
+    const email = `cast-${randomBytes(4).toString('hex')}@example.test`;
+    const res = await api.call('GET', `/test/bad-cast?email=${encodeURIComponent(email)}`, {
+      headers: { 'x-request-id': 'req-cast-1' },
+    });
+    expect(res.status).to.equal(500);
+    expect(res.body).to.deep.equal({ error: { code: 'INTERNAL', message: 'internal error' } });
+    const logged = log.records().find((r) => r.requestId === 'req-cast-1' && r.msg === 'unhandled error');
+    expect((logged?.err as { code?: string } | undefined)?.code, log.text).to.equal('22P02');
+    expect(log.text.includes(email), 'the email in the log').to.equal(false);
   });
 });

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type Router from '@koa/router';
+import { pino } from 'pino';
 import { ErrorCode, HttpStatus } from '@pulse/contracts';
 import { buildApi, ROUTE_CLASSES } from '../src/app.js';
 import { TestApi } from './harness.js';
@@ -65,7 +66,7 @@ describe('the OpenAPI document', () => {
   it('documents every mounted route, and nothing that is not mounted', () => {
     const app = buildApi({
       config: api.config,
-      logger: undefined as any,
+      logger: pino({ level: 'silent' }),
       orm: api.orm,
       nats: api.nats,
       redis: api.redis,
@@ -114,6 +115,23 @@ describe('the OpenAPI document', () => {
       }
     });
   }
+
+  it('declares limit optional on every list route, with its default of 20 (issue 11)', () => {
+    const limits = Object.entries(doc.paths).flatMap(([path, ops]: [string, any]) =>
+      Object.values(ops).flatMap((op: any) =>
+        (op.parameters ?? [])
+          .filter((p: any) => p.in === 'query' && p.name === 'limit')
+          .map((p: any) => ({ path, required: p.required, default: p.schema.default })),
+      ),
+    );
+    expect(limits.map((l) => l.path).sort()).to.deep.equal([
+      '/v1/me/history',
+      '/v1/sessions',
+      '/v1/sessions/{id}/feedback',
+      '/v1/sessions/{id}/results',
+    ]);
+    for (const l of limits) expect(l, l.path).to.deep.include({ required: false, default: 20 });
+  });
 
   it('describes the error envelope with the contract’s codes', () => {
     const envelope = doc.components.schemas.ErrorEnvelope;

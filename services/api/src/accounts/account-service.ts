@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { EmailTaken, NotFound, Unauthenticated } from '../errors.js';
-import type { LoginLimiter } from './login-limiter.js';
+import type { LoginLimiter, RegistrationLimiter } from './auth-limits.js';
 import { decoyPasswordHash, hashPassword, passwordMatches } from './passwords.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { hashRefreshToken, newRefreshToken } from './tokens.js';
@@ -45,11 +45,13 @@ export class AccountService {
   constructor(
     private readonly orm: MikroORM,
     private readonly accessTokens: AccessTokens,
-    private readonly limiter: LoginLimiter,
+    private readonly limits: { login: LoginLimiter; registration: RegistrationLimiter },
     private readonly refreshTtlSec: number,
   ) {}
 
-  async register(input: Registration): Promise<AuthResult> {
+  /** `address`: the client's, counted before the (expensive) hash, also for a taken email. */
+  async register(input: Registration, address: string): Promise<AuthResult> {
+    await this.limits.registration.attempt(address);
     const user = new User();
     user.email = input.email.toLowerCase();
     user.name = input.name;
@@ -66,14 +68,16 @@ export class AccountService {
     return { user: userView(user), ...(await this.issue(em, user, randomUUID())) };
   }
 
-  async login(email: string, password: string, ip: string): Promise<AuthResult> {
+  /** Only failed attempts count against the limits (see LoginLimiter). */
+  async login(email: string, password: string, address: string): Promise<AuthResult> {
     const normalized = email.toLowerCase();
-    await this.limiter.attempt(normalized, ip);
     const em = this.orm.em.fork();
-    const user = await em.findOne(User, { email: normalized });
-    const ok = await passwordMatches(user?.passwordHash ?? (await decoyPasswordHash()), password);
-    if (user === null || !ok) throw new Unauthenticated('wrong email or password');
-    await this.limiter.succeeded(normalized);
+    const user = await this.limits.login.attempt(normalized, address, async () => {
+      const found = await em.findOne(User, { email: normalized });
+      const ok = await passwordMatches(found?.passwordHash ?? (await decoyPasswordHash()), password);
+      return found !== null && ok ? found : null;
+    });
+    if (user === null) throw new Unauthenticated('wrong email or password');
     return { user: userView(user), ...(await this.issue(em, user, randomUUID())) };
   }
 

@@ -27,24 +27,24 @@ export class AuthRoutes {
     routeDoc({
       method: 'post',
       path: '/v1/auth/register',
-      summary: 'Create an account (trainee or trainer)',
+      summary: 'Create an account (trainee or trainer); rate limited per client address',
       tags: ['auth'],
       anonymous: true,
       success: { status: 201, description: 'account created', schema: AuthResult },
-      errors: ['VALIDATION_FAILED', 'CONFLICT', 'PAYLOAD_TOO_LARGE'],
+      errors: ['VALIDATION_FAILED', 'CONFLICT', 'RATE_LIMITED', 'PAYLOAD_TOO_LARGE'],
     }),
   )
   @body(RegisterBody)
   async register(ctx: Context, args: Parsed<z.infer<typeof RegisterBody>>) {
     ctx.status = 201;
-    ctx.body = await ctx.services.accounts.register(args.body);
+    ctx.body = await ctx.services.accounts.register(args.body, ctx.ip);
   }
 
   @routeConfig(
     routeDoc({
       method: 'post',
       path: '/v1/auth/login',
-      summary: 'Log in; rate limited per account and per IP',
+      summary: 'Log in; failed attempts are limited per account and client address, per address, per account',
       tags: ['auth'],
       anonymous: true,
       success: { status: 200, description: 'logged in', schema: AuthResult },

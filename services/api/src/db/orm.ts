@@ -11,18 +11,27 @@ import { Feedback } from '../feedback/feedback.entity.js';
 import { OutboxEvent } from '../outbox/outbox-event.entity.js';
 import { Migration20261125000000_initial } from './migrations/Migration20261125000000_initial.js';
 import { Migration20261210000000_upcoming_index } from './migrations/Migration20261210000000_upcoming_index.js';
+import { Migration20261230000000_feedback_keyset } from './migrations/Migration20261230000000_feedback_keyset.js';
+import { Migration20261230000100_outbox_registration_events } from './migrations/Migration20261230000100_outbox_registration_events.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
 export const MIGRATIONS = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
   { name: 'Migration20261210000000_upcoming_index', class: Migration20261210000000_upcoming_index },
+  { name: 'Migration20261230000000_feedback_keyset', class: Migration20261230000000_feedback_keyset },
+  {
+    name: 'Migration20261230000100_outbox_registration_events',
+    class: Migration20261230000100_outbox_registration_events,
+  },
 ];
 
 export interface DatabaseOptions {
   url: string;
   schema: string;
   poolMax: number;
+  /** PostgreSQL `statement_timeout` of every pooled connection; 0 or absent: none. */
+  statementTimeoutMs?: number;
   logger?: Logger;
   /**
    * Apply pending migrations (default true). Production runs them once, as the ordered migrate Job before a
@@ -31,10 +40,12 @@ export interface DatabaseOptions {
   migrate?: boolean;
 }
 
-/** Connects, creates the schema when missing and applies pending migrations (never schema:update). */
-export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
-  const searchPath = `SET search_path TO "${options.schema}"`;
-  const orm = await MikroORM.init({
+type PgConnection = { query(sql: string, cb: (err: unknown) => void): void };
+
+function ormOptions(options: DatabaseOptions, poolMax: number, statementTimeoutMs: number) {
+  // Integers only (the config schema guarantees it), so the SET needs no quoting.
+  const setup = `SET search_path TO "${options.schema}"; SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`;
+  return {
     clientUrl: options.url,
     schema: options.schema,
     entities: ENTITIES,
@@ -44,20 +55,34 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, snapshot: false },
     pool: {
       min: 0,
-      max: options.poolMax,
-      afterCreate: (
-        conn: { query(sql: string, cb: (err: unknown) => void): void },
-        done: (err: unknown) => void,
-      ) => conn.query(searchPath, done),
+      max: poolMax,
+      afterCreate: (conn: PgConnection, done: (err: unknown) => void) => conn.query(setup, done),
     },
     // A request must not wait forever for a pool slot when PostgreSQL is gone.
     driverOptions: { acquireConnectionTimeout: 5_000 },
     allowGlobalContext: false,
+    // Never `debug`: query logs carry the bound values (emails, hashes). Only MikroORM's own notices.
     debug: false,
-    logger: (message) => options.logger?.debug({ orm: true }, message),
-  });
-  if (options.migrate === false) return orm;
-  await orm.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
-  await orm.getMigrator().up();
-  return orm;
+    logger: (message: string) => options.logger?.debug({ orm: true }, message),
+  };
+}
+
+/**
+ * Connects, creates the schema when missing and applies pending migrations (never schema:update).
+ * Migrations run on their own short-lived connection without the statement timeout, so building an
+ * index on a large table is not cancelled; the returned ORM's connections carry the timeout.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
+  if (options.migrate !== false) await migrate(options);
+  return MikroORM.init(ormOptions(options, options.poolMax, options.statementTimeoutMs ?? 0));
+}
+
+async function migrate(options: DatabaseOptions): Promise<void> {
+  const migrating = await MikroORM.init(ormOptions(options, 1, 0));
+  try {
+    await migrating.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
+    await migrating.getMigrator().up();
+  } finally {
+    await migrating.close(true);
+  }
 }

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { body, routeConfig } from 'koa-swagger-decorator';
 import { callerWithRole } from '../http/authenticate.js';
 import { routeDoc } from '../http/route-docs.js';
-import { IdParams, IsoTime, Uuid, z } from '../http/schemas.js';
+import { IdParams, IsoTime, PageQuery, Uuid, z } from '../http/schemas.js';
 
 const FeedbackBody = z
   .object({ rating: z.number().int().min(1).max(5), comment: z.string().max(2000).optional() })
@@ -18,12 +18,19 @@ const Feedback = z
   })
   .openapi('Feedback');
 const FeedbackSummary = z
-  .object({ average: z.number().nullable(), count: z.number().int(), items: z.array(Feedback) })
+  .object({
+    average: z.number().nullable().openapi({ description: 'over every feedback of the session' }),
+    count: z.number().int().openapi({ description: 'every feedback of the session' }),
+    items: z.array(Feedback).openapi({ description: 'one page, newest first' }),
+    nextCursor: z.string().nullable(),
+  })
   .openapi('FeedbackSummary');
+const FeedbackQuery = z.object(PageQuery).strict();
 
-interface Parsed<B = unknown> {
+interface Parsed<B = unknown, Q = unknown> {
   params: z.infer<typeof IdParams>;
   body: B;
+  query: Q;
 }
 
 export class FeedbackRoutes {
@@ -56,14 +63,19 @@ export class FeedbackRoutes {
     routeDoc({
       method: 'get',
       path: '/v1/sessions/{id}/feedback',
-      summary: 'Feedback of a session (owning trainer)',
+      summary: 'Feedback of a session (owning trainer): average and count of all, a page of items',
       tags: ['feedback'],
-      request: { params: IdParams },
-      success: { status: 200, description: 'average, count and items', schema: FeedbackSummary },
+      request: { params: IdParams, query: FeedbackQuery },
+      success: {
+        status: 200,
+        description: 'average, count, a page of items (newest first) and nextCursor',
+        schema: FeedbackSummary,
+      },
       errors: ['FORBIDDEN', 'NOT_FOUND'],
     }),
   )
-  async summary(ctx: Context, args: Parsed) {
-    ctx.body = await ctx.services.feedback.summary(args.params.id, callerWithRole(ctx, 'trainer'));
+  async summary(ctx: Context, args: Parsed<unknown, z.infer<typeof FeedbackQuery>>) {
+    const trainerId = callerWithRole(ctx, 'trainer');
+    ctx.body = await ctx.services.feedback.summary(args.params.id, trainerId, args.query);
   }
 }

@@ -13,7 +13,8 @@ const UI_FILES: Record<string, string> = {
   'favicon-32x32.png': 'image/png',
 };
 
-type Operation = { responses?: Record<string, { description?: string }> };
+type Parameter = { in?: string; required?: boolean; schema?: { default?: unknown } };
+type Operation = { responses?: Record<string, { description?: string }>; parameters?: Parameter[] };
 type OpenApiDocument = {
   paths: Record<string, Record<string, Operation>>;
   components?: Record<string, unknown>;
@@ -24,7 +25,9 @@ let cachedDocument: OpenApiDocument | undefined;
 
 /**
  * The OpenAPI document, generated once: the decorators' output completed with the bearer scheme and
- * without the placeholder 200 the generator adds to operations whose success is 201 or 204.
+ * without the placeholder 200 the generator adds to operations whose success is 201 or 204. A query
+ * parameter with a default (`limit`) is optional: the generator declares every `.default()` required
+ * (issue 11).
  */
 export function openApiDocument(): OpenApiDocument {
   if (cachedDocument) return cachedDocument;
@@ -33,6 +36,9 @@ export function openApiDocument(): OpenApiDocument {
     for (const operation of Object.values(operations)) {
       const ok = operation.responses?.['200'];
       if (ok?.description === PLACEHOLDER_200) delete operation.responses!['200'];
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in === 'query' && parameter.schema?.default !== undefined) parameter.required = false;
+      }
     }
   }
   doc.components = {

@@ -1,12 +1,17 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { ConnectionException, DriverException } from '@mikro-orm/core';
+import { ConnectionException } from '@mikro-orm/core';
 import { ErrorCode, HttpStatus } from '@pulse/contracts';
 import type { ErrorEnvelope } from '@pulse/contracts';
 import { NotFound, PayloadTooLarge, PulseError, Unavailable, ValidationFailed } from '../errors.js';
+import { sqlState, withLoggableErrors } from './loggable-error.js';
 
-/** SQLSTATE classes meaning "the database cannot serve us right now" (PostgreSQL appendix A). */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+/**
+ * SQLSTATEs meaning "the database cannot serve us right now" (PostgreSQL appendix A): connection
+ * exceptions (08), insufficient resources (53), shutdown (57P01-3) and query_canceled (57014), which is
+ * how DATABASE_STATEMENT_TIMEOUT_MS ends a statement.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|57014$)/;
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -39,9 +44,7 @@ export function toPulseError(err: unknown): PulseError | null {
     );
   }
   if (err instanceof ConnectionException) return new Unavailable('postgresql', err);
-  if (err instanceof DriverException && UNAVAILABLE_SQLSTATE.test(String(err.code ?? ''))) {
-    return new Unavailable('postgresql', err);
-  }
+  if (UNAVAILABLE_SQLSTATE.test(sqlState(err) ?? '')) return new Unavailable('postgresql', err);
   const e = err as { name?: string; code?: string; status?: number; type?: string; expose?: boolean };
   if (e?.name === 'KnexTimeoutError') return new Unavailable('postgresql', err);
   if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) return new Unavailable('a dependency', err);
@@ -59,7 +62,8 @@ export function toPulseError(err: unknown): PulseError | null {
 }
 
 /** The one place that turns errors into the wire envelope. Unknown errors become INTERNAL, logged, unleaked. */
-export function errorsToWire(logger: Logger): Middleware {
+export function errorsToWire(parent: Logger): Middleware {
+  const logger = withLoggableErrors(parent);
   return async (ctx, next) => {
     try {
       await next();
@@ -82,7 +86,7 @@ export function errorsToWire(logger: Logger): Middleware {
         log.warn({ err, requestId: ctx.requestId }, known.message);
       ctx.status = HttpStatus[envelope.error.code];
       ctx.body = envelope;
-      if (known instanceof Unavailable) ctx.set('retry-after', '1');
+      if (known?.code === ErrorCode.UNAVAILABLE) ctx.set('retry-after', '1');
       const retry = (known?.details as { retryAfterSec?: number } | undefined)?.retryAfterSec;
       if (retry !== undefined) ctx.set('retry-after', String(retry));
     }

@@ -2,11 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
+import { withLoggableErrors } from './loggable-error.js';
+import { loggablePath } from './request-target.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Request id (taken from a sane `x-request-id` or generated), echoed, on every log line; latency metric. */
-export function requestLog(logger: Logger, latency: Histogram<'method' | 'route' | 'status'>): Middleware {
+/**
+ * Request id (taken from a sane `x-request-id` or generated), echoed, on every log line; latency metric.
+ * `ctx.log` logs errors through loggableError, so no statement with its values reaches the log.
+ */
+export function requestLog(parent: Logger, latency: Histogram<'method' | 'route' | 'status'>): Middleware {
+  const logger = withLoggableErrors(parent);
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     ctx.requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
@@ -20,7 +26,13 @@ export function requestLog(logger: Logger, latency: Histogram<'method' | 'route'
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       latency.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
       ctx.log.info(
-        { method: ctx.method, path: ctx.path, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 },
+        {
+          method: ctx.method,
+          path: loggablePath(ctx),
+          route,
+          status: ctx.status,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
         'request',
       );
     }

@@ -21,7 +21,20 @@ export interface RouteDoc {
 
 const json = (schema: ZodTypeAny) => ({ 'application/json': { schema } });
 
-/** The error answers every route can give whatever its purpose. */
+/** Answers that tell the client when to come back (seconds), as the error middleware sets them. */
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'seconds to wait before retrying',
+    required: true,
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+};
+const WITH_RETRY_AFTER = new Set<number>([HttpStatus.RATE_LIMITED, HttpStatus.UNAVAILABLE]);
+
+/**
+ * The error answers every route can give whatever its purpose; UNAVAILABLE also when the handler runs longer
+ * than REQUEST_TIMEOUT_MS or PostgreSQL cancels a statement (DATABASE_STATEMENT_TIMEOUT_MS).
+ */
 const ALWAYS: Code[] = ['INTERNAL', 'UNAVAILABLE'];
 
 /**
@@ -44,7 +57,11 @@ export function routeDoc(doc: RouteDoc): Partial<RouteConfig> {
     const status = HttpStatus[code];
     const existing = responses[status];
     const description = existing ? `${existing.description}; ${code}` : code;
-    responses[status] = { description, content: json(ErrorEnvelope) };
+    responses[status] = {
+      description,
+      content: json(ErrorEnvelope),
+      ...(WITH_RETRY_AFTER.has(status) ? { headers: RETRY_AFTER } : {}),
+    };
   }
   return {
     method: doc.method,

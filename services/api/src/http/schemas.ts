@@ -1,12 +1,15 @@
 import { z } from 'koa-swagger-decorator';
 import { ErrorCode } from '@pulse/contracts';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../pagination.js';
+import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
 
 // Importing `z` from koa-swagger-decorator guarantees zod is extended with `.openapi()` first.
 export { z };
 
 export const Uuid = z.string().uuid();
 export const IsoTime = z.string().datetime({ offset: true });
+/** An instant sent by a client: ISO 8601 with an offset, inside the range PostgreSQL and Date share. */
+export const InputTime = IsoTime.refine(isStorableInstant, INSTANT_RANGE_MESSAGE);
 
 export const ErrorEnvelope = z
   .object({

@@ -1,7 +1,10 @@
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
-import type { SessionEvent, SessionEventType } from '@pulse/contracts';
+import type { RegistrationEvent, SessionEvent, SessionEventType } from '@pulse/contracts';
 
-/** A lifecycle event written in the same transaction as the state change, published after commit. */
+/** What an outbox row announces: a session's lifecycle change or a trainee's registration change. */
+export type OutboxEventType = SessionEventType | 'registration';
+
+/** An event written in the same transaction as the change it describes, published after commit. */
 @Entity({ tableName: 'outbox_event' })
 @Index({ properties: ['publishedAt', 'createdAt'] })
 export class OutboxEvent {
@@ -12,11 +15,15 @@ export class OutboxEvent {
   @Property({ type: 'uuid' })
   sessionId!: string;
 
+  /** The trainee of a `registration` event; null for lifecycle events. */
+  @Property({ type: 'uuid', nullable: true })
+  userId: string | null = null;
+
   @Property({ type: 'text' })
-  type!: SessionEventType;
+  type!: OutboxEventType;
 
   @Property({ type: 'json' })
-  payload!: SessionEvent;
+  payload!: SessionEvent | RegistrationEvent;
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
+import { outboxSubject } from './outbox.js';
 import type { OutboxSignal } from './outbox.js';
 import { OutboxEvent } from './outbox-event.entity.js';
 
@@ -115,7 +116,7 @@ export class OutboxPublisher implements OutboxSignal {
       let published = 0;
       for (const row of rows) {
         try {
-          await this.js.publish(this.names.sessionEvent(row.sessionId), JSON.stringify(row.payload), {
+          await this.js.publish(outboxSubject(this.names, row), JSON.stringify(row.payload), {
             msgID: row.id,
             timeout: PUBLISH_TIMEOUT_MS,
           });

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { SessionEventType } from '@pulse/contracts';
+import type {
+  NatsNames,
+  RegistrationEvent,
+  RegistrationEventStatus,
+  SessionEventType,
+} from '@pulse/contracts';
 import type { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import { OutboxEvent } from './outbox-event.entity.js';
@@ -22,6 +27,40 @@ export function recordSessionEvent(
   row.payload = { eventId: row.id, type, at: row.createdAt.toISOString(), session: sessionSnapshot(session) };
   tx.persist(row);
   return row;
+}
+
+/**
+ * Records a trainee's registration change in the caller's transaction (see RegistrationEvent): the
+ * gateway reads the last one of the trainee's subject to refuse tickets of an unregistered trainee.
+ */
+export function recordRegistrationEvent(
+  tx: EntityManager,
+  sessionId: string,
+  userId: string,
+  status: RegistrationEventStatus,
+): OutboxEvent {
+  const row = new OutboxEvent();
+  row.id = randomUUID();
+  row.sessionId = sessionId;
+  row.userId = userId;
+  row.type = 'registration';
+  row.createdAt = new Date();
+  row.payload = {
+    kind: 'registration',
+    sessionId,
+    userId,
+    status,
+    at: row.createdAt.toISOString(),
+  } satisfies RegistrationEvent;
+  tx.persist(row);
+  return row;
+}
+
+/** The subject a row is published on: the session's lifecycle subject or the trainee's registration one. */
+export function outboxSubject(names: NatsNames, row: OutboxEvent): string {
+  return row.type === 'registration' && row.userId !== null
+    ? names.registrationEvent(row.sessionId, row.userId)
+    : names.sessionEvent(row.sessionId);
 }
 
 /** Lets services wake the publisher right after a commit instead of waiting for its next poll. */

@@ -3,6 +3,8 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { LiveState } from '@pulse/contracts';
 import { User } from '../accounts/user.entity.js';
 import { Forbidden, NotFound } from '../errors.js';
+import { recordRegistrationEvent } from '../outbox/outbox.js';
+import type { OutboxSignal } from '../outbox/outbox.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import type { SessionView } from '../sessions/session-view.js';
@@ -31,6 +33,7 @@ export class RegistrationService {
     private readonly sessions: SessionService,
     private readonly tickets: JoinTickets,
     private readonly gatewayUrl: string,
+    private readonly outbox: OutboxSignal,
   ) {}
 
   /** Returns the registration and whether it was created by this call (201) or already existed (200). */
@@ -38,7 +41,7 @@ export class RegistrationService {
     sessionId: string,
     traineeId: string,
   ): Promise<{ registration: RegistrationView; created: boolean }> {
-    return this.orm.em.fork().transactional(async (tx) => {
+    const result = await this.orm.em.fork().transactional(async (tx) => {
       const session = await lockSession(tx, sessionId);
       const existing = await tx.findOne(Registration, { sessionId, traineeId });
       if (existing !== null && existing.status !== RegistrationStatus.CANCELLED) {
@@ -51,9 +54,14 @@ export class RegistrationService {
         registered < session.capacity ? RegistrationStatus.REGISTERED : RegistrationStatus.WAITLISTED;
       row.queuedAt = new Date();
       tx.persist(row);
+      if (row.status === RegistrationStatus.REGISTERED) {
+        recordRegistrationEvent(tx, sessionId, traineeId, 'registered');
+      }
       await tx.flush();
       return { registration: registrationView(row), created: true };
     });
+    if (result.created) this.outbox.kick();
+    return result;
   }
 
   /** Cancels the caller's registration; a freed seat goes to the first waitlisted trainee. */
@@ -65,14 +73,18 @@ export class RegistrationService {
       assertAllowed(session, 'unregister');
       const freedSeat = mine.status === RegistrationStatus.REGISTERED;
       mine.status = RegistrationStatus.CANCELLED;
+      recordRegistrationEvent(tx, sessionId, traineeId, 'unregistered');
       if (!freedSeat) return;
       const next = await tx.findOne(
         Registration,
         { sessionId, status: RegistrationStatus.WAITLISTED },
         { orderBy: { queuedAt: 'asc', id: 'asc' } },
       );
-      if (next !== null) next.status = RegistrationStatus.REGISTERED;
+      if (next === null) return;
+      next.status = RegistrationStatus.REGISTERED;
+      recordRegistrationEvent(tx, sessionId, next.traineeId, 'registered');
     });
+    this.outbox.kick();
   }
 
   /** A registered trainee gets a join ticket; the first join stamps `joinedAt`. */

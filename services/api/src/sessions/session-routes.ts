@@ -4,7 +4,7 @@ import { callerWithRole, caller } from '../http/authenticate.js';
 import { routeDoc } from '../http/route-docs.js';
 import {
   IdParams,
-  IsoTime,
+  InputTime,
   PageQuery,
   Session,
   SessionWithRegistration,
@@ -20,7 +20,7 @@ const fields = {
   title: z.string().trim().min(1).max(200),
   description: z.string().max(5000).nullable().optional(),
   type: z.string().trim().min(1).max(50),
-  startsAt: IsoTime,
+  startsAt: InputTime,
   durationMinutes: z.number().int().min(1).max(MAX_DURATION_MINUTES),
   capacity: z.number().int().min(1).max(MAX_CAPACITY),
 };
@@ -30,7 +30,7 @@ const EditBody = z
     title: fields.title.optional(),
     description: fields.description,
     type: fields.type.optional(),
-    startsAt: IsoTime.optional(),
+    startsAt: InputTime.optional(),
     durationMinutes: fields.durationMinutes.optional(),
     capacity: fields.capacity.optional(),
   })
@@ -38,8 +38,8 @@ const EditBody = z
 const ListQuery = z
   .object({
     status: z.enum(['scheduled', 'live', 'ended', 'cancelled']).optional(),
-    from: IsoTime.optional(),
-    to: IsoTime.optional(),
+    from: InputTime.optional(),
+    to: InputTime.optional(),
     type: z.string().min(1).max(50).optional(),
     trainerId: z.string().uuid().optional(),
     ...PageQuery,

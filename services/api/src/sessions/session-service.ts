@@ -3,9 +3,10 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { SessionStatus } from '@pulse/contracts';
 import { ConcurrentUpdate, Forbidden, NotFound, ValidationFailed } from '../errors.js';
-import { recordSessionEvent } from '../outbox/outbox.js';
+import { recordRegistrationEvent, recordSessionEvent } from '../outbox/outbox.js';
 import type { OutboxSignal } from '../outbox/outbox.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
+import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
 import type { Page } from '../pagination.js';
 import { Registration, RegistrationStatus } from '../registrations/registration.entity.js';
 import type { RegistrationView } from '../registrations/registration-view.js';
@@ -33,7 +34,10 @@ export interface SessionFilter {
   limit: number;
   cursor?: string;
 }
-const ListCursor = z.object({ startsAt: z.string().datetime(), id: z.string().uuid() });
+const ListCursor = z.object({
+  startsAt: z.string().datetime().refine(isStorableInstant, INSTANT_RANGE_MESSAGE),
+  id: z.string().uuid(),
+});
 
 export class SessionService {
   constructor(
@@ -148,7 +152,10 @@ export class SessionService {
       { sessionId: session.id, status: RegistrationStatus.WAITLISTED },
       { orderBy: { queuedAt: 'asc', id: 'asc' }, limit: session.capacity - registered },
     );
-    for (const r of promoted) r.status = RegistrationStatus.REGISTERED;
+    for (const r of promoted) {
+      r.status = RegistrationStatus.REGISTERED;
+      recordRegistrationEvent(tx, session.id, r.traineeId, 'registered');
+    }
   }
 
   private async counts(em: EntityManager, ids: string[]): Promise<Map<string, Counts>> {
