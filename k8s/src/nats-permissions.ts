@@ -5,7 +5,8 @@
  * nats-server with the same table and drives each user's operations through it.
  *
  * Subject names come from @pulse/contracts' natsNames(); the services' operations behind each line:
- * - api: publishes session lifecycle events (JetStream, outbox) and applies the stream settings on start.
+ * - api: publishes session lifecycle and registration events (JetStream, outbox) and applies the stream
+ *   settings on start.
  * - gateway: publishes ratings and participant messages (JetStream), reads the last message of a subject
  *   (a user's lastSeq, a session's state), shares presence, receives session events and rank snapshots
  *   (core subscriptions), applies the stream settings on start.
@@ -25,8 +26,11 @@ export interface NatsNames {
   readonly allRatings: string;
   sessionEvent(sessionId: string): string;
   readonly allSessionEvents: string;
+  registrationEvent(sessionId: string, userId: string): string;
+  readonly allRegistrationEvents: string;
   ranks(sessionId: string): string;
   presence(sessionId: string): string;
+  takeover(sessionId: string): string;
   engineConsumer(sessionId: string): string;
   readonly enginesBucket: string;
 }
@@ -85,19 +89,27 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
   const streams = [names.ratingsStream, names.eventsStream].flatMap(streamSettings);
   return {
     api: {
-      publish: [names.allSessionEvents, JS_ACCOUNT_INFO, ...streams],
+      publish: [names.allSessionEvents, names.allRegistrationEvents, JS_ACCOUNT_INFO, ...streams],
       subscribe: [INBOX],
     },
     gateway: {
       publish: [
         names.allRatings,
         names.presence(ANY),
+        names.takeover(ANY),
         JS_ACCOUNT_INFO,
         ...streams,
         ...messageReads(names.ratingsStream),
         ...messageReads(names.eventsStream),
       ],
-      subscribe: [names.allSessionEvents, names.ranks(ANY), names.presence(ANY), INBOX],
+      subscribe: [
+        names.allSessionEvents,
+        names.allRegistrationEvents,
+        names.ranks(ANY),
+        names.presence(ANY),
+        names.takeover(ANY),
+        INBOX,
+      ],
     },
     engine: {
       publish: [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_NATS_NAMESPACE } from '@pulse/contracts';
+import { DEFAULT_ADDRESS_LIMIT_EXEMPT, isAddressList } from './addresses.js';
 
 /**
  * Development-only secrets. They live here once: two copies (one per service) once made every join on a
@@ -37,6 +38,17 @@ export const sharedEnv = {
   /** NATS credentials; required in production, where each service may only use its own subjects. */
   NATS_USER: z.string().default(''),
   NATS_PASSWORD: z.string().default(''),
+};
+
+/** Client addresses exempt from per-address limits (see DEFAULT_ADDRESS_LIMIT_EXEMPT). */
+export const addressLimitEnv = {
+  ADDRESS_LIMIT_EXEMPT: z
+    .string()
+    .default(DEFAULT_ADDRESS_LIMIT_EXEMPT)
+    .refine(
+      isAddressList,
+      'a comma list of addresses, CIDRs or range names (loopback, linklocal, uniquelocal)',
+    ),
 };
 
 /** The join-ticket secret: signed by the API, verified by every gateway. */

@@ -1,3 +1,4 @@
+export { DEFAULT_ADDRESS_LIMIT_EXEMPT, addressList, isAddressList } from './addresses.js';
 export {
   DEFAULT_NATS_URL,
   DEV_ACCESS_SECRET,
@@ -5,6 +6,7 @@ export {
   InvalidConfig,
   LOG_LEVELS,
   MIN_SECRET_LENGTH,
+  addressLimitEnv,
   intVar,
   joinTicketEnv,
   loadServiceConfig,

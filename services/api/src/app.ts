@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import './http/context.js';
+import { addressList } from '@pulse/runtime';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { SwaggerRouter } from 'koa-swagger-decorator';
@@ -52,6 +53,7 @@ export const ROUTE_CLASSES = [AuthRoutes, SessionRoutes, RegistrationRoutes, Fee
 
 function buildServices(deps: ApiDeps): ApiServices {
   const { config, orm } = deps;
+  const exempt = addressList(config.ADDRESS_LIMIT_EXEMPT);
   const login = new LoginLimiter(deps.redis, config.REDIS_KEY_PREFIX, {
     maxPerAccountAddress: config.LOGIN_MAX_PER_ACCOUNT,
     accountAddressWindowSec: config.LOGIN_ACCOUNT_WINDOW_SEC,
@@ -60,10 +62,12 @@ function buildServices(deps: ApiDeps): ApiServices {
     maxPerAccount: config.LOGIN_MAX_PER_ACCOUNT_GLOBAL,
     accountWindowSec: config.LOGIN_ACCOUNT_GLOBAL_WINDOW_SEC,
     knownAddressTtlSec: config.LOGIN_KNOWN_ADDRESS_TTL_SEC,
+    exempt,
   });
   const registration = new RegistrationLimiter(deps.redis, config.REDIS_KEY_PREFIX, {
     maxPerAddress: config.REGISTER_MAX_PER_IP,
     windowSec: config.REGISTER_IP_WINDOW_SEC,
+    exempt,
   });
   const accessTokens = new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC);
   const sessions = new SessionService(orm, deps.outbox);

@@ -4,6 +4,7 @@ import { CLICKHOUSE_DB_PATTERN } from '@pulse/contracts';
 import {
   DEV_ACCESS_SECRET,
   DEV_JOIN_TICKET_SECRET,
+  addressLimitEnv,
   joinTicketEnv,
   loadServiceConfig,
   portVar,
@@ -36,6 +37,7 @@ const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-
 
 const ApiEnv = {
   ...joinTicketEnv,
+  ...addressLimitEnv,
   API_PORT: port.default(3000),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/pulse'),
   DATABASE_SCHEMA: schemaName.default('public'),

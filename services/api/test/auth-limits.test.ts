@@ -21,7 +21,8 @@ describe('auth limits behind proxies (issue 11)', () => {
   describe('with TRUST_PROXY unset (direct clients)', () => {
     let api: TestApi;
     before(async () => {
-      api = await TestApi.start({ LOGIN_MAX_PER_IP: '4' }, { extend: echoAddress });
+      // The real address is loopback here: no exemption, as for a client from afar.
+      api = await TestApi.start({ LOGIN_MAX_PER_IP: '4', ADDRESS_LIMIT_EXEMPT: '' }, { extend: echoAddress });
     });
     after(() => api.close());
 
@@ -154,6 +155,40 @@ describe('auth limits behind proxies (issue 11)', () => {
       expect(limited.body.error.code).to.equal('RATE_LIMITED');
       expect(Number(limited.headers.get('retry-after'))).to.be.greaterThan(0);
       expect((await register('reg3@example.test', '10.4.0.2')).status).to.equal(201);
+    });
+  });
+
+  describe('addresses exempt from per-address limits (ADDRESS_LIMIT_EXEMPT)', () => {
+    const register = (api: TestApi, n: number) =>
+      api.call('POST', '/v1/auth/register', {
+        body: {
+          email: `exempt-${n}-${Date.now()}@example.test`,
+          password: PASSWORD,
+          name: 'Ex',
+          role: 'trainee',
+        },
+      });
+
+    it('exempts loopback by default, so a load test on the machine can sign up thousands of trainees', async () => {
+      const api = await TestApi.start({ REGISTER_MAX_PER_IP: '2' });
+      try {
+        const statuses = [];
+        for (let i = 0; i < 4; i++) statuses.push((await register(api, i)).status);
+        expect(statuses).to.deep.equal([201, 201, 201, 201]);
+      } finally {
+        await api.close();
+      }
+    });
+
+    it('limits loopback like any address when the list is empty (production)', async () => {
+      const api = await TestApi.start({ REGISTER_MAX_PER_IP: '2', ADDRESS_LIMIT_EXEMPT: '' });
+      try {
+        const statuses = [];
+        for (let i = 0; i < 3; i++) statuses.push((await register(api, i)).status);
+        expect(statuses).to.deep.equal([201, 201, 429]);
+      } finally {
+        await api.close();
+      }
     });
   });
 });

@@ -12,7 +12,7 @@ import {
   natsNames,
   redactQuery,
 } from '@pulse/contracts';
-import { readinessReport } from '@pulse/runtime';
+import { addressList, readinessReport } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { AddressSlots, clientAddress, rawHttpAnswer, requestTarget } from './door.js';
@@ -84,7 +84,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     }
   })();
 
-  const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS);
+  const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS, addressList(config.ADDRESS_LIMIT_EXEMPT));
 
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {

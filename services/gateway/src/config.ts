@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   DEV_JOIN_TICKET_SECRET,
   intVar,
+  addressLimitEnv,
   joinTicketEnv,
   loadServiceConfig,
   portVar,
@@ -11,6 +12,7 @@ import {
 
 const GatewayEnv = {
   ...joinTicketEnv,
+  ...addressLimitEnv,
   GATEWAY_PORT: portVar.default(8080),
   GATEWAY_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /** Sustained ratings per second per user (devices send about one a second). */

@@ -34,10 +34,15 @@ export function clientAddress(req: IncomingMessage, trustedHops: number): string
 export class AddressSlots {
   private readonly open = new Map<string, number>();
 
-  constructor(private readonly maxPerAddress: number) {}
+  constructor(
+    private readonly maxPerAddress: number,
+    /** Addresses without a cap (ADDRESS_LIMIT_EXEMPT: loopback by default). */
+    private readonly exempt: (address: string) => boolean = () => false,
+  ) {}
 
   /** Takes a slot; false when the address already holds the maximum. */
   take(address: string): boolean {
+    if (this.exempt(address)) return true;
     const n = this.open.get(address) ?? 0;
     if (n >= this.maxPerAddress) return false;
     this.open.set(address, n + 1);
@@ -45,6 +50,7 @@ export class AddressSlots {
   }
 
   release(address: string): void {
+    if (this.exempt(address)) return;
     const n = this.open.get(address) ?? 0;
     if (n <= 1) this.open.delete(address);
     else this.open.set(address, n - 1);

@@ -53,7 +53,8 @@ describe('The gateway door: hostile requests, socket caps, early frames (issue 1
 
   before(async () => {
     world = await NatsWorld.start();
-    gw = await startGateway(world, { MAX_SOCKETS_PER_ADDRESS: '3' });
+    // Loopback is exempt from the per-address cap by default; these tests are the client from afar.
+    gw = await startGateway(world, { MAX_SOCKETS_PER_ADDRESS: '3', ADDRESS_LIMIT_EXEMPT: '' });
   });
   after(async () => {
     await gw.gateway.close();
@@ -118,6 +119,18 @@ describe('The gateway door: hostile requests, socket caps, early frames (issue 1
     for (const c of [...held.slice(1), after]) c.close();
   });
 
+  it('does not cap loopback by default (a load test on the machine itself)', async () => {
+    const local = await startGateway(world, { MAX_SOCKETS_PER_ADDRESS: '2' });
+    try {
+      const session = await liveSession();
+      const clients = [1, 2, 3, 4].map(() => TestClient.open(local, signTicket({ sessionId: session.id })));
+      await Promise.all(clients.map((c) => c.next('welcome')));
+      clients.forEach((c) => c.close());
+    } finally {
+      await local.gateway.close();
+    }
+  });
+
   it('ignores X-Forwarded-For unless proxies are trusted, then counts each forwarded client apart', async () => {
     const session = await liveSession();
     const open = (target: RunningGateway, forwardedFor: string) =>
@@ -138,7 +151,11 @@ describe('The gateway door: hostile requests, socket caps, early frames (issue 1
     expect(outcomes.filter((o) => o === 'welcome')).to.have.length(3);
     spoofed.forEach((c) => c.close());
 
-    const behindProxy = await startGateway(world, { MAX_SOCKETS_PER_ADDRESS: '1', TRUST_PROXY_HOPS: '1' });
+    const behindProxy = await startGateway(world, {
+      MAX_SOCKETS_PER_ADDRESS: '1',
+      TRUST_PROXY_HOPS: '1',
+      ADDRESS_LIMIT_EXEMPT: '',
+    });
     try {
       const clients = [1, 2, 3].map((i) => open(behindProxy, `203.0.113.${i}`));
       await Promise.all(clients.map((c) => c.next('welcome')));

@@ -12,6 +12,8 @@ export interface LoginLimits {
   /** Slow backstop: failed logins of one account from every address together. */
   maxPerAccount: number;
   accountWindowSec: number;
+  /** Addresses no per-address window applies to (ADDRESS_LIMIT_EXEMPT; the (account, address) one still does). */
+  exempt?: (address: string) => boolean;
   /** An address that logged in to an account skips that account's backstop for this long. */
   knownAddressTtlSec: number;
 }
@@ -75,8 +77,10 @@ export class LoginLimiter {
 
   private async reserve(email: string, address: string): Promise<Reservation[]> {
     const reserved: Reservation[] = [];
-    await consume(this.perAddress, address);
-    reserved.push({ limiter: this.perAddress, key: address });
+    if (!this.limits.exempt?.(address)) {
+      await consume(this.perAddress, address);
+      reserved.push({ limiter: this.perAddress, key: address });
+    }
     const pair = pairKey(email, address);
     await consume(this.perPair, pair);
     reserved.push({ limiter: this.perPair, key: pair });
@@ -131,7 +135,14 @@ interface Reservation {
 export class RegistrationLimiter {
   private readonly perAddress: RateLimiterRedis;
 
-  constructor(redis: Redis, keyPrefix: string, limits: { maxPerAddress: number; windowSec: number }) {
+  private readonly exempt: (address: string) => boolean;
+
+  constructor(
+    redis: Redis,
+    keyPrefix: string,
+    limits: { maxPerAddress: number; windowSec: number; exempt?: (address: string) => boolean },
+  ) {
+    this.exempt = limits.exempt ?? (() => false);
     this.perAddress = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `${keyPrefix}register:address`,
@@ -142,6 +153,7 @@ export class RegistrationLimiter {
   }
 
   async attempt(address: string): Promise<void> {
+    if (this.exempt(address)) return;
     await consume(this.perAddress, address);
   }
 }
