@@ -17,5 +17,7 @@ export const JoinTicketClaims = z.object({
   name: z.string().min(1),
   weightKg: z.number().positive(),
   startsAt: z.string().datetime({ offset: true }),
+  /** Issued at (JWT, unix seconds): a ticket issued before the trainee unregistered no longer works. */
+  iat: z.number().int().nonnegative().optional(),
 });
 export type JoinTicketClaims = z.infer<typeof JoinTicketClaims>;

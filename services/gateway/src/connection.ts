@@ -6,6 +6,7 @@ import {
   CloseCode,
   MAX_CLIENT_FRAME_BYTES,
   RatingMessage,
+  RegistrationEvent,
   SessionEvent,
   parseClientFrame,
   participantMsgId,
@@ -18,6 +19,7 @@ import {
   DependencyUnavailable,
   EarlierRatingNotStored,
   InvalidMessage,
+  InvalidTicket,
   NotLive,
   RateLimited,
   errorCodeOf,
@@ -26,6 +28,7 @@ import {
 import type { GatewayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
 import { RatingOrder } from './rating-order.js';
+import { revokesTicket } from './revocation.js';
 import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
 
 export interface ConnectionDeps {
@@ -97,6 +100,19 @@ export class Connection implements SessionClient {
     );
   }
 
+  get ticketIssuedAtSec(): number {
+    return this.claims.iat ?? 0;
+  }
+
+  /** The trainee unregistered after this ticket was issued: the ticket no longer works (4401). */
+  revoked(): void {
+    if (this.closed) return;
+    this.log.debug('ticket revoked: the trainee unregistered');
+    const err = new InvalidTicket('the trainee unregistered from the session');
+    this.deps.metrics.framesRejected.inc({ code: err.code });
+    this.closeWith(errorFrame(err), CloseCode.UNAUTHORIZED);
+  }
+
   /** A newer connection of the same trainee took over (here or on another gateway). */
   replaced(): void {
     if (this.closed) return;
@@ -121,9 +137,10 @@ export class Connection implements SessionClient {
         weightKg: this.claims.weightKg,
         ts: Date.now(),
       });
-      const [lastEvent, lastRating] = await Promise.all([
+      const [lastEvent, lastRating, lastRegistration] = await Promise.all([
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.sessionEvent(sid) }),
         jsm.streams.getMessage(names.ratingsStream, { last_by_subj: names.rating(sid, sub) }),
+        jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.registrationEvent(sid, sub) }),
         publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
         session.presenceSettled,
       ]);
@@ -131,6 +148,8 @@ export class Connection implements SessionClient {
       if (event?.success) session.apply(event.data);
       const rating = lastRating ? RatingMessage.safeParse(lastRating.json()) : null;
       this.lastSeq = rating?.success ? rating.data.seq : 0;
+      const registration = lastRegistration ? RegistrationEvent.safeParse(lastRegistration.json()) : null;
+      if (registration?.success && revokesTicket(registration.data, this.claims)) return this.revoked();
     } catch (err) {
       if (this.closed) return;
       this.log.warn({ err }, 'connection setup failed');

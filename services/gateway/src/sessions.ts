@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   CloseCode,
   PresenceBeat,
+  RegistrationEvent,
   SessionEvent,
   Takeover,
   resultsPath,
@@ -13,6 +14,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { PresenceBoard } from './presence.js';
 import { readRankSnapshot } from './rank-snapshot.js';
 import { TokenBucket } from './rate-limit.js';
+import { revokesTicket } from './revocation.js';
 import { applyEvent, initialView, type SessionView } from './session-state.js';
 
 /** What a session needs from one of its local clients. */
@@ -29,6 +31,10 @@ export interface SessionClient extends RankReceiver {
   refreshRank(nowMs: number, staleMs: number): void;
   /** A newer connection of the same trainee took over: close with 4409. */
   replaced(): void;
+  /** Issued-at of the client's join ticket (unix seconds). */
+  readonly ticketIssuedAtSec: number;
+  /** The trainee unregistered after the ticket was issued: close with 4401. */
+  revoked(): void;
 }
 
 /** Whether connection `a` was accepted before `b` (ties broken by connection id, so every gateway agrees). */
@@ -96,6 +102,7 @@ export class LocalSession {
       on(names.ranks(sessionId), (data) => this.onRanks(data)),
       on(names.presence(sessionId), (data) => this.onPresence(data)),
       on(names.takeover(sessionId), (data) => this.onTakeover(data)),
+      on(names.registrationEvent(sessionId, '*'), (data) => this.onRegistration(data)),
     ];
     // Beat at once: other gateways holding clients of the session answer with their own beat, so the
     // first local client's welcome already counts them.
@@ -224,6 +231,15 @@ export class LocalSession {
       acceptedAtMs: takeover.data.at,
       connectionId: takeover.data.connectionId,
     });
+  }
+
+  /** A trainee unregistered: their sockets opened with an earlier ticket close with 4401. */
+  private onRegistration(data: Uint8Array): void {
+    const event = RegistrationEvent.safeParse(safeJson(data));
+    if (!event.success) return;
+    for (const client of this.byUser.get(event.data.userId) ?? []) {
+      if (revokesTicket(event.data, { iat: client.ticketIssuedAtSec })) client.revoked();
+    }
   }
 
   private onPresence(data: Uint8Array): void {

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { CloseCode, ErrorCode } from '@pulse/contracts';
-import { NatsWorld, TestClient, signTicket, startGateway, type RunningGateway } from './harness.js';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  NatsWorld,
+  TestClient,
+  sessionSnapshot,
+  signTicket,
+  startGateway,
+  type RunningGateway,
+} from './harness.js';
 
 describe('Join tickets at the gateway', () => {
   let world: NatsWorld;
@@ -68,5 +76,47 @@ describe('Join tickets at the gateway', () => {
     const welcome = await client.next('welcome');
     expect(welcome.sessionId).to.equal(sessionId);
     client.close();
+  });
+
+  describe('once the trainee unregisters (issue 11)', () => {
+    const publishRegistration = async (
+      sid: string,
+      userId: string,
+      status: 'registered' | 'unregistered',
+    ) => {
+      const event = { kind: 'registration', sessionId: sid, userId, status, at: new Date().toISOString() };
+      await jetstream(world.nc).publish(world.names.registrationEvent(sid, userId), JSON.stringify(event));
+    };
+
+    it('refuses a ticket issued before the trainee unregistered', async () => {
+      const userId = randomUUID();
+      const ticket = signTicket({ sessionId, userId });
+      await publishRegistration(sessionId, userId, 'unregistered');
+      await expectRejected(ticket);
+    });
+
+    it('closes a connected trainee with 4401 when they unregister, and no one else', async () => {
+      const session = sessionSnapshot('live');
+      await world.publishEvent(session, 'started');
+      const [leaving, staying] = [randomUUID(), randomUUID()];
+      const a = TestClient.open(gw, signTicket({ sessionId: session.id, userId: leaving }));
+      const b = TestClient.open(gw, signTicket({ sessionId: session.id, userId: staying }));
+      await Promise.all([a.next('welcome'), b.next('welcome')]);
+      await publishRegistration(session.id, leaving, 'unregistered');
+      expect(await a.next('error')).to.include({ code: ErrorCode.UNAUTHENTICATED });
+      expect((await a.closed).code).to.equal(CloseCode.UNAUTHORIZED);
+      b.send({ type: 'ping' });
+      await b.next('pong');
+      b.close();
+    });
+
+    it('takes a ticket again once the trainee holds a seat again', async () => {
+      const userId = randomUUID();
+      await publishRegistration(sessionId, userId, 'unregistered');
+      await publishRegistration(sessionId, userId, 'registered');
+      const client = TestClient.open(gw, signTicket({ sessionId, userId }));
+      await client.next('welcome');
+      client.close();
+    });
   });
 });
