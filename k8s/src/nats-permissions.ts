@@ -15,25 +15,9 @@
  *   publishes rank snapshots, applies the stream settings on start.
  */
 
-/** The part of @pulse/contracts' NatsNames this table reads (k8s cannot import the contracts' sources). */
-export interface NatsNames {
-  readonly namespace: string;
-  readonly ratingsStream: string;
-  readonly eventsStream: string;
-  rating(sessionId: string, userId: string): string;
-  participant(sessionId: string, userId: string): string;
-  sessionRatings(sessionId: string): string;
-  readonly allRatings: string;
-  sessionEvent(sessionId: string): string;
-  readonly allSessionEvents: string;
-  registrationEvent(sessionId: string, userId: string): string;
-  readonly allRegistrationEvents: string;
-  ranks(sessionId: string): string;
-  presence(sessionId: string): string;
-  takeover(sessionId: string): string;
-  engineConsumer(sessionId: string): string;
-  readonly enginesBucket: string;
-}
+import type { NatsNames } from '@pulse/contracts';
+
+export type { NatsNames };
 
 export interface Permissions {
   publish: string[];
