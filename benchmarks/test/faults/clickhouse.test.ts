@@ -6,7 +6,14 @@ import { ClickHouseServer, NatsServer, sleep, waitFor } from './support/servers.
 import { FaultWorld, endedSession, energyOf, liveSession } from './support/world.js';
 
 const USERS = 20;
-const ENGINE_ENV = { RANK_TICK_MS: '100', CH_FLUSH_MS: '100', RESULTS_FLUSH_MS: '500', ACK_WAIT_MS: '3000' };
+// The feed plays devices at 10 ratings/s (a round every 100 ms): the score allowance follows that rate.
+const ENGINE_ENV = {
+  RANK_TICK_MS: '100',
+  CH_FLUSH_MS: '100',
+  RESULTS_FLUSH_MS: '500',
+  ACK_WAIT_MS: '3000',
+  SCORE_ALLOWANCE_PER_SEC: '20',
+};
 
 /** A session fed straight into JetStream (as gateways would), with the engine's rank snapshots recorded. */
 class Feed {
