@@ -51,4 +51,6 @@ export type { NatsNames } from './nats.js';
 export { JOIN_TICKET, JoinTicketClaims } from './tickets.js';
 export { CLICKHOUSE_DB_PATTERN, ClickHouseTable, clickhouseSchema } from './clickhouse.js';
 export type { RatingRow, StandingRow, MinuteRow, SessionResultRow } from './clickhouse.js';
+export { ASYNCAPI_VERSION, ASYNCAPI_FRAME_TYPES, asyncApiDocument } from './asyncapi.js';
+export type { AsyncApiDocument, AsyncApiOptions } from './asyncapi.js';
 export { CREDENTIAL_LOG_PATHS, redactQuery, logRedaction } from './logging.js';

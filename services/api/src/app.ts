@@ -120,7 +120,7 @@ export function buildApi(deps: ApiDeps): Koa {
   app.use(handlerTimeout(config.REQUEST_TIMEOUT_MS, logger));
   app.use(requestTarget());
   app.use(health.routes());
-  app.use(docsRoutes().routes());
+  app.use(docsRoutes(config.GATEWAY_PUBLIC_URL).routes());
   app.use(authenticate(new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC)));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT_BYTES, jsonStrict: true }));
   app.use(api.routes());

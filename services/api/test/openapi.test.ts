@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { expect } from 'chai';
+import { Parser } from '@asyncapi/parser';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type Router from '@koa/router';
 import { pino } from 'pino';
@@ -148,5 +149,23 @@ describe('the OpenAPI document', () => {
     expect(bundle.status).to.equal(200);
     expect((await bundle.text()).length).to.be.greaterThan(100_000);
     expect((await api.call('GET', '/docs/..%2Fpackage.json')).status).to.equal(404);
+  });
+});
+
+describe('the AsyncAPI document (issue 15)', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await TestApi.start();
+  });
+  after(() => api.close());
+
+  it('is served beside /openapi.json, valid for the AsyncAPI parser, naming the public gateway', async () => {
+    const res = await api.call('GET', '/asyncapi.json');
+    expect(res.status).to.equal(200);
+    const { document, diagnostics } = await new Parser().parse(res.body);
+    expect(diagnostics.filter((d) => d.severity === 0)).to.deep.equal([]);
+    const gateway = new URL(api.config.GATEWAY_PUBLIC_URL);
+    expect(document?.servers().get('gateway')?.host()).to.equal(gateway.host);
+    expect(document?.channels().get('live')?.address()).to.equal(gateway.pathname);
   });
 });

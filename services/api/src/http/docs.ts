@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Router from '@koa/router';
+import { asyncApiDocument } from '@pulse/contracts';
+import type { AsyncApiDocument } from '@pulse/contracts';
 import { prepareDocs } from 'koa-swagger-decorator/dist/lib/swagger-builder.js';
 import { NotFound } from '../errors.js';
 
@@ -59,12 +61,25 @@ const uiPage = `<!DOCTYPE html>
 <script src="/docs/init.js"></script></body></html>`;
 const uiInit = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });`;
 
-/** GET /openapi.json and Swagger UI at /docs, served from the swagger-ui-dist package (no CDN). */
-export function docsRoutes(): Router {
+/** The AsyncAPI document of the live socket, naming the gateway clients are sent to by join. */
+function liveDocument(gatewayPublicUrl: string): AsyncApiDocument {
+  const url = new URL(gatewayPublicUrl);
+  return asyncApiDocument({ host: url.host, protocol: url.protocol === 'wss:' ? 'wss' : 'ws' });
+}
+
+/**
+ * GET /openapi.json (REST), GET /asyncapi.json (the live WebSocket protocol) and Swagger UI at /docs, served
+ * from the swagger-ui-dist package (no CDN).
+ */
+export function docsRoutes(gatewayPublicUrl: string): Router {
   const router = new Router();
   const dir = uiDirectory();
+  const live = liveDocument(gatewayPublicUrl);
   router.get('/openapi.json', (ctx) => {
     ctx.body = openApiDocument();
+  });
+  router.get('/asyncapi.json', (ctx) => {
+    ctx.body = live;
   });
   router.get('/docs', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
