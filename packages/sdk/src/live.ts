@@ -1,0 +1,379 @@
+import { CloseCode, ErrorCode } from '@pulse/contracts';
+import type {
+  CancelledFrame,
+  EndedFrame,
+  ErrorFrame,
+  RankFrame,
+  RescheduledFrame,
+  ServerFrame,
+  StartedFrame,
+  WaitingFrame,
+  WelcomeFrame,
+} from '@pulse/contracts';
+import { DEFAULT_BACKOFF, backoffDelayMs } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
+import { TypedEmitter } from './emitter.js';
+import { PulseApiError } from './errors.js';
+import { RatingOutbox } from './outbox.js';
+import type { PendingRating } from './outbox.js';
+import type { JoinResult } from './rest.js';
+
+/** Where a live session is. The last five are end states: nothing happens after them. */
+export type LiveState =
+  | 'idle'
+  | 'connecting'
+  | 'waiting'
+  | 'live'
+  | 'reconnecting'
+  | 'ended'
+  | 'cancelled'
+  | 'replaced'
+  | 'closed'
+  | 'failed';
+export type LiveEndState = 'ended' | 'cancelled' | 'replaced' | 'closed' | 'failed';
+
+/** How a live session finished. */
+export interface LiveEnd {
+  state: LiveEndState;
+  /** The close code that ended it, when a socket close did. */
+  closeCode?: number;
+  /** For `failed`: the join error or the reason. */
+  error?: unknown;
+  /** For `ended`: where the results are (`GET` on the API). */
+  resultsPath?: string;
+}
+
+export interface LiveEvents {
+  state: { state: LiveState; previous: LiveState; closeCode?: number };
+  welcome: WelcomeFrame;
+  waiting: WaitingFrame;
+  started: StartedFrame;
+  rank: RankFrame;
+  rescheduled: RescheduledFrame;
+  ended: EndedFrame;
+  cancelled: CancelledFrame;
+  error: ErrorFrame;
+  /** The server confirmed every rating up to `seq`; `pending` are still unconfirmed. */
+  confirmed: { seq: number; pending: number };
+}
+
+/** The part of the WHATWG WebSocket the SDK uses; `ws` on Node implements it too. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+/** Opens a socket: the browser's `WebSocket` by default; on Node 20 pass `(url) => new WebSocket(url)` from `ws`. */
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+export interface LiveOptions {
+  webSocket?: WebSocketFactory;
+  backoff?: BackoffOptions;
+  /** A socket that delivered no frame this long is given up and replaced (half-open connections). */
+  staleMs?: number;
+  /** Interval of `ping` frames, which also keep the waiting room's socket busy enough to notice it died. */
+  pingIntervalMs?: number;
+  /** Wait before resending after RATE_LIMITED or UNAVAILABLE. */
+  resendDelayMs?: number;
+  /** Consecutive 4401 closes on fresh tickets before giving up (a misconfigured deployment). */
+  maxTicketRenewals?: number;
+  random?: () => number;
+}
+
+export const DEFAULT_STALE_MS = 20_000;
+export const DEFAULT_PING_INTERVAL_MS = 5_000;
+export const DEFAULT_RESEND_DELAY_MS = 1_000;
+export const DEFAULT_MAX_TICKET_RENEWALS = 3;
+const OPEN = 1;
+
+const END_STATES: ReadonlySet<LiveState> = new Set(['ended', 'cancelled', 'replaced', 'closed', 'failed']);
+
+function defaultWebSocket(): WebSocketFactory {
+  const Ctor = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (Ctor === undefined) {
+    throw new Error(
+      'no global WebSocket: pass options.webSocket, e.g. (url) => new WebSocket(url) from "ws"',
+    );
+  }
+  return (url) => new Ctor(url);
+}
+
+/**
+ * One trainee's presence in one live session: join → connect → welcome → stream, with a local outbox of ratings
+ * not yet confirmed, reconnects with backoff and jitter, resume from `welcome.lastSeq`, resend from
+ * `error.resendFrom`, a new ticket on 4401, and an end state per close code (`done`).
+ */
+export class LiveSession extends TypedEmitter<LiveEvents> {
+  readonly outbox = new RatingOutbox();
+  /** Settles once, with the end state. */
+  readonly done: Promise<LiveEnd>;
+  private current: LiveState = 'idle';
+  private lastRank: RankFrame | undefined;
+  private ticket: JoinResult | undefined;
+  private socket: WebSocketLike | undefined;
+  private attempt = 0;
+  private ticketRenewals = 0;
+  private lastFrameAt = 0;
+  private sawEnd: EndedFrame | CancelledFrame | undefined;
+  private resendFrom: number | undefined;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private finish!: (end: LiveEnd) => void;
+  private readonly options: Required<Omit<LiveOptions, 'webSocket'>> & { webSocket: WebSocketFactory };
+
+  constructor(
+    readonly sessionId: string,
+    private readonly join: (sessionId: string) => Promise<JoinResult>,
+    options: LiveOptions = {},
+  ) {
+    super();
+    this.options = {
+      webSocket: options.webSocket ?? defaultWebSocket(),
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      staleMs: options.staleMs ?? DEFAULT_STALE_MS,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      resendDelayMs: options.resendDelayMs ?? DEFAULT_RESEND_DELAY_MS,
+      maxTicketRenewals: options.maxTicketRenewals ?? DEFAULT_MAX_TICKET_RENEWALS,
+      random: options.random ?? Math.random,
+    };
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  get state(): LiveState {
+    return this.current;
+  }
+  /** The latest rank frame, if any. */
+  get rank(): RankFrame | undefined {
+    return this.lastRank;
+  }
+
+  /** Joins and connects; resolves with the first welcome, rejects when the session ends before one. */
+  start(): Promise<WelcomeFrame> {
+    if (this.current !== 'idle') throw new Error(`start() called in state ${this.current}`);
+    const welcomed = new Promise<WelcomeFrame>((resolve, reject) => {
+      const off = this.on('welcome', (frame) => {
+        off();
+        resolve(frame);
+      });
+      void this.done.then((end) => {
+        off();
+        reject(end.error ?? new Error(`live session ${end.state} before a welcome`));
+      });
+    });
+    this.setState('connecting');
+    void this.open(true);
+    return welcomed;
+  }
+
+  /** Records a reading; it is sent now when live, or kept and sent once the session is live again. */
+  rate(energy: number): PendingRating {
+    if (END_STATES.has(this.current)) throw new Error(`cannot rate: the live session is ${this.current}`);
+    const rating = this.outbox.add(energy);
+    if (this.current === 'live') this.send([rating]);
+    return rating;
+  }
+
+  /** Leaves: closes the socket normally and ends in `closed`. */
+  close(): void {
+    this.end({ state: 'closed' });
+    this.socket?.close(CloseCode.NORMAL);
+  }
+
+  private async open(needTicket: boolean): Promise<void> {
+    if (needTicket || this.ticket === undefined) {
+      try {
+        this.ticket = await this.join(this.sessionId);
+      } catch (error) {
+        if (END_STATES.has(this.current)) return;
+        const end = joinFailure(error);
+        if (end) this.end(end);
+        else this.reconnectLater(true);
+        return;
+      }
+    }
+    if (END_STATES.has(this.current)) return;
+    const url = `${this.ticket.gatewayUrl}?ticket=${encodeURIComponent(this.ticket.ticket)}`;
+    const socket = this.options.webSocket(url);
+    this.socket = socket;
+    this.lastFrameAt = Date.now();
+    socket.onmessage = (event) => {
+      if (this.socket === socket) this.onFrame(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket === socket) this.onClose(event.code);
+    };
+    socket.onerror = () => undefined; // a close follows every error
+    this.startHeartbeat(socket);
+  }
+
+  private onFrame(data: unknown): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(String(data)) as ServerFrame;
+    } catch {
+      return;
+    }
+    this.lastFrameAt = Date.now();
+    switch (frame.type) {
+      case 'welcome':
+        return this.onWelcome(frame);
+      case 'started':
+        this.setState('live');
+        this.emit('started', frame);
+        return this.send(this.outbox.unconfirmed);
+      case 'rank':
+        this.lastRank = frame;
+        if (frame.seq !== undefined && frame.seq > this.outbox.confirmed) this.confirm(frame.seq);
+        return this.emit('rank', frame);
+      case 'ended':
+      case 'cancelled':
+        this.sawEnd = frame;
+        return frame.type === 'ended' ? this.emit('ended', frame) : this.emit('cancelled', frame);
+      case 'error':
+        this.emit('error', frame);
+        return this.onError(frame);
+      case 'waiting':
+        return this.emit('waiting', frame);
+      case 'rescheduled':
+        return this.emit('rescheduled', frame);
+      case 'pong':
+        return;
+    }
+  }
+
+  private onWelcome(frame: WelcomeFrame): void {
+    this.attempt = 0;
+    this.ticketRenewals = 0;
+    this.confirm(frame.lastSeq);
+    this.setState(frame.state);
+    this.emit('welcome', frame);
+    if (frame.state === 'live') this.send(this.outbox.unconfirmed);
+  }
+
+  private confirm(seq: number): void {
+    this.outbox.confirm(seq);
+    this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.unconfirmed.length });
+  }
+
+  private onError(frame: ErrorFrame): void {
+    if (frame.resendFrom === undefined) return;
+    const retryLater = frame.code === ErrorCode.RATE_LIMITED || frame.code === ErrorCode.UNAVAILABLE;
+    if (!retryLater) return this.send(this.outbox.from(frame.resendFrom));
+    if (this.resendFrom !== undefined) {
+      this.resendFrom = Math.min(this.resendFrom, frame.resendFrom);
+      return;
+    }
+    this.resendFrom = frame.resendFrom;
+    this.later(this.options.resendDelayMs, () => {
+      const from = this.resendFrom!;
+      this.resendFrom = undefined;
+      if (this.current === 'live') this.send(this.outbox.from(from));
+    });
+  }
+
+  private onClose(code: number): void {
+    this.stopHeartbeat();
+    this.socket = undefined;
+    if (END_STATES.has(this.current)) return;
+    if (code === CloseCode.REPLACED) return this.end({ state: 'replaced', closeCode: code });
+    if (code === CloseCode.SESSION_CLOSED || (code === CloseCode.NORMAL && this.sawEnd)) {
+      return this.end(this.endOf(code));
+    }
+    if (code === CloseCode.NORMAL) return this.end({ state: 'closed', closeCode: code });
+    if (code === CloseCode.MESSAGE_TOO_BIG) return this.end({ state: 'failed', closeCode: code });
+    if (code === CloseCode.UNAUTHORIZED) {
+      if (++this.ticketRenewals > this.options.maxTicketRenewals) {
+        return this.end({
+          state: 'failed',
+          closeCode: code,
+          error: new Error('the gateway refuses fresh tickets'),
+        });
+      }
+      this.ticket = undefined;
+      // A refused ticket is renewed at once: it expired, or the trainee's socket came back after a long pause.
+      this.setState('reconnecting', code);
+      void this.open(true);
+      return;
+    }
+    // 1012 (gateway restarting), 4429 (slow reader), 1006 (network), anything else: resume elsewhere.
+    this.setState('reconnecting', code);
+    this.reconnectLater(false);
+  }
+
+  private endOf(code: number): LiveEnd {
+    if (this.sawEnd?.type === 'cancelled') return { state: 'cancelled', closeCode: code };
+    return { state: 'ended', closeCode: code, resultsPath: this.sawEnd?.resultsPath };
+  }
+
+  private reconnectLater(needTicket: boolean): void {
+    if (this.current !== 'reconnecting' && this.current !== 'connecting') this.setState('reconnecting');
+    const delay = backoffDelayMs(this.attempt++, this.options.backoff, this.options.random);
+    this.later(delay, () => void this.open(needTicket));
+  }
+
+  private send(ratings: readonly PendingRating[]): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== OPEN) return; // kept in the outbox for the next welcome
+    for (const { seq, energy } of ratings) socket.send(JSON.stringify({ type: 'rating', seq, energy }));
+  }
+
+  private startHeartbeat(socket: WebSocketLike): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastFrameAt > this.options.staleMs) {
+        // Half-open: the close handshake would wait on a dead peer, so give the socket up right here.
+        this.socket = undefined;
+        socket.onmessage = socket.onclose = null;
+        socket.close();
+        this.onClose(1006);
+      } else if (socket.readyState === OPEN) {
+        socket.send(JSON.stringify({ type: 'ping' }));
+      }
+    }, this.options.pingIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!END_STATES.has(this.current)) run();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private setState(state: LiveState, closeCode?: number): void {
+    if (state === this.current) return;
+    const previous = this.current;
+    this.current = state;
+    this.emit('state', { state, previous, closeCode });
+  }
+
+  private end(end: LiveEnd): void {
+    if (END_STATES.has(this.current)) return;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.stopHeartbeat();
+    this.setState(end.state, end.closeCode);
+    this.finish(end);
+  }
+}
+
+/** A join error that ends the session (over, not allowed), or `undefined` for one worth retrying. */
+function joinFailure(error: unknown): LiveEnd | undefined {
+  if (!(error instanceof PulseApiError)) return undefined; // network: retry
+  if (error.code === ErrorCode.INVALID_STATE) {
+    const state = (error.details as { state?: string } | undefined)?.state;
+    return state === 'cancelled' ? { state: 'cancelled', error } : { state: 'ended', error };
+  }
+  if (error.code === ErrorCode.UNAVAILABLE || error.code === ErrorCode.RATE_LIMITED) return undefined;
+  if (error.code === ErrorCode.INTERNAL) return undefined;
+  return { state: 'failed', error };
+}
