@@ -53,6 +53,8 @@ export interface LiveEvents {
   ended: EndedFrame;
   cancelled: CancelledFrame;
   error: ErrorFrame;
+  /** A socket closed (or was given up as stale: 1006); the state event tells what happens next. */
+  disconnect: { closeCode: number };
   /** The server confirmed every rating up to `seq`; `pending` are still unconfirmed. */
   confirmed: { seq: number; pending: number };
 }
@@ -279,6 +281,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     this.stopHeartbeat();
     this.socket = undefined;
     if (END_STATES.has(this.current)) return;
+    this.emit('disconnect', { closeCode: code });
     if (code === CloseCode.REPLACED) return this.end({ state: 'replaced', closeCode: code });
     if (code === CloseCode.SESSION_CLOSED || (code === CloseCode.NORMAL && this.sawEnd)) {
       return this.end(this.endOf(code));

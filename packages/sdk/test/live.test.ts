@@ -1,0 +1,180 @@
+import { expect } from 'chai';
+import { waitFor } from '@pulse/benchmarks';
+import type { LocalStack } from '@pulse/benchmarks';
+import { CloseCode } from '../src/index.js';
+import type { LiveSession, LiveState, PulseClient, Session } from '../src/index.js';
+import {
+  SocketLog,
+  account,
+  allConfirmed,
+  liveOptions,
+  newSession,
+  next,
+  startStack,
+} from './support/stack.js';
+
+interface Rider {
+  client: PulseClient;
+  live: LiveSession;
+  sockets: SocketLog;
+  states: LiveState[];
+  sent: number;
+  name: string;
+}
+
+/** Polls the results as the trainer until they are final. */
+async function finalResults(trainer: PulseClient, sessionId: string) {
+  return waitFor(
+    'final results',
+    async () => {
+      const results = await trainer.results(sessionId, { limit: 100 });
+      return results.final ? results : undefined;
+    },
+    30_000,
+    250,
+  );
+}
+
+describe('LiveSession against the real stack', function () {
+  this.timeout(120_000);
+  let stack: LocalStack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(() => stack?.close());
+
+  async function rider(session: Session, name: string): Promise<Rider> {
+    const client = await account(stack, 'trainee', name);
+    await client.register(session.id);
+    const sockets = new SocketLog();
+    const live = client.live(session.id, liveOptions(sockets));
+    const states: LiveState[] = [];
+    live.on('state', ({ state }) => states.push(state));
+    return { client, live, sockets, states, sent: 0, name };
+  }
+
+  function rate(r: Rider, energies: number[]): void {
+    for (const energy of energies) {
+      r.live.rate(energy);
+      r.sent += energy;
+    }
+  }
+
+  /** Streams `count` readings at `intervalMs`, like a device. */
+  async function stream(
+    r: Rider,
+    count: number,
+    energy: (i: number) => number,
+    intervalMs = 50,
+  ): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      rate(r, [energy(i)]);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+
+  it('runs a whole class: waiting room, start, ranks, end, and results equal to what each device sent', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Class');
+    const session = await newSession(trainer, 'SDK class');
+    const riders = await Promise.all(['Ada', 'Bo', 'Cy'].map((n) => rider(session, n)));
+    const welcomes = await Promise.all(riders.map((r) => r.live.start()));
+    expect(welcomes.map((w) => w.state)).to.deep.equal(['waiting', 'waiting', 'waiting']);
+    expect(riders.map((r) => r.live.state)).to.deep.equal(['waiting', 'waiting', 'waiting']);
+    rate(riders[0], [5]); // kept in the outbox until the class is live
+    const started = riders.map((r) => new Promise((resolve) => r.live.on('started', resolve)));
+    await trainer.startSession(session.id);
+    await Promise.all(started);
+    await Promise.all(riders.map((r, k) => stream(r, 15, (i) => 10 * (k + 1) + i)));
+    await Promise.all(riders.map((r) => allConfirmed(r.live)));
+    const ranks = riders.map((r) => r.live.rank!);
+    expect(ranks.map((rank) => rank.score)).to.deep.equal(riders.map((r) => r.sent));
+    expect(ranks.map((rank) => rank.rank)).to.deep.equal([3, 2, 1]);
+    const ended = riders.map((r) => r.live.done);
+    await trainer.endSession(session.id);
+    const ends = await Promise.all(ended);
+    for (const end of ends) {
+      expect(end).to.deep.include({ state: 'ended', closeCode: CloseCode.SESSION_CLOSED });
+      expect(end.resultsPath).to.equal(`/v1/sessions/${session.id}/results`);
+    }
+    expect(riders[0].states).to.deep.equal(['connecting', 'waiting', 'live', 'ended']);
+    const results = await finalResults(trainer, session.id);
+    const scores = Object.fromEntries(results.leaderboard.items.map((i) => [i.name, i.score]));
+    expect(scores).to.deep.equal(Object.fromEntries(riders.map((r) => [r.name, r.sent])));
+    const mine = await riders[2].client.results(session.id);
+    expect(mine.me).to.deep.include({ rank: 1, score: riders[2].sent });
+  });
+
+  it('keeps an exact score across a socket cut mid-stream and a gateway restart', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Faults');
+    const session = await newSession(trainer, 'SDK faults');
+    const r = await rider(session, 'Dee');
+    await r.live.start();
+    await trainer.startSession(session.id);
+    await waitFor('live', async () => (r.live.state === 'live' ? true : undefined), 10_000, 20);
+    await stream(r, 10, (i) => 20 + i);
+
+    // A lost network: the socket dies under the device, which goes on rating into its outbox.
+    const cut = next(r.live, 'state', (s) => s.state === 'reconnecting');
+    r.sockets.current.terminate();
+    await cut;
+    rate(r, [61, 62, 63]);
+    await next(r.live, 'state', (s) => s.state === 'live');
+    await stream(r, 10, (i) => 40 + i);
+    await allConfirmed(r.live);
+    expect(r.live.rank!.score).to.equal(r.sent);
+
+    // The gateway restarts (1012 to its sockets), on the same port, after the ticket expired.
+    const closes: number[] = [];
+    r.live.on('disconnect', (d) => closes.push(d.closeCode));
+    await stack.stop('gateway-1');
+    rate(r, [71, 72, 73, 74]);
+    await new Promise((resolve) => setTimeout(resolve, 4_500)); // outlive JOIN_TICKET_TTL_SEC
+    await stack.restart('gateway-1');
+    await next(r.live, 'state', (s) => s.state === 'live', 60_000);
+    await stream(r, 5, (i) => 80 + i);
+    await allConfirmed(r.live);
+    expect(closes).to.include(CloseCode.RECONNECT);
+    expect(closes).to.include(CloseCode.UNAUTHORIZED);
+    expect(r.sockets.sockets.length).to.be.greaterThanOrEqual(4);
+    expect(r.live.rank!.score).to.equal(r.sent);
+
+    await trainer.endSession(session.id);
+    expect((await r.live.done).state).to.equal('ended');
+    const results = await finalResults(trainer, session.id);
+    expect(results.leaderboard.items.map((i) => i.score)).to.deep.equal([r.sent]);
+  });
+
+  it('resends from error.resendFrom after RATE_LIMITED until every rating of a burst is counted', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Burst');
+    const session = await newSession(trainer, 'SDK burst');
+    const r = await rider(session, 'Flo');
+    await r.live.start();
+    await trainer.startSession(session.id);
+    await waitFor('live', async () => (r.live.state === 'live' ? true : undefined), 10_000, 20);
+    const limited: number[] = [];
+    r.live.on('error', (e) => e.code === 'RATE_LIMITED' && limited.push(e.resendFrom!));
+    rate(
+      r,
+      Array.from({ length: 40 }, (_, i) => 30 + i),
+    );
+    await allConfirmed(r.live);
+    expect(limited.length).to.be.greaterThan(0);
+    expect(Math.min(...limited)).to.equal(21);
+    expect(r.live.rank!.score).to.equal(r.sent);
+    r.live.close();
+    expect(await r.live.done).to.deep.equal({ state: 'closed' });
+  });
+
+  it('stops with `replaced` on 4409 and with `cancelled` when the trainer cancels', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Ends');
+    const session = await newSession(trainer, 'SDK ends');
+    const first = await rider(session, 'Eve');
+    await first.live.start();
+    const second = first.client.live(session.id, liveOptions());
+    await second.start();
+    expect(await first.live.done).to.deep.equal({ state: 'replaced', closeCode: CloseCode.REPLACED });
+    await trainer.cancelSession(session.id);
+    expect(await second.done).to.deep.include({ state: 'cancelled', closeCode: CloseCode.SESSION_CLOSED });
+    expect(() => second.rate(50)).to.throw(/cancelled/);
+  });
+});
