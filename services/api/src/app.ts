@@ -25,6 +25,7 @@ import type { Readiness } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { requestLog } from './http/request-log.js';
 import { requestTarget } from './http/request-target.js';
+import { webApp } from './http/web-app.js';
 import type { ClickHouseClient } from './infra/clickhouse.js';
 import type { OutboxSignal } from './outbox/outbox.js';
 import { JoinTickets } from './registrations/join-ticket.js';
@@ -121,6 +122,7 @@ export function buildApi(deps: ApiDeps): Koa {
   app.use(requestTarget());
   app.use(health.routes());
   app.use(docsRoutes(config.GATEWAY_PUBLIC_URL).routes());
+  app.use(webApp(config.WEB_APP_DIR));
   app.use(authenticate(new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC)));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT_BYTES, jsonStrict: true }));
   app.use(api.routes());

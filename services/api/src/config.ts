@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN } from '@pulse/contracts';
@@ -35,6 +37,12 @@ const trustProxy = z
   );
 const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
 
+/** The reference web app's build (`web/dist/app` of this repository), served at /app/. */
+const DEFAULT_WEB_APP_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../web/dist/app',
+);
+
 const ApiEnv = {
   ...joinTicketEnv,
   ...addressLimitEnv,
@@ -53,6 +61,8 @@ const ApiEnv = {
   REFRESH_TOKEN_TTL_SEC: positiveInt.default(2_592_000),
   JOIN_TICKET_TTL_SEC: positiveInt.default(600),
   GATEWAY_PUBLIC_URL: z.string().url().default('ws://127.0.0.1:8080/v1/live'),
+  /** Directory of the built web app served at /app/; empty serves none. */
+  WEB_APP_DIR: z.string().default(DEFAULT_WEB_APP_DIR),
   BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
   REQUEST_TIMEOUT_MS: positiveInt.default(10_000),
   LOGIN_MAX_PER_ACCOUNT: positiveInt.default(5),
