@@ -66,6 +66,23 @@ describe('PulseClient over REST', function () {
     expect(login).to.include({ code: ErrorCode.UNAUTHENTICATED, status: 401 });
   });
 
+  it('carries Retry-After as retryAfter on a 429', async () => {
+    const trainee = await account(stack, 'trainee', 'Trainee Limited');
+    const email = (await trainee.me()).email;
+    const stranger = new PulseClient({ baseUrl: stack.apiUrl });
+    const codes: string[] = [];
+    let limited: PulseApiError | undefined;
+    for (let i = 0; i < 4 && limited === undefined; i++) {
+      const err = await rejection(stranger.login(email, 'wrong password!'));
+      codes.push(err.code);
+      if (err.code === ErrorCode.RATE_LIMITED) limited = err;
+    }
+    expect(codes).to.deep.equal(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
+    expect(limited!.status).to.equal(429);
+    expect(limited!.retryAfter).to.be.a('number').greaterThan(0);
+    expect(limited!.details).to.deep.equal({ retryAfterSec: limited!.retryAfter });
+  });
+
   it('refreshes once for ten requests failing together with a 401, and the old refresh token is rotated away', async () => {
     const trainee = await account(stack, 'trainee', 'Trainee Refresh');
     const original = trainee.tokens.current!;

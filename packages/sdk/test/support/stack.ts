@@ -14,7 +14,8 @@ export const startStack = (): Promise<LocalStack> =>
       // A small door bucket, so a burst gets RATE_LIMITED with resendFrom well within the score allowance.
       gateway: { RATING_RATE_PER_SEC: '10', RATING_BURST: '20' },
       // Tickets expire quickly, so reconnects after a gateway restart exercise the 4401 renewal too.
-      api: { JOIN_TICKET_TTL_SEC: '4', LOGIN_MAX_PER_IP: '100000', LOGIN_MAX_PER_ACCOUNT: '100000' },
+      // Limits apply to loopback too, so a test can meet a 429 with Retry-After.
+      api: { JOIN_TICKET_TTL_SEC: '4', ADDRESS_LIMIT_EXEMPT: '', LOGIN_MAX_PER_ACCOUNT: '3' },
     },
   });
 
