@@ -34,6 +34,33 @@ describe('k8s/Dockerfile', () => {
     }
   });
 
+  it('gives npm ci every workspace manifest, and each image the @pulse packages its service imports', () => {
+    const stages = parseDockerfile(dockerfile());
+    const args = (name: string, op: string) =>
+      stages
+        .find((st) => st.name === name)!
+        .instructions.filter((i) => i.op === op)
+        .map((i) => i.args);
+    const rootManifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+    const copied = args('manifests', 'COPY').join('\n');
+    for (const ws of rootManifest.workspaces as string[]) {
+      expect(copied, `${ws}/package.json in the manifests stage`).to.include(`${ws}/package.json`);
+    }
+    const runtimeCopies = args('runtime', 'COPY').join('\n');
+    for (const target of Object.keys(TARGETS)) {
+      const manifest = JSON.parse(
+        readFileSync(path.join(REPO_ROOT, 'services', target, 'package.json'), 'utf8'),
+      );
+      const shared = Object.keys(manifest.dependencies).filter((d) => d.startsWith('@pulse/'));
+      const install = args(`deps-${target}`, 'RUN').join(' ');
+      for (const dep of shared) {
+        const dir = `packages/${dep.slice('@pulse/'.length)}`;
+        expect(install, `${target} installs ${dir}`).to.include(`-w ${dir}`);
+        expect(runtimeCopies, `${target} ships ${dir}`).to.include(`${dir}/dist/src`);
+      }
+    }
+  });
+
   it('installs only production dependencies into the images it ships', () => {
     const stages = parseDockerfile(dockerfile());
     for (const target of Object.keys(TARGETS)) {
