@@ -13,6 +13,11 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
+  /**
+   * REST, not an error: the session ended and its results are being frozen. Answered 202 with
+   * `Retry-After` (and `details.retryAfterSec`); ask again then. Never a partial board.
+   */
+  RESULTS_PENDING: 'RESULTS_PENDING',
   /** WebSocket: a frame that is not valid JSON, has an unknown type, wrong fields or is too large. */
   INVALID_MESSAGE: 'INVALID_MESSAGE',
   /** WebSocket: a rating sent while the session is not live (waiting room, ended, cancelled). */
@@ -32,6 +37,7 @@ export const HttpStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
+  RESULTS_PENDING: 202,
   INVALID_MESSAGE: 400,
   NOT_LIVE: 409,
 });

@@ -33,7 +33,11 @@ import { RegistrationRoutes } from './registrations/registration-routes.js';
 import { RegistrationService } from './registrations/registration-service.js';
 import { HistoryService } from './results/history-service.js';
 import { ResultsRoutes } from './results/results-routes.js';
+import { FrozenResults } from './results/frozen-results.js';
+import { LiveResults } from './results/live-results.js';
+import { ResultsFreezer } from './results/results-freeze.js';
 import { ResultsService } from './results/results-service.js';
+import type { FreezeSignal } from './results/results-service.js';
 import type { ApiServices } from './services.js';
 import { SessionRoutes } from './sessions/session-routes.js';
 import { SessionService } from './sessions/session-service.js';
@@ -48,6 +52,12 @@ export interface ApiDeps {
   /** Woken after every commit that wrote an outbox row (the publisher, started by main.ts). */
   outbox: OutboxSignal;
   readiness?: Readiness;
+  /**
+   * Freezes ended sessions' results (main.ts shares it with the FreezeWatch it starts); one is built
+   * when absent. `freezeWatch` hears of ended sessions a results request found unfrozen.
+   */
+  freezer?: ResultsFreezer;
+  freezeWatch?: FreezeSignal;
 }
 
 export const ROUTE_CLASSES = [AuthRoutes, SessionRoutes, RegistrationRoutes, FeedbackRoutes, ResultsRoutes];
@@ -78,8 +88,14 @@ function buildServices(deps: ApiDeps): ApiServices {
     sessions,
     registrations: new RegistrationService(orm, sessions, tickets, config.GATEWAY_PUBLIC_URL, deps.outbox),
     feedback: new FeedbackService(orm),
-    results: new ResultsService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
-    history: new HistoryService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
+    results: new ResultsService(
+      orm,
+      new FrozenResults(orm),
+      new LiveResults(deps.clickhouse, config.CLICKHOUSE_DB),
+      deps.freezer ?? new ResultsFreezer(orm, deps.clickhouse, config.CLICKHOUSE_DB, deps.logger),
+      deps.freezeWatch ?? { watch: () => undefined },
+    ),
+    history: new HistoryService(orm),
   };
 }
 

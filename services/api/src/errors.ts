@@ -111,3 +111,16 @@ export class HandlerTimedOut extends PulseError {
     super(`the request did not finish within ${timeoutMs} ms, retry later`, { details: { timeoutMs } });
   }
 }
+
+/** Not a failure: the session ended and its results are being frozen; answered 202 with Retry-After. */
+export class ResultsPending extends PulseError {
+  readonly code = ErrorCode.RESULTS_PENDING;
+  constructor(
+    readonly sessionId: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(`results of session ${sessionId} are being finalised, retry in ${retryAfterSec} s`, {
+      details: { retryAfterSec },
+    });
+  }
+}

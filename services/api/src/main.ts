@@ -16,6 +16,8 @@ import type { Readiness } from './http/health.js';
 import { openDatabase } from './db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from './infra/clickhouse.js';
 import { OutboxPublisher } from './outbox/outbox-publisher.js';
+import { FreezeWatch } from './results/freeze-watch.js';
+import { ResultsFreezer } from './results/results-freeze.js';
 
 async function main(): Promise<void> {
   let config;
@@ -47,13 +49,27 @@ async function main(): Promise<void> {
   const outbox = new OutboxPublisher(orm, jetstream(nats), names, logger, config.OUTBOX_POLL_MS, {
     retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
   });
+  const freezer = new ResultsFreezer(orm, clickhouse, config.CLICKHOUSE_DB, logger);
+  const freezeWatch = new FreezeWatch(freezer, orm, nats, names, logger);
   const readiness: Readiness = { draining: false };
-  const app = buildApi({ config, logger, orm, nats, redis, clickhouse, outbox, readiness });
+  const app = buildApi({
+    config,
+    logger,
+    orm,
+    nats,
+    redis,
+    clickhouse,
+    outbox,
+    readiness,
+    freezer,
+    freezeWatch,
+  });
   const server = createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
   server.listen(config.API_PORT, () => logger.info({ port: config.API_PORT }, 'api listening'));
   outbox.start();
+  freezeWatch.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -64,6 +80,7 @@ async function main(): Promise<void> {
     const forced = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS).unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await outbox.stop();
+    await freezeWatch.stop();
     await Promise.allSettled([nats.drain(), orm.close(), redis.quit(), clickhouse.close()]);
     clearTimeout(forced);
     logger.info('stopped');

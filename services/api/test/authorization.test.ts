@@ -1,11 +1,13 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { expect } from 'chai';
+import { ClickHouseTable } from '@pulse/contracts';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
 
 type Caller = 'anonymous' | 'trainee' | 'otherTrainee' | 'owner' | 'otherTrainer';
 const CALLERS: Caller[] = ['anonymous', 'trainee', 'otherTrainee', 'owner', 'otherTrainer'];
-type State = 'scheduled' | 'live' | 'ended';
+/** `frozen`: ended, and the engine's final results copied into PostgreSQL (issue 13). */
+type State = 'scheduled' | 'live' | 'ended' | 'frozen';
 
 interface Row {
   method: string;
@@ -74,7 +76,10 @@ const TABLE: Row[] = [
     expected: [401, 204, 404, 403, 403],
   },
   { method: 'POST', path: '/v1/sessions/:id/join', state: 'scheduled', expected: [401, 200, 403, 403, 403] },
-  { method: 'GET', path: '/v1/sessions/:id/results', state: 'ended', expected: [401, 200, 200, 200, 200] },
+  { method: 'GET', path: '/v1/sessions/:id/results', state: 'live', expected: [401, 200, 200, 200, 200] },
+  // Ended but not frozen yet: 202 RESULTS_PENDING to everyone signed in.
+  { method: 'GET', path: '/v1/sessions/:id/results', state: 'ended', expected: [401, 202, 202, 202, 202] },
+  { method: 'GET', path: '/v1/sessions/:id/results', state: 'frozen', expected: [401, 200, 200, 200, 200] },
   {
     method: 'POST',
     path: '/v1/sessions/:id/feedback',
@@ -168,7 +173,17 @@ describe('authorization: every route × every kind of caller', () => {
     await api.call('POST', `/v1/sessions/${s.id}/join`, { token: users.trainee.token });
     if (state !== 'scheduled')
       await api.call('POST', `/v1/sessions/${s.id}/start`, { token: users.owner.token });
-    if (state === 'ended') await api.call('POST', `/v1/sessions/${s.id}/end`, { token: users.owner.token });
+    if (state === 'ended' || state === 'frozen')
+      await api.call('POST', `/v1/sessions/${s.id}/end`, { token: users.owner.token });
+    if (state === 'frozen') {
+      // What the engine writes for a session nobody connected to: its final session row.
+      await api.clickhouse.insert({
+        table: `${api.config.CLICKHOUSE_DB}.${ClickHouseTable.SESSION_RESULTS}`,
+        values: [{ session_id: s.id, participants: 0, final: 1, updated_at: 1_795_600_000, version: 1 }],
+        format: 'JSONEachRow',
+      });
+      expect(await api.freezer.freeze(s.id)).to.equal('frozen');
+    }
     return s.id;
   }
 

@@ -20,6 +20,8 @@ import { applyClickHouseSchema, openClickHouse } from '../src/infra/clickhouse.j
 import type { ClickHouseClient } from '../src/infra/clickhouse.js';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@pulse/runtime';
 import { OutboxPublisher } from '../src/outbox/outbox-publisher.js';
+import { FreezeWatch } from '../src/results/freeze-watch.js';
+import { ResultsFreezer } from '../src/results/results-freeze.js';
 import { AccessTokens } from '../src/accounts/tokens.js';
 import { User } from '../src/accounts/user.entity.js';
 import type { Role } from '../src/accounts/user.entity.js';
@@ -63,6 +65,8 @@ export class TestApi {
   redis!: Redis;
   clickhouse!: ClickHouseClient;
   outbox!: OutboxPublisher;
+  freezer!: ResultsFreezer;
+  freezeWatch!: FreezeWatch;
   server!: Server;
   url!: string;
   private tokens!: AccessTokens;
@@ -108,6 +112,9 @@ export class TestApi {
       this.config.OUTBOX_POLL_MS,
     );
     if (startPublisher) this.outbox.start();
+    this.freezer = new ResultsFreezer(this.orm, this.clickhouse, this.config.CLICKHOUSE_DB, logger);
+    this.freezeWatch = new FreezeWatch(this.freezer, this.orm, this.nats, this.names, logger);
+    this.freezeWatch.start();
     const app = buildApi({
       config: this.config,
       logger,
@@ -116,6 +123,8 @@ export class TestApi {
       redis: this.redis,
       clickhouse: this.clickhouse,
       outbox: this.outbox,
+      freezer: this.freezer,
+      freezeWatch: this.freezeWatch,
     });
     options.extend?.(app, this);
     this.server = createServer(app.callback());
@@ -126,6 +135,7 @@ export class TestApi {
 
   async close(): Promise<void> {
     await this.outbox.stop();
+    await this.freezeWatch.stop();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     const jsm = await jetstreamManager(this.nats);

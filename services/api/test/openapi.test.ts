@@ -140,6 +140,18 @@ describe('the OpenAPI document', () => {
     expect(envelope.properties.error.properties.code.enum).to.include.members(Object.values(ErrorCode));
   });
 
+  it('documents the results route’s 202 with Retry-After, 304 and the cache headers (issue 13)', () => {
+    const op = doc.paths['/v1/sessions/{id}/results'].get;
+    expect(op.responses['202'].description).to.equal('RESULTS_PENDING');
+    expect(op.responses['202'].content['application/json'].schema.$ref).to.equal(
+      '#/components/schemas/ErrorEnvelope',
+    );
+    expect(Object.keys(op.responses['202'].headers)).to.deep.equal(['Retry-After', 'Cache-Control']);
+    expect(op.responses['304'].description).to.match(/^not modified/);
+    expect(Object.keys(op.responses['200'].headers)).to.deep.equal(['ETag', 'Cache-Control', 'Vary']);
+    expect(op.parameters.map((p: any) => `${p.in} ${p.name}`)).to.include('header if-none-match');
+  });
+
   it('serves Swagger UI from the package, not from a CDN', async () => {
     const page = await api.call('GET', '/docs');
     expect(page.status).to.equal(200);

@@ -13,6 +13,7 @@ import { Migration20261125000000_initial } from './migrations/Migration202611250
 import { Migration20261210000000_upcoming_index } from './migrations/Migration20261210000000_upcoming_index.js';
 import { Migration20261230000000_feedback_keyset } from './migrations/Migration20261230000000_feedback_keyset.js';
 import { Migration20261230000100_outbox_registration_events } from './migrations/Migration20261230000100_outbox_registration_events.js';
+import { Migration20261231000000_frozen_results } from './migrations/Migration20261231000000_frozen_results.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
     name: 'Migration20261230000100_outbox_registration_events',
     class: Migration20261230000100_outbox_registration_events,
   },
+  { name: 'Migration20261231000000_frozen_results', class: Migration20261231000000_frozen_results },
 ];
 
 export interface DatabaseOptions {

@@ -11,12 +11,17 @@ export interface RouteDoc {
   method: Method;
   path: string;
   summary: string;
+  description?: string;
   tags: string[];
   /** Anonymous routes carry no bearer requirement. */
   anonymous?: boolean;
-  request?: { params?: AnyZodObject; query?: AnyZodObject };
+  request?: { params?: AnyZodObject; query?: AnyZodObject; headers?: AnyZodObject };
   success: { status: 200 | 201 | 204; description: string; schema?: ZodTypeAny; alsoOk?: ZodTypeAny };
   errors: Code[];
+  /** The route answers 304 to a matching If-None-Match; the text says when. */
+  notModified?: string;
+  /** Response headers by status: name → description. */
+  headers?: Partial<Record<number, Record<string, string>>>;
 }
 
 const json = (schema: ZodTypeAny) => ({ 'application/json': { schema } });
@@ -63,10 +68,22 @@ export function routeDoc(doc: RouteDoc): Partial<RouteConfig> {
       ...(WITH_RETRY_AFTER.has(status) ? { headers: RETRY_AFTER } : {}),
     };
   }
+  if (doc.notModified !== undefined) responses[304] = { description: `not modified: ${doc.notModified}` };
+  for (const [status, headers] of Object.entries(doc.headers ?? {})) {
+    const response = responses[status];
+    if (response === undefined || headers === undefined) continue;
+    response.headers = Object.fromEntries(
+      Object.entries(headers).map(([name, description]) => [
+        name,
+        { description, schema: { type: 'string' } },
+      ]),
+    );
+  }
   return {
     method: doc.method,
     path: doc.path,
     summary: doc.summary,
+    ...(doc.description === undefined ? {} : { description: doc.description }),
     tags: doc.tags,
     operationId: `${doc.method}${doc.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
     ...(doc.anonymous ? {} : { security: [{ bearerAuth: [] }] }),

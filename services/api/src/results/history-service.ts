@@ -1,14 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { ClickHouseTable } from '@pulse/contracts';
 import type { SessionSnapshot } from '@pulse/contracts';
-import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import type { Page } from '../pagination.js';
-import { WorkoutSession } from '../sessions/session.entity.js';
-import { sessionSnapshot } from '../sessions/session-view.js';
-import { clickhouseRows } from './results-service.js';
-import { sqlUuid } from './sql.js';
 
 export interface HistoryEntry {
   session: SessionSnapshot;
@@ -20,74 +14,61 @@ export interface HistoryEntry {
 }
 const HistoryCursor = z.object({ endedAt: z.string().datetime(), id: z.string().uuid() });
 
-interface StandingNumbers {
+interface HistoryRow {
   session_id: string;
-  rank: number;
+  ended_at: Date;
+  rank: number | null;
+  score: number | null;
+  calories: number | null;
+  avg_energy: number | null;
   participants: number;
-  score: number;
-  calories: number;
-  avg_energy: number;
+  session: SessionSnapshot;
 }
 
-/** Ended sessions the trainee joined, newest first; their numbers come from ClickHouse in one query a page. */
+/**
+ * Ended sessions the trainee took part in, newest first, from the frozen results (one row per participant
+ * and per trainee who joined without reaching the board, whose numbers are null). One keyset range scan on
+ * `session_result (user_id, ended_at desc, session_id desc)` and a primary-key join per row of the page,
+ * so the cost of a page does not grow with the trainee's number of sessions. A session appears once its
+ * results are frozen, moments after it ends.
+ */
 export class HistoryService {
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly clickhouse: ClickHouseClient,
-    private readonly db: string,
-  ) {}
+  constructor(private readonly orm: MikroORM) {}
 
   async history(traineeId: string, page: { limit: number; cursor?: string }): Promise<Page<HistoryEntry>> {
-    const em = this.orm.em.fork();
     const params: unknown[] = [traineeId];
     let after = '';
     if (page.cursor !== undefined) {
       const c = decodeCursor(page.cursor, HistoryCursor);
-      after = 'and (s.ended_at, s.id) < (?, ?)';
+      after = 'and (r.ended_at, r.session_id) < (?, ?)';
       params.push(new Date(c.endedAt), c.id);
     }
     params.push(page.limit + 1);
-    const raw: Record<string, unknown>[] = await em.getConnection().execute(
-      `select s.* from registration r join workout_session s on s.id = r.session_id
-       where r.trainee_id = ? and r.joined_at is not null and s.status = 'ended' ${after}
-       order by s.ended_at desc, s.id desc limit ?`,
+    const rows = await this.orm.em.getConnection().execute<HistoryRow[]>(
+      `select r.session_id, r.ended_at, r.rank, r.score, r.calories, r.avg_energy, f.participants, f.session
+       from session_result r join session_result_freeze f on f.session_id = r.session_id
+       where r.user_id = ? ${after}
+       order by r.ended_at desc, r.session_id desc limit ?`,
       params,
     );
-    const sessions = raw.slice(0, page.limit).map((row) => em.map(WorkoutSession, row));
-    const numbers = await this.numbers(
-      traineeId,
-      sessions.map((s) => s.id),
-    );
-    const last = sessions.at(-1);
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
     return {
-      items: sessions.map((s) => {
-        const n = numbers.get(s.id);
+      items: items.map((r) => {
+        const onBoard = r.rank !== null;
         return {
-          session: sessionSnapshot(s),
-          rank: n ? Number(n.rank) : null,
-          participants: n ? Number(n.participants) : null,
-          score: n ? Number(n.score) : null,
-          calories: n ? Number(n.calories) : null,
-          avgEnergy: n ? Number(n.avg_energy) : null,
+          session: r.session,
+          rank: r.rank,
+          participants: onBoard ? r.participants : null,
+          score: r.score,
+          calories: r.calories,
+          avgEnergy: r.avg_energy,
         };
       }),
       nextCursor:
-        raw.length > page.limit && last
-          ? encodeCursor({ endedAt: last.endedAt!.toISOString(), id: last.id })
+        rows.length > page.limit && last
+          ? encodeCursor({ endedAt: new Date(last.ended_at).toISOString(), id: last.session_id })
           : null,
     };
-  }
-
-  private async numbers(traineeId: string, sessionIds: string[]): Promise<Map<string, StandingNumbers>> {
-    const result = new Map<string, StandingNumbers>();
-    if (sessionIds.length === 0) return result;
-    const rows = await clickhouseRows<StandingNumbers>(
-      this.clickhouse,
-      `SELECT session_id, rank, participants, score, calories, avg_energy
-       FROM ${this.db}.${ClickHouseTable.STANDINGS} FINAL
-       WHERE user_id = ${sqlUuid(traineeId)} AND session_id IN (${sessionIds.map(sqlUuid).join(', ')})`,
-    );
-    for (const row of rows) result.set(row.session_id, row);
-    return result;
   }
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { routeConfig } from 'koa-swagger-decorator';
 import { caller, callerWithRole } from '../http/authenticate.js';
+import { ifNoneMatchHits } from '../http/conditional.js';
 import { routeDoc } from '../http/route-docs.js';
 import { IdParams, PageQuery, SessionSnapshot, pageOf, z } from '../http/schemas.js';
 import { MAX_PAGE_LIMIT } from '../pagination.js';
@@ -15,6 +16,12 @@ const ResultsQuery = z
       .openapi({ description: `the last rank of the previous page (at most ${MAX_PAGE_LIMIT} per page)` }),
   })
   .strict();
+const ConditionalHeaders = z.object({
+  'if-none-match': z
+    .string()
+    .optional()
+    .openapi({ description: 'the ETag of a copy the client holds: 304 when it is current' }),
+});
 const HistoryQuery = z.object(PageQuery).strict();
 
 const LeaderboardEntry = z
@@ -64,24 +71,57 @@ interface Parsed<Q> {
   query: Q;
 }
 
+/** Frozen results never change: any cache may keep them for a year and need not revalidate. */
+export const FROZEN_CACHE_CONTROL = 'private, max-age=31536000, immutable';
+
 export class ResultsRoutes {
   @routeConfig(
     routeDoc({
       method: 'get',
       path: '/v1/sessions/{id}/results',
       summary: 'Leaderboard (by rank) and the caller’s own numbers; current standings while live',
+      description: [
+        'Ended sessions: the frozen results, with a strong `ETag` per caller and page and',
+        `\`Cache-Control: ${FROZEN_CACHE_CONTROL}\`, \`Vary: Authorization\` (the body holds the caller’s own`,
+        '`me`); `If-None-Match` with that ETag answers 304 without a body. Until the results are frozen',
+        '(moments after the end) the answer is 202 `RESULTS_PENDING` with `Retry-After` (seconds), never',
+        'a partial board. Live sessions: the current standings, `Cache-Control: no-store`.',
+      ].join(' '),
       tags: ['results'],
-      request: { params: IdParams, query: ResultsQuery },
+      request: { params: IdParams, query: ResultsQuery, headers: ConditionalHeaders },
       success: { status: 200, description: 'results', schema: Results },
-      errors: ['NOT_FOUND', 'INVALID_STATE'],
+      errors: ['NOT_FOUND', 'INVALID_STATE', 'RESULTS_PENDING'],
+      notModified: 'the caller’s copy (If-None-Match) is current; frozen results only',
+      headers: {
+        200: {
+          ETag: 'frozen results only: strong validator of this caller’s view of this page',
+          'Cache-Control': `\`${FROZEN_CACHE_CONTROL}\` when frozen, \`no-store\` while live`,
+          Vary: 'Authorization',
+        },
+        202: {
+          'Retry-After': 'seconds to wait before asking again',
+          'Cache-Control': 'no-store',
+        },
+      },
     }),
   )
   async results(ctx: Context, args: Parsed<z.infer<typeof ResultsQuery>>) {
     const afterRank = args.query.cursor === undefined ? 0 : Number(args.query.cursor);
-    ctx.body = await ctx.services.results.results(args.params.id, caller(ctx).userId, {
+    ctx.set('cache-control', 'no-store');
+    const answer = await ctx.services.results.results(args.params.id, caller(ctx).userId, {
       limit: args.query.limit,
       afterRank,
     });
+    if (answer.etag !== undefined) {
+      ctx.set('cache-control', FROZEN_CACHE_CONTROL);
+      ctx.set('vary', 'Authorization');
+      ctx.set('etag', answer.etag);
+      if (ifNoneMatchHits(ctx.get('if-none-match'), answer.etag)) {
+        ctx.status = 304;
+        return;
+      }
+    }
+    ctx.body = await answer.body();
   }
 
   @routeConfig(

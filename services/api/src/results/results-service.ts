@@ -1,120 +1,90 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ClickHouseTable } from '@pulse/contracts';
-import type { SessionSnapshot } from '@pulse/contracts';
-import { NotFound, Unavailable } from '../errors.js';
-import type { ClickHouseClient } from '../infra/clickhouse.js';
-import type { Page } from '../pagination.js';
+import { NotFound, ResultsPending } from '../errors.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
-import { sessionSnapshot } from '../sessions/session-view.js';
 import { assertAllowed } from '../sessions/state-machine.js';
-import { sqlUuid } from './sql.js';
+import type { FrozenResults, FrozenSession } from './frozen-results.js';
+import type { LiveResults } from './live-results.js';
+import type { ResultsFreezer } from './results-freeze.js';
+import type { ResultsPage, SessionResults } from './results-view.js';
 
-export interface LeaderboardEntry {
-  rank: number;
-  userId: string;
-  name: string;
-  score: number;
-  calories: number;
-}
-export interface MinuteView {
-  minute: number;
-  avgEnergy: number;
-  maxEnergy: number;
-  samples: number;
-}
-export interface MyResult {
-  rank: number;
-  score: number;
-  calories: number;
-  avgEnergy: number;
-  minutes: MinuteView[];
-}
-export interface SessionResults {
-  session: SessionSnapshot;
-  final: boolean;
-  leaderboard: Page<LeaderboardEntry>;
-  me?: MyResult;
+/** What a client is told to wait before asking again for results that are being frozen. */
+export const RESULTS_RETRY_AFTER_SEC = 1;
+/** After ClickHouse said "not final", requests answer 202 without asking again for this long. */
+const PENDING_MEMO_MS = 200;
+
+/** Lets the results route hand an unfrozen, ended session to the background freezer. */
+export interface FreezeSignal {
+  watch(sessionId: string): void;
 }
 
-/** Reads what the live engine stores in ClickHouse (ReplacingMergeTree tables, hence FINAL). */
+/**
+ * One caller's results: `etag` is set when they are frozen (immutable; the body is read only when the
+ * client's copy is stale), absent while the session is live.
+ */
+export interface ResultsAnswer {
+  etag?: string;
+  body(): Promise<SessionResults>;
+}
+
 export class ResultsService {
+  private readonly pendingUntil = new Map<string, number>();
+
   constructor(
     private readonly orm: MikroORM,
-    private readonly clickhouse: ClickHouseClient,
-    private readonly db: string,
+    private readonly frozen: FrozenResults,
+    private readonly live: LiveResults,
+    private readonly freezer: ResultsFreezer,
+    private readonly signal: FreezeSignal,
   ) {}
 
-  async results(
-    sessionId: string,
-    userId: string,
-    page: { limit: number; afterRank: number },
-  ): Promise<SessionResults> {
+  /**
+   * Frozen → served from PostgreSQL and memory. Live → the current standings from ClickHouse. Ended but
+   * not frozen → one shared freeze attempt, then ResultsPending (202) if ClickHouse is not final yet.
+   */
+  async results(sessionId: string, userId: string, page: ResultsPage): Promise<ResultsAnswer> {
+    const frozen = await this.frozen.session(sessionId);
+    if (frozen !== null) return this.frozenAnswer(sessionId, frozen, userId, page);
     const session = await this.orm.em.fork().findOne(WorkoutSession, sessionId);
     if (session === null) throw new NotFound('session', sessionId);
     assertAllowed(session, 'results');
-    const sid = sqlUuid(sessionId);
-    const uid = sqlUuid(userId);
-    const t = (table: string) => `${this.db}.${table}`;
-    // Only validated UUIDs and integers are interpolated: ClickHouse 18.16 has no query parameters.
-    const [summary, board, mine, minutes] = await Promise.all([
-      this.rows<{ final: number }>(
-        `SELECT final FROM ${t(ClickHouseTable.SESSION_RESULTS)} FINAL WHERE session_id = ${sid} LIMIT 1`,
-      ),
-      this.rows<{ user_id: string; name: string; rank: number; score: number; calories: number }>(
-        `SELECT user_id, name, rank, score, calories FROM ${t(ClickHouseTable.STANDINGS)} FINAL
-         WHERE session_id = ${sid} AND rank > ${Math.trunc(page.afterRank)}
-         ORDER BY rank, user_id LIMIT ${Math.trunc(page.limit) + 1}`,
-      ),
-      this.rows<{ rank: number; score: number; calories: number; avg_energy: number }>(
-        `SELECT rank, score, calories, avg_energy FROM ${t(ClickHouseTable.STANDINGS)} FINAL
-         WHERE session_id = ${sid} AND user_id = ${uid} LIMIT 1`,
-      ),
-      this.rows<{ minute: number; avg_energy: number; max_energy: number; samples: number }>(
-        `SELECT minute, avg_energy, max_energy, samples FROM ${t(ClickHouseTable.MINUTES)} FINAL
-         WHERE session_id = ${sid} AND user_id = ${uid} ORDER BY minute`,
-      ),
-    ]);
-    const items = board.slice(0, page.limit).map((r) => ({
-      rank: Number(r.rank),
-      userId: r.user_id,
-      name: r.name,
-      score: Number(r.score),
-      calories: Number(r.calories),
-    }));
-    const last = items.at(-1);
-    const result: SessionResults = {
-      session: sessionSnapshot(session),
-      final: Number(summary[0]?.final ?? 0) === 1,
-      leaderboard: { items, nextCursor: board.length > page.limit && last ? String(last.rank) : null },
-    };
-    const me = mine[0];
-    if (me !== undefined) {
-      result.me = {
-        rank: Number(me.rank),
-        score: Number(me.score),
-        calories: Number(me.calories),
-        avgEnergy: Number(me.avg_energy),
-        minutes: minutes.map((m) => ({
-          minute: Number(m.minute),
-          avgEnergy: Number(m.avg_energy),
-          maxEnergy: Number(m.max_energy),
-          samples: Number(m.samples),
-        })),
-      };
+    if (session.status === 'live') return { body: () => this.live.results(session, userId, page) };
+    const now = Date.now();
+    if ((this.pendingUntil.get(sessionId) ?? 0) <= now) {
+      const outcome = await this.freezer.freeze(sessionId);
+      const nowFrozen = outcome === 'frozen' ? await this.frozen.session(sessionId) : null;
+      if (nowFrozen !== null) {
+        this.pendingUntil.delete(sessionId);
+        return this.frozenAnswer(sessionId, nowFrozen, userId, page);
+      }
+      this.pendingUntil.set(sessionId, Date.now() + PENDING_MEMO_MS);
+      this.forgetOldMemos(now);
     }
-    return result;
+    this.signal.watch(sessionId);
+    throw new ResultsPending(sessionId, RESULTS_RETRY_AFTER_SEC);
   }
 
-  private async rows<T>(query: string): Promise<T[]> {
-    return clickhouseRows<T>(this.clickhouse, query);
+  private frozenAnswer(
+    sessionId: string,
+    frozen: FrozenSession,
+    userId: string,
+    page: ResultsPage,
+  ): ResultsAnswer {
+    return {
+      etag: this.frozen.etag(sessionId, frozen, userId, page),
+      body: async () => {
+        const [leaderboard, me] = await Promise.all([
+          this.frozen.page(sessionId, page),
+          this.frozen.me(sessionId, userId),
+        ]);
+        const body: SessionResults = { session: frozen.session, final: true, leaderboard };
+        if (me !== undefined) body.me = me;
+        return body;
+      },
+    };
   }
-}
 
-export async function clickhouseRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  try {
-    const result = await client.query({ query, format: 'JSONEachRow' });
-    return await result.json<T>();
-  } catch (cause) {
-    throw new Unavailable('clickhouse', cause);
+  private forgetOldMemos(now: number): void {
+    if (this.pendingUntil.size < 1_000) return;
+    for (const [id, until] of this.pendingUntil) if (until <= now) this.pendingUntil.delete(id);
   }
 }
