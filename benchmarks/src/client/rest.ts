@@ -21,6 +21,7 @@ export interface User {
   email: string;
   name: string;
   role: 'trainee' | 'trainer';
+  weightKg?: number | null;
 }
 export interface Account {
   user: User;
@@ -61,6 +62,8 @@ export interface MyResult {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How long `results` keeps following 202 RESULTS_PENDING before giving up. */
+export const RESULTS_PATIENCE_MS = 60_000;
 
 /** Thin fetch wrapper over the public REST contract (docs/API-CONTRACT.md). */
 /** Access tokens are refreshed this long after they were issued (the API's default lifetime is 15 minutes). */
@@ -100,7 +103,20 @@ export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
   async request<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
+    const res = await this.send(method, path, token, body);
+    if (res.status < 200 || res.status >= 300) throw new ApiError(method, path, res.status, res.body);
+    return res.body as T;
+  }
+
+  /** One request, whatever its status. */
+  async send(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Headers; body: unknown }> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${this.baseUrl}${path}`, {
@@ -110,9 +126,7 @@ export class ApiClient {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const text = await res.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new ApiError(method, path, res.status, parsed);
-    return parsed as T;
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   }
 
   async register(role: 'trainee' | 'trainer', name: string, weightKg?: number): Promise<Account> {
@@ -154,9 +168,27 @@ export class ApiClient {
   lifecycle(token: string, sessionId: string, action: 'start' | 'end' | 'cancel'): Promise<Session> {
     return this.request('POST', `/v1/sessions/${sessionId}/${action}`, token, {});
   }
-  results(token: string, sessionId: string, limit = 100, cursor?: string): Promise<ResultsPage> {
+  /**
+   * One page of results. An ended session's results are frozen moments after the end; until then the API
+   * answers 202 RESULTS_PENDING with Retry-After, which this follows for up to `patienceMs`.
+   */
+  async results(
+    token: string,
+    sessionId: string,
+    limit = 100,
+    cursor?: string,
+    patienceMs = RESULTS_PATIENCE_MS,
+  ): Promise<ResultsPage> {
     const query = `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    return this.request('GET', `/v1/sessions/${sessionId}/results?${query}`, token);
+    const path = `/v1/sessions/${sessionId}/results?${query}`;
+    const deadline = Date.now() + patienceMs;
+    for (;;) {
+      const res = await this.send('GET', path, token);
+      if (res.status === 200) return res.body as ResultsPage;
+      if (res.status !== 202 || Date.now() > deadline) throw new ApiError('GET', path, res.status, res.body);
+      const retryAfterSec = Number(res.headers.get('retry-after') ?? '1');
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0.05, retryAfterSec) * 1000));
+    }
   }
 
   /** Every leaderboard page of a session's results, plus the caller's `me` from the first page. */
