@@ -52,6 +52,7 @@ export function parseCli(argv: string[]) {
       'no-progress': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
       'service-env': { type: 'string', multiple: true },
+      source: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -63,7 +64,8 @@ Modes:
   live         trainees over WebSocket: ratings → ranks, latency, throughput, lost/doubled
   api          REST routes with autocannon: p50/p99 and requests/s per route
   leaderboard  the engine's Leaderboard against a Redis sorted set, 1k/10k/100k participants
-  soak         (not yet: issue 8)
+  soak         sessions in turn for --minutes: RSS and event-loop lag over time (issue 8)
+  stampede     every participant asks for its results at once after the end (issue 13)
 
 Common flags:
   --name <name>          report name (default <mode>-<timestamp>); files go to benchmarks/results/<name>.*
@@ -79,6 +81,9 @@ live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) -
        --gateways 1 --engines 1 --ramp 5s --workers <auto> --resend-every 0
 api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per route, 0 = as fast as possible)
        --seed-sessions 10000 --participants 20 (trainees in the results session)
+stampede: --source seeded|live (seeded: no engine, the engine's final ClickHouse rows written by the harness)
+       --participants 1000 (per session) --sessions 1 --connections 64 --minutes 3 (seeded buckets each)
+       live source: the live flags (--rate, --duration 10s, --gateways, --engines, --ramp)
 leaderboard: --sizes 1000,10000,100000 --ratings 200000 (per size) --redis-url redis://127.0.0.1:6379
 `;
 

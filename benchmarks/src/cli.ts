@@ -14,6 +14,8 @@ import { runLive } from './modes/live.js';
 import { runApiBench } from './modes/api.js';
 import { runLeaderboard } from './modes/leaderboard.js';
 import { runSoak, takeMinutes } from './modes/soak.js';
+import { runStampedeMode } from './modes/stampede-mode.js';
+import { STAMPEDE_DEFAULTS } from './modes/stampede.js';
 import type { TargetOptions } from './modes/target.js';
 
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -34,6 +36,7 @@ function targetOptions(values: ReturnType<typeof parseCli>['values']): TargetOpt
       ? {
           gateway: ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof'])],
           'live-engine': ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof'])],
+          api: ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof'])],
         }
       : undefined,
     log,
@@ -72,6 +75,30 @@ export async function main(
         progress,
       });
       break;
+    case 'stampede': {
+      const source = values.source ?? 'seeded';
+      if (source !== 'seeded' && source !== 'live') throw new Error('--source is seeded or live');
+      report = await runStampedeMode({
+        ...targetOptions(values),
+        name,
+        command,
+        source,
+        participants: positiveInt('participants', values.participants, 1000),
+        sessions: positiveInt('sessions', values.sessions, 1),
+        rate: positiveNumber('rate', values.rate, 1),
+        durationSec: parseDurationMs(values.duration ?? '10s') / 1000,
+        rampMs: parseDurationMs(values.ramp ?? '5s'),
+        workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 1),
+        resendEvery: positiveInt('resend-every', values['resend-every'], 0),
+        progress,
+        minutes: positiveInt('minutes', minutes, 3),
+        stampede: {
+          ...STAMPEDE_DEFAULTS,
+          connections: positiveInt('connections', values.connections, STAMPEDE_DEFAULTS.connections),
+        },
+      });
+      break;
+    }
     case 'api':
       report = await runApiBench({
         ...targetOptions(values),

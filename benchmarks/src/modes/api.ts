@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -12,6 +11,7 @@ import {
 } from '../client/rest.js';
 import { TraineeConnection } from '../client/trainee.js';
 import { openTarget, type OpenTarget, type TargetOptions } from './target.js';
+import { perRequest, processCpuMs } from '../metrics/process-cpu.js';
 import type { Report } from '../report/report.js';
 
 export interface ApiBenchOptions extends TargetOptions {
@@ -215,23 +215,6 @@ async function seed(
 }
 
 const DAY_MS = 86_400_000;
-
-/** utime + stime of a process in ms, from /proc (Linux); null when unknown. */
-function processCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC;
-  } catch {
-    return null;
-  }
-}
-/** USER_HZ: 100 on every Linux this runs on. */
-const CLOCK_TICKS_PER_SEC = 100;
-const perRequest = (before: number | null, after: number | null, requests: number) =>
-  before === null || after === null || requests === 0
-    ? null
-    : Math.round(((after - before) / requests) * 100) / 100;
 
 /**
  * The documented direct seeding path for a local stack (whose schema the harness owns): one

@@ -14,6 +14,7 @@ import { openTarget, type TargetOptions } from './target.js';
 import { Progress } from './progress.js';
 import { buildLiveReport, type LiveRun, type TimelinePoint } from './live-report.js';
 import type { Report } from '../report/report.js';
+import { runStampede, stampedeSection, type StampedeOptions, type StampedeResult } from './stampede.js';
 
 export interface LiveOptions extends TargetOptions {
   name: string;
@@ -29,6 +30,8 @@ export interface LiveOptions extends TargetOptions {
   /** Every n-th rating also resends the previous seq (must count once); 0 = never. */
   resendEvery: number;
   progress: boolean;
+  /** After the end, every participant asks for its own results at once (issue 13). */
+  stampede?: StampedeOptions;
 }
 
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -90,6 +93,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       ? await seedTrainees(api, seed, total, 'Bench')
       : await registerTrainees(api, total, REGISTER_CONCURRENCY, 'Bench');
     const clients: ClientSpec[] = [];
+    const seats: Array<{ userId: string; token: string; sessionId: string }> = [];
     for (let s = 0; s < sessions.length; s++) {
       const mine = accounts.filter((_, i) => i % sessions.length === s);
       // The first trainee of each session registers and joins over REST (the API path stays exercised);
@@ -106,6 +110,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
             ? target.gatewayUrls[clients.length % target.gatewayUrls.length]
             : (j.gatewayUrl ?? '');
         clients.push({ userId: mine[i].user.id, url, ticket: j.ticket });
+        seats.push({ userId: mine[i].user.id, token: mine[i].accessToken, sessionId: sessions[s].id });
       });
     }
     const setupSec = (Date.now() - setupStart) / 1000;
@@ -162,8 +167,22 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     clearInterval(lagTimer);
     await sampler.stop();
     const serviceMetrics = await scrapeServiceMetrics(target.serviceUrls());
-    await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'end'));
+    const endedAt = new Map<string, number>();
+    await mapLimit(sessions, 8, async (s) => {
+      await api.lifecycle(trainer.accessToken, s.id, 'end');
+      endedAt.set(s.id, Date.now());
+    });
     const summaries = await pool.summary();
+    let stampede: StampedeResult | undefined;
+    if (opts.stampede) {
+      log(`stampede: ${seats.length} participants ask for their results at once`);
+      const expected = new Map(summaries.map((c) => [c.userId, c.expectedScore]));
+      const participants = seats.map((p) => ({ ...p, expectedScore: expected.get(p.userId) ?? 0 }));
+      stampede = await runStampede(target.apiUrl, participants, endedAt, {
+        ...opts.stampede,
+        apiPid: open.pids().api,
+      });
+    }
     const stored = await verifyStored(
       target.infra.clickhouseUrl,
       target.isolation?.clickhouseDb,
@@ -189,7 +208,15 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       resourceSummary: sampler.summary(),
       serviceMetrics,
     };
-    return buildLiveReport(run);
+    const report = buildLiveReport(run);
+    if (stampede === undefined) return report;
+    const section = stampedeSection(stampede);
+    return {
+      ...report,
+      checks: [...report.checks, ...section.checks],
+      tables: [...report.tables, ...section.tables],
+      data: { ...(report.data as object), stampede },
+    };
   } finally {
     progress.stop();
     await pool?.close();

@@ -12,6 +12,13 @@ const BODY_FORMAT = 1;
 export const FROZEN_SESSIONS_CACHED = 10_000;
 /** Board pages kept in memory (up to 100 entries each). */
 export const FROZEN_PAGES_CACHED = 20_000;
+/**
+ * Participants' own rows kept in memory, over all sessions (a few hundred bytes each): a session's rows are
+ * read in one index range scan at its first request, so a stampede costs no query per participant.
+ */
+export const FROZEN_MEMBERS_CACHED = 500_000;
+
+type Members = Map<string, MyResult | null>;
 
 export interface FrozenSession {
   session: SessionSnapshot;
@@ -28,7 +35,15 @@ export class FrozenResults {
   private readonly sessions = new BoundedCache<string, Promise<FrozenSession | null>>(FROZEN_SESSIONS_CACHED);
   private readonly pages = new BoundedCache<string, Promise<Page<LeaderboardEntry>>>(FROZEN_PAGES_CACHED);
 
-  constructor(private readonly orm: MikroORM) {}
+  private readonly members = new Map<string, Promise<Members>>();
+  /** Rows of each loaded session in `members` (kept apart: eviction must count synchronously). */
+  private readonly memberRows = new Map<string, number>();
+  private membersCached = 0;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly membersBudget = FROZEN_MEMBERS_CACHED,
+  ) {}
 
   /** The frozen session, or null while it is not frozen (null is not cached: it may be frozen soon). */
   async session(sessionId: string): Promise<FrozenSession | null> {
@@ -62,34 +77,58 @@ export class FrozenResults {
     return read;
   }
 
-  /** The caller's own row: one primary-key lookup; undefined when not on the board. */
-  async me(sessionId: string, userId: string): Promise<MyResult | undefined> {
-    const [row] = await this.orm.em.getConnection().execute<
-      Array<{
-        rank: number | null;
-        score: number;
-        calories: number;
-        avg_energy: number;
-        minutes: MinuteTuple[];
-      }>
-    >(
-      `select rank, score, calories, avg_energy, minutes from session_result
-       where session_id = ? and user_id = ?`,
-      [sessionId, userId],
-    );
-    if (row === undefined || row.rank === null) return undefined;
-    return {
-      rank: row.rank,
-      score: row.score,
-      calories: row.calories,
-      avgEnergy: row.avg_energy,
-      minutes: row.minutes.map(([minute, avgEnergy, maxEnergy, samples]) => ({
-        minute,
-        avgEnergy,
-        maxEnergy,
-        samples,
-      })),
-    };
+  /**
+   * The caller's own numbers; undefined when not on the board. Sessions that fit the budget are read whole
+   * once (shared by concurrent callers) and answered from memory; larger ones by primary key.
+   */
+  async me(sessionId: string, frozen: FrozenSession, userId: string): Promise<MyResult | undefined> {
+    if (frozen.participants > this.membersBudget / 4)
+      return (await this.readMember(sessionId, userId)) ?? undefined;
+    let read = this.members.get(sessionId);
+    if (read === undefined) {
+      read = this.readMembers(sessionId);
+      this.members.set(sessionId, read);
+      read.then(
+        (m) => this.admit(sessionId, m.size),
+        () => this.members.delete(sessionId),
+      );
+    } else {
+      // Map order is insertion order: re-inserting marks the session as recently used.
+      this.members.delete(sessionId);
+      this.members.set(sessionId, read);
+    }
+    return (await read).get(userId) ?? undefined;
+  }
+
+  /** Counts a loaded session against the budget, dropping the least recently used ones above it. */
+  private admit(sessionId: string, rows: number): void {
+    this.memberRows.set(sessionId, rows);
+    this.membersCached += rows;
+    for (const id of this.members.keys()) {
+      if (this.membersCached <= this.membersBudget) break;
+      const size = this.memberRows.get(id);
+      if (id === sessionId || size === undefined) continue; // still loading, or the one just loaded
+      this.members.delete(id);
+      this.memberRows.delete(id);
+      this.membersCached -= size;
+    }
+  }
+
+  private async readMembers(sessionId: string): Promise<Members> {
+    const rows = await this.orm.em
+      .getConnection()
+      .execute<MemberRow[]>(`select ${MEMBER_COLUMNS} from session_result where session_id = ?`, [sessionId]);
+    return new Map(rows.map((r) => [r.user_id, myResult(r)]));
+  }
+
+  private async readMember(sessionId: string, userId: string): Promise<MyResult | null> {
+    const [row] = await this.orm.em
+      .getConnection()
+      .execute<MemberRow[]>(
+        `select ${MEMBER_COLUMNS} from session_result where session_id = ? and user_id = ?`,
+        [sessionId, userId],
+      );
+    return row === undefined ? null : myResult(row);
   }
 
   private async readSession(sessionId: string): Promise<FrozenSession | null> {
@@ -121,4 +160,30 @@ export class FrozenResults {
     const last = items.at(-1);
     return { items, nextCursor: rows.length > page.limit && last ? String(last.rank) : null };
   }
+}
+
+const MEMBER_COLUMNS = 'user_id, rank, score, calories, avg_energy, minutes';
+interface MemberRow {
+  user_id: string;
+  rank: number | null;
+  score: number;
+  calories: number;
+  avg_energy: number;
+  minutes: MinuteTuple[];
+}
+
+function myResult(row: MemberRow): MyResult | null {
+  if (row.rank === null) return null;
+  return {
+    rank: row.rank,
+    score: row.score,
+    calories: row.calories,
+    avgEnergy: row.avg_energy,
+    minutes: row.minutes.map(([minute, avgEnergy, maxEnergy, samples]) => ({
+      minute,
+      avgEnergy,
+      maxEnergy,
+      samples,
+    })),
+  };
 }

@@ -74,7 +74,7 @@ export class ResultsService {
       body: async () => {
         const [leaderboard, me] = await Promise.all([
           this.frozen.page(sessionId, page),
-          this.frozen.me(sessionId, userId),
+          this.frozen.me(sessionId, frozen, userId),
         ]);
         const body: SessionResults = { session: frozen.session, final: true, leaderboard };
         if (me !== undefined) body.me = me;
