@@ -46,6 +46,7 @@ export function parseCli(argv: string[]) {
       out: { type: 'string' },
       connections: { type: 'string' },
       'seed-sessions': { type: 'string' },
+      'seed-history': { type: 'string' },
       sizes: { type: 'string' },
       ratings: { type: 'string' },
       'redis-url': { type: 'string' },
@@ -81,6 +82,7 @@ live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) -
        --gateways 1 --engines 1 --ramp 5s --workers <auto> --resend-every 0
 api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per route, 0 = as fast as possible)
        --seed-sessions 10000 --participants 20 (trainees in the results session)
+       --seed-history 1000 (ended sessions with frozen results per trainee: GET /v1/me/history)
 stampede: --source seeded|live (seeded: no engine, the engine's final ClickHouse rows written by the harness)
        --participants 1000 (per session) --sessions 1 --connections 64 --minutes 3 (seeded buckets each)
        live source: the live flags (--rate, --duration 10s, --gateways, --engines, --ramp)

@@ -109,6 +109,7 @@ export async function main(
         rate: positiveInt('rate', values.rate, 0),
         seedSessions: positiveInt('seed-sessions', values['seed-sessions'], 10_000),
         participants: positiveInt('participants', values.participants, 20),
+        seedHistory: positiveInt('seed-history', values['seed-history'], 1000),
       });
       break;
     case 'leaderboard':

@@ -16,6 +16,8 @@ describeE2e('npm run bench -- api', function () {
       '1s',
       '--connections',
       '2',
+      '--seed-history',
+      '50',
     ]);
     expect(checksOf(report)).to.deep.equal([]);
     expect(report.tables[0].rows.map((r) => r[0])).to.deep.equal([
@@ -24,6 +26,7 @@ describeE2e('npm run bench -- api', function () {
       'POST /v1/sessions/:id/registrations',
       'POST /v1/sessions/:id/join',
       'GET /v1/sessions/:id/results',
+      'GET /v1/me/history',
       'POST /v1/auth/login',
     ]);
   });

@@ -25,6 +25,8 @@ export interface ApiBenchOptions extends TargetOptions {
   seedSessions: number;
   /** Trainees of the played session whose results are read. */
   participants: number;
+  /** Ended sessions with frozen results seeded for every trainee (their history). */
+  seedHistory: number;
 }
 
 export interface RouteResult {
@@ -108,6 +110,10 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
           path: `/v1/sessions/${fx.playedSession.id}/results`,
           headers: auth(next(fx.trainees)),
         }),
+      ],
+      [
+        'GET /v1/me/history',
+        () => ({ method: 'GET', path: '/v1/me/history?limit=20', headers: auth(next(fx.trainees)) }),
       ],
       [
         'POST /v1/auth/login',
@@ -211,6 +217,21 @@ async function seed(
   await Promise.all(conns.map((c) => c.waitForRankSeq(3)));
   await api.lifecycle(trainer.accessToken, playedSession.id, 'end');
   await Promise.all(conns.map((c) => c.closed));
+  // Measure the frozen results, not the 202s before the freeze (this follows Retry-After).
+  await api.results(trainer.accessToken, playedSession.id);
+  if (open.local && opts.seedHistory > 0) {
+    const started = Date.now();
+    await seedHistoryDirectly(
+      open.local.infra.databaseUrl,
+      open.local.isolation.databaseSchema,
+      trainer,
+      trainees,
+      opts.seedHistory,
+    );
+    log(
+      `api: ${opts.seedHistory} frozen sessions of history per trainee seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }
   return { trainer, trainees, seeded, joinSession, playedSession };
 }
 
@@ -281,6 +302,63 @@ async function seedRegistrationsDirectly(
   }
 }
 
+/**
+ * History for the trainees: `count` ended sessions, each with its results frozen as the API freezes them
+ * (services/api/src/results/results-freeze.ts: one `session_result_freeze` row, one `session_result` row
+ * per participant), every trainee a participant of each. Only for the local stack's own schema.
+ */
+async function seedHistoryDirectly(
+  databaseUrl: string,
+  schema: string,
+  trainer: Account,
+  trainees: Account[],
+  count: number,
+): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('begin');
+    await client.query(
+      `with s as (
+         insert into "${schema}".workout_session
+           (id, trainer_id, title, description, type, starts_at, duration_minutes, capacity, status,
+            started_at, ended_at, version, created_at)
+         select gen_random_uuid(), $1::uuid, 'History ride ' || i, null, 'cycling', t, 30, 50, 'ended',
+                t, t + interval '30 minutes', 1, t - interval '1 day'
+         from (select i, date_trunc('milliseconds', now() - i * interval '1 day') as t
+               from generate_series(1, $2::int) as i) g
+         returning id, trainer_id, title, type, status, starts_at, duration_minutes, capacity, started_at,
+                   ended_at)
+       , f as (
+         insert into "${schema}".session_result_freeze (session_id, participants, session, ended_at)
+         select id, $4::int, jsonb_build_object('id', id, 'trainerId', trainer_id, 'title', title, 'type', type,
+                  'status', status, 'startsAt', to_char(starts_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'durationMinutes', duration_minutes, 'capacity', capacity,
+                  'startedAt', to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'endedAt', to_char(ended_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'cancelledAt', null),
+                ended_at
+         from s)
+       insert into "${schema}".session_result
+         (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at)
+       select s.id, t.id, t.n, t.name, 1000 - t.n, 100 - t.n, 50, 1800, '[[0, 50, 90, 60]]', s.ended_at
+       from s, unnest($3::uuid[], $5::text[]) with ordinality as t(id, name, n)`,
+      [
+        trainer.user.id,
+        count,
+        trainees.map((t) => t.user.id),
+        trainees.length,
+        trainees.map((t) => t.user.name),
+      ],
+    );
+    await client.query('commit');
+    await client.query(`analyze "${schema}".session_result`);
+    await client.query(`analyze "${schema}".workout_session`);
+  } finally {
+    await client.end();
+  }
+}
+
 function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResult[]): Report {
   return {
     name: opts.name,
@@ -295,7 +373,7 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
     })),
     tables: [
       {
-        title: `per route: ${opts.connections} connections, ${opts.durationSec} s, ${opts.rate > 0 ? `${opts.rate} req/s offered` : 'unthrottled'}, ${opts.seedSessions} sessions seeded`,
+        title: `per route: ${opts.connections} connections, ${opts.durationSec} s, ${opts.rate > 0 ? `${opts.rate} req/s offered` : 'unthrottled'}, ${opts.seedSessions} sessions seeded, ${opts.seedHistory} ended sessions of history per trainee`,
         columns: [
           'route',
           'requests',
@@ -340,6 +418,11 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
         datasets: [{ label: 'req/s', data: results.map((r) => r.reqPerSec) }],
       },
     ],
-    data: { results, seedSessions: opts.seedSessions, connections: opts.connections },
+    data: {
+      results,
+      seedSessions: opts.seedSessions,
+      seedHistory: opts.seedHistory,
+      connections: opts.connections,
+    },
   };
 }
