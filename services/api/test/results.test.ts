@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { ClickHouseTable } from '@pulse/contracts';
 import type { MinuteRow, SessionResultRow, StandingRow } from '@pulse/contracts';
+import { FrozenResults } from '../src/results/frozen-results.js';
 import { ResultsFreezer } from '../src/results/results-freeze.js';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
@@ -300,6 +301,33 @@ describe('results and history', () => {
       [bob.id, 2],
       [ann.id, 3],
     ]);
+  });
+
+  it('answers `me` the same from the in-memory rows, after their eviction, and by primary key', async () => {
+    const sessions = [await sessionWith([ann, bob, cid], true), await sessionWith([ann, bob, cid], true)];
+    for (const s of sessions) {
+      await engineFinal(s.id);
+      expect(await api.freezer.freeze(s.id)).to.equal('frozen');
+    }
+    const expectedAnn = { rank: 3, score: 700, calories: 55.5, avgEnergy: 58.25 };
+    // Budget 4 rows: each 3-row session fits alone, so loading one evicts the other.
+    const small = new FrozenResults(api.orm, 4, 3);
+    // Sessions above 2 participants are looked up by primary key.
+    const byKey = new FrozenResults(api.orm, 100, 2);
+    for (const reads of [small, byKey]) {
+      for (const round of [0, 1]) {
+        for (const s of sessions) {
+          const frozen = (await reads.session(s.id))!;
+          expect(frozen.participants, `round ${round}`).to.equal(3);
+          expect(await reads.me(s.id, frozen, ann.id)).to.deep.include(expectedAnn);
+          expect((await reads.me(s.id, frozen, bob.id))!.minutes).to.deep.equal([
+            { minute: 0, avgEnergy: 99, maxEnergy: 99, samples: 6 },
+          ]);
+          expect(await reads.me(s.id, frozen, coach.id)).to.equal(undefined);
+          expect(reads.memberRowsCached).to.equal(reads === small ? 3 : 0);
+        }
+      }
+    }
   });
 
   it('lists the trainee’s frozen sessions newest first; joined without reaching the board → null numbers', async () => {

@@ -40,10 +40,20 @@ export class FrozenResults {
   private readonly memberRows = new Map<string, number>();
   private membersCached = 0;
 
+  /**
+   * @param membersBudget participants' rows kept in memory over all sessions
+   * @param largeSession sessions with more participants than this are looked up by primary key instead
+   */
   constructor(
     private readonly orm: MikroORM,
     private readonly membersBudget = FROZEN_MEMBERS_CACHED,
+    private readonly largeSession = Math.floor(membersBudget / 4),
   ) {}
+
+  /** Participants' rows held in memory now (the budget bounds it). */
+  get memberRowsCached(): number {
+    return this.membersCached;
+  }
 
   /** The frozen session, or null while it is not frozen (null is not cached: it may be frozen soon). */
   async session(sessionId: string): Promise<FrozenSession | null> {
@@ -82,7 +92,7 @@ export class FrozenResults {
    * once (shared by concurrent callers) and answered from memory; larger ones by primary key.
    */
   async me(sessionId: string, frozen: FrozenSession, userId: string): Promise<MyResult | undefined> {
-    if (frozen.participants > this.membersBudget / 4)
+    if (frozen.participants > this.largeSession)
       return (await this.readMember(sessionId, userId)) ?? undefined;
     let read = this.members.get(sessionId);
     if (read === undefined) {
