@@ -178,7 +178,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       log(`stampede: ${seats.length} participants ask for their results at once`);
       const expected = new Map(summaries.map((c) => [c.userId, c.expectedScore]));
       const participants = seats.map((p) => ({ ...p, expectedScore: expected.get(p.userId) ?? 0 }));
-      stampede = await runStampede(target.apiUrl, participants, endedAt, {
+      stampede = await runStampede(target.apiUrl, participants, async (id) => endedAt.get(id)!, {
         ...opts.stampede,
         apiPid: open.pids().api,
       });

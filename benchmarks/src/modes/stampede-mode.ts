@@ -81,16 +81,20 @@ async function runSeeded(opts: StampedeModeOptions): Promise<Report> {
     } finally {
       await ch.close();
     }
-    log('stampede: ending the sessions, then every participant asks at once');
-    const endedAt = new Map<string, number>();
-    await mapLimit(sessions, 16, async (s) => {
+    log('stampede: ending the sessions; each participant asks the moment its session has ended');
+    const ended = new Map(sessions.map((s) => [s.id, deferred<number>()]));
+    const ending = mapLimit(sessions, 16, async (s) => {
       await api.lifecycle(trainer.accessToken, s.id, 'end');
-      endedAt.set(s.id, Date.now());
+      ended.get(s.id)!.resolve(Date.now());
     });
-    const result = await runStampede(open.target.apiUrl, participants, endedAt, {
-      ...opts.stampede,
-      apiPid: open.pids().api,
-    });
+    // Together: a failed end rejects at once instead of leaving its participants waiting.
+    const [result] = await Promise.all([
+      runStampede(open.target.apiUrl, participants, (id) => ended.get(id)!.promise, {
+        ...opts.stampede,
+        apiPid: open.pids().api,
+      }),
+      ending,
+    ]);
     const section = stampedeSection(result);
     return {
       name: opts.name,
@@ -181,4 +185,10 @@ function playSession(sessionId: string, accounts: readonly Account[], minutes: n
 async function insertRows(ch: ReturnType<typeof createClient>, table: string, rows: object[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CH_INSERT_ROWS)
     await ch.insert({ table, values: rows.slice(i, i + CH_INSERT_ROWS), format: 'JSONEachRow' });
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -42,7 +42,7 @@ export interface StampedeResult {
   ok200: number;
   pending202: number;
   failures: number;
-  /** From the first request to the last participant's 200, ms. */
+  /** From the first request (right after the first POST /end returned) to the last participant's 200, ms. */
   allAnsweredMs: number;
   /** From the sessions' POST /end (all returned) to the first 200 of each session, ms: p50/max. */
   firstServedAfterEndMs: { p50: number; max: number };
@@ -76,8 +76,8 @@ interface Reply {
 export async function runStampede(
   apiUrl: string,
   participants: readonly StampedeParticipant[],
-  /** When each session's POST /end returned (epoch ms). */
-  endedAtMs: ReadonlyMap<string, number>,
+  /** When the session's POST /end returned (epoch ms); its participants ask from that moment on. */
+  endedAtMs: (sessionId: string) => Promise<number>,
   options: StampedeOptions = STAMPEDE_DEFAULTS,
 ): Promise<StampedeResult> {
   const url = new URL(apiUrl);
@@ -94,11 +94,13 @@ export async function runStampede(
   let exact = 0;
   const apiCpuBefore = processCpuMs(options.apiPid);
   const harnessCpuBefore = process.cpuUsage();
-  const t0 = performance.now();
+  let t0 = Infinity;
   await Promise.all(
     participants.map(async (p) => {
       const path = `/v1/sessions/${p.sessionId}/results?limit=${options.pageLimit}`;
-      const deadline = t0 + options.patienceMs;
+      const endedAt = await endedAtMs(p.sessionId);
+      t0 = Math.min(t0, performance.now());
+      const deadline = performance.now() + options.patienceMs;
       for (;;) {
         let reply: Reply;
         try {
@@ -123,8 +125,7 @@ export async function runStampede(
         }
         latency200.push(reply.ms);
         answerMs.push(performance.now() - t0);
-        if (!firstServed.has(p.sessionId))
-          firstServed.set(p.sessionId, Date.now() - (endedAtMs.get(p.sessionId) ?? Date.now()));
+        if (!firstServed.has(p.sessionId)) firstServed.set(p.sessionId, Date.now() - endedAt);
         const problem = checkMe(p, JSON.parse(reply.body), standings.get(p.sessionId)!);
         if (problem === null) exact++;
         else if (mismatches.length < 10) mismatches.push(problem);

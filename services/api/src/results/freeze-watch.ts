@@ -87,9 +87,12 @@ export class FreezeWatch {
     const due = [...this.watched].filter(([, w]) => w.nextAt <= now).slice(0, BATCH);
     if (due.length === 0) return;
     const final = new Set(await this.freezer.finalAmong(due.map(([id]) => id)));
-    for (const [id, w] of due) {
-      const outcome = final.has(id) ? await this.freezer.freeze(id) : 'pending';
-      if (outcome !== 'pending') this.watched.delete(id);
+    // Asked together, frozen together (one batch in the freezer).
+    const outcomes = await Promise.all(
+      due.map(([id]) => (final.has(id) ? this.freezer.freeze(id) : Promise.resolve('pending' as const))),
+    );
+    for (const [i, [id, w]] of due.entries()) {
+      if (outcomes[i] !== 'pending') this.watched.delete(id);
       else w.nextAt = now + (now - w.firstAt < FREEZE_FAST_WINDOW_MS ? FREEZE_POLL_MS : FREEZE_SLOW_POLL_MS);
     }
   }
