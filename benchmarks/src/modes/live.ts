@@ -51,6 +51,9 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       gateway: {
         RATING_RATE_PER_SEC: gatewayRate,
         RATING_BURST: String(Math.max(120, opts.rate * 10)),
+        // Every simulated device connects from this machine's one address; the gateway's per-address cap
+        // (issue 11) is for the internet, not for a load generator.
+        MAX_SOCKETS_PER_ADDRESS: String(opts.participants * opts.sessions + 100),
         ...opts.env?.gateway,
       },
       // The engine's score allowance follows the device rate the harness plays (1.25 x, as by default).
