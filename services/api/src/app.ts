@@ -82,6 +82,9 @@ function buildServices(deps: ApiDeps): ApiServices {
   });
   const accessTokens = new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC);
   const sessions = new SessionService(orm, deps.outbox);
+  const freezer = deps.freezer ?? new ResultsFreezer(orm, deps.clickhouse, config.CLICKHOUSE_DB, deps.logger);
+  const frozen = new FrozenResults(orm);
+  freezer.onFrozen((sessionId, session, board) => frozen.prime(sessionId, session, board));
   const tickets = new JoinTickets(config.JOIN_TICKET_SECRET, config.JOIN_TICKET_TTL_SEC);
   return {
     accounts: new AccountService(orm, accessTokens, { login, registration }, config.REFRESH_TOKEN_TTL_SEC),
@@ -90,9 +93,9 @@ function buildServices(deps: ApiDeps): ApiServices {
     feedback: new FeedbackService(orm),
     results: new ResultsService(
       orm,
-      new FrozenResults(orm),
+      frozen,
       new LiveResults(deps.clickhouse, config.CLICKHOUSE_DB),
-      deps.freezer ?? new ResultsFreezer(orm, deps.clickhouse, config.CLICKHOUSE_DB, deps.logger),
+      freezer,
       deps.freezeWatch ?? { watch: () => undefined },
     ),
     history: new HistoryService(orm),

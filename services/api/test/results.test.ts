@@ -228,6 +228,17 @@ describe('results and history', () => {
       return res.status === 200 ? res : undefined;
     });
     const etag = first.headers.get('etag')!;
+    // Another replica, which did not freeze the session and reads it back from PostgreSQL, gives the same
+    // validator and the same body (this one was primed by its own freeze).
+    const replica = new FrozenResults(api.orm);
+    const frozen = (await replica.session(s.id))!;
+    expect(replica.etag(s.id, frozen, bob.id, { limit: 20, afterRank: 0 })).to.equal(etag);
+    expect({
+      session: frozen.session,
+      final: true,
+      leaderboard: await replica.page(s.id, { limit: 20, afterRank: 0 }),
+      me: await replica.me(s.id, frozen, bob.id),
+    }).to.deep.equal(first.body);
     const cached = await api.call('GET', `/v1/sessions/${s.id}/results`, {
       token: bob.token,
       headers: { 'if-none-match': etag },

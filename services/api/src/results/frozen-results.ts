@@ -55,6 +55,17 @@ export class FrozenResults {
     return this.membersCached;
   }
 
+  /**
+   * Takes a session this replica just froze (ResultsFreezer.onFrozen): its first requests need no read.
+   * Called after the freeze committed, so what is primed is what PostgreSQL holds.
+   */
+  prime(sessionId: string, frozen: FrozenSession, board: readonly MemberRow[]): void {
+    this.sessions.set(sessionId, Promise.resolve(frozen));
+    if (frozen.participants > this.largeSession || this.members.has(sessionId)) return;
+    this.members.set(sessionId, Promise.resolve(new Map(board.map((r) => [r.user_id, myResult(r)]))));
+    this.admit(sessionId, board.length);
+  }
+
   /** The frozen session, or null while it is not frozen (null is not cached: it may be frozen soon). */
   async session(sessionId: string): Promise<FrozenSession | null> {
     let read = this.sessions.get(sessionId);
@@ -173,7 +184,7 @@ export class FrozenResults {
 }
 
 const MEMBER_COLUMNS = 'user_id, rank, score, calories, avg_energy, minutes';
-interface MemberRow {
+export interface MemberRow {
   user_id: string;
   rank: number | null;
   score: number;

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { ClickHouseTable } from '@pulse/contracts';
+import type { SessionSnapshot } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
@@ -49,7 +50,15 @@ interface MinuteRead {
  * per ClickHouse table and one PostgreSQL transaction, so 500 classes ending at the top of the hour cost a
  * handful of round trips instead of 500 × 5 (measured: 500 × 20 took 14 s one by one on the loaded box).
  */
+/** What a replica learns when it froze a session itself: enough to serve it without reading it back. */
+export type FrozenListener = (
+  sessionId: string,
+  frozen: { session: SessionSnapshot; participants: number; frozenAt: Date },
+  board: readonly BoardRow[],
+) => void;
+
 export class ResultsFreezer {
+  private readonly listeners: FrozenListener[] = [];
   private readonly inFlight = new Map<string, Promise<FreezeOutcome>>();
   private queued = new Map<string, { resolve(o: FreezeOutcome): void; reject(err: unknown): void }>();
   private flushScheduled = false;
@@ -60,6 +69,11 @@ export class ResultsFreezer {
     private readonly db: string,
     private readonly log: Logger,
   ) {}
+
+  /** Called after each commit of a session this replica froze (FrozenResults primes its caches). */
+  onFrozen(listener: FrozenListener): void {
+    this.listeners.push(listener);
+  }
 
   /** Single-flight per session in this process: concurrent callers share one attempt. */
   freeze(sessionId: string): Promise<FreezeOutcome> {
@@ -123,13 +137,20 @@ export class ResultsFreezer {
     if (ready.length === 0) return outcomes;
     const claimed = await this.store(ready, boards);
     for (const s of ready) outcomes.set(s.id, 'frozen');
+    for (const { session, frozenAt } of claimed)
+      for (const listener of this.listeners)
+        listener(
+          session.id,
+          { session: sessionSnapshot(session), participants: boards.get(session.id)!.length, frozenAt },
+          boards.get(session.id)!,
+        );
     this.log.info(
       {
         sessions: ready.length,
         sessionId: ready.length === 1 ? ready[0].id : undefined,
         participants: ready.reduce((n, s) => n + boards.get(s.id)!.length, 0),
         ms: Math.round(performance.now() - started),
-        byThisReplica: claimed,
+        byThisReplica: claimed.length,
       },
       'session results frozen into PostgreSQL',
     );
@@ -211,10 +232,13 @@ export class ResultsFreezer {
   }
 
   /**
-   * One transaction for the batch; returns how many sessions this replica froze (the others had been
-   * frozen by another replica meanwhile).
+   * One transaction for the batch; returns the sessions this replica froze (the others had been frozen by
+   * another replica meanwhile) with their freeze time.
    */
-  private async store(sessions: WorkoutSession[], boards: Map<string, BoardRow[]>): Promise<number> {
+  private async store(
+    sessions: WorkoutSession[],
+    boards: Map<string, BoardRow[]>,
+  ): Promise<Array<{ session: WorkoutSession; frozenAt: Date }>> {
     return this.orm.em.fork().transactional(async (tx) => {
       const freezes = sessions.map((s) => ({
         session_id: s.id,
@@ -222,16 +246,17 @@ export class ResultsFreezer {
         session: sessionSnapshot(s),
         ended_at: s.endedAt!.toISOString(),
       }));
-      const claimedRows: Array<{ session_id: string }> = await tx.execute(
+      const claimedRows: Array<{ session_id: string; frozen_at: Date }> = await tx.execute(
         `insert into session_result_freeze (session_id, participants, session, ended_at)
          select x.session_id, x.participants, x.session, x.ended_at
          from json_to_recordset(?::json) as x(session_id uuid, participants integer, session jsonb,
            ended_at timestamptz)
-         on conflict do nothing returning session_id`,
+         on conflict do nothing returning session_id, frozen_at`,
         [JSON.stringify(freezes)],
       );
-      const claimed = sessions.filter((s) => claimedRows.some((r) => r.session_id === s.id));
-      if (claimed.length === 0) return 0;
+      const frozenAt = new Map(claimedRows.map((r) => [r.session_id, new Date(r.frozen_at)]));
+      const claimed = sessions.filter((s) => frozenAt.has(s.id));
+      if (claimed.length === 0) return [];
       const endedAt = new Map(claimed.map((s) => [s.id, s.endedAt!.toISOString()]));
       const rows = claimed.flatMap((s) =>
         boards.get(s.id)!.map((r) => ({ ...r, ended_at: endedAt.get(s.id) })),
@@ -259,7 +284,7 @@ export class ResultsFreezer {
          on conflict do nothing`,
         [JSON.stringify(claimed.map((s) => s.id))],
       );
-      return claimed.length;
+      return claimed.map((session) => ({ session, frozenAt: frozenAt.get(session.id)! }));
     });
   }
 }
@@ -267,7 +292,7 @@ export class ResultsFreezer {
 /** Sessions frozen together at most (one ClickHouse IN list, one transaction). */
 export const FREEZE_BATCH = 200;
 
-interface BoardRow {
+export interface BoardRow {
   session_id: string;
   user_id: string;
   rank: number;
