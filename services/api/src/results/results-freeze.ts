@@ -135,6 +135,7 @@ export class ResultsFreezer {
     const ready = ended.filter((s) => boards.has(s.id));
     for (const s of ended) if (!boards.has(s.id)) outcomes.set(s.id, 'pending');
     if (ready.length === 0) return outcomes;
+    const readMs = Math.round(performance.now() - started);
     const claimed = await this.store(ready, boards);
     for (const s of ready) outcomes.set(s.id, 'frozen');
     for (const { session, frozenAt } of claimed)
@@ -150,6 +151,7 @@ export class ResultsFreezer {
         sessionId: ready.length === 1 ? ready[0].id : undefined,
         participants: ready.reduce((n, s) => n + boards.get(s.id)!.length, 0),
         ms: Math.round(performance.now() - started),
+        readMs,
         byThisReplica: claimed.length,
       },
       'session results frozen into PostgreSQL',
