@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import { ClickHouseTable } from '@pulse/contracts';
 import { TestApi } from './harness.js';
 import type { CallOptions, Reply } from './harness.js';
 
@@ -202,7 +203,19 @@ describe('real responses match the served OpenAPI document (issue 11)', () => {
     expect((await call('POST', `/v1/sessions/${id}/end`, { token: coach.token })).status).to.equal(409);
     expect((await call('POST', `/v1/sessions/${id}/start`, { token: coach.token })).status).to.equal(200);
     expect((await call('POST', `/v1/sessions/${id}/end`, { token: coach.token })).status).to.equal(200);
-    expect((await call('GET', `/v1/sessions/${id}/results`, { token: ann.token })).status).to.equal(200);
+    // Ended, not frozen yet (issue 13): 202 with Retry-After; frozen once the engine's final row exists.
+    expect((await call('GET', `/v1/sessions/${id}/results`, { token: ann.token })).status).to.equal(202);
+    await api.clickhouse.insert({
+      table: `${api.config.CLICKHOUSE_DB}.${ClickHouseTable.SESSION_RESULTS}`,
+      values: [{ session_id: id, participants: 0, final: 1, updated_at: 1_795_600_000, version: 1 }],
+      format: 'JSONEachRow',
+    });
+    expect(await api.freezer.freeze(id)).to.equal('frozen');
+    const frozen = await call('GET', `/v1/sessions/${id}/results`, { token: ann.token });
+    expect(frozen.status).to.equal(200);
+    const etag = frozen.headers.get('etag')!;
+    const again = { token: ann.token, headers: { 'if-none-match': etag } };
+    expect((await call('GET', `/v1/sessions/${id}/results`, again)).status).to.equal(304);
 
     const feedback = `/v1/sessions/${id}/feedback`;
     expect((await call('POST', feedback, { token: ann.token, body: { rating: 4 } })).status).to.equal(201);

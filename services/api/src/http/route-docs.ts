@@ -20,8 +20,8 @@ export interface RouteDoc {
   errors: Code[];
   /** The route answers 304 to a matching If-None-Match; the text says when. */
   notModified?: string;
-  /** Response headers by status: name → description. */
-  headers?: Partial<Record<number, Record<string, string>>>;
+  /** Response headers by status: name → description (or with `required` when always sent). */
+  headers?: Partial<Record<number, Record<string, string | { description: string; required: true }>>>;
 }
 
 const json = (schema: ZodTypeAny) => ({ 'application/json': { schema } });
@@ -73,9 +73,11 @@ export function routeDoc(doc: RouteDoc): Partial<RouteConfig> {
     const response = responses[status];
     if (response === undefined || headers === undefined) continue;
     response.headers = Object.fromEntries(
-      Object.entries(headers).map(([name, description]) => [
+      Object.entries(headers).map(([name, header]) => [
         name,
-        { description, schema: { type: 'string' } },
+        typeof header === 'string'
+          ? { description: header, schema: { type: 'string' as const } }
+          : { ...header, schema: { type: 'string' as const } },
       ]),
     );
   }

@@ -99,7 +99,7 @@ export class ResultsRoutes {
           Vary: 'Authorization',
         },
         202: {
-          'Retry-After': 'seconds to wait before asking again',
+          'Retry-After': { description: 'seconds to wait before asking again', required: true },
           'Cache-Control': 'no-store',
         },
       },
