@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SessionSnapshot } from '@pulse/contracts';
 import type { Page } from '../pagination.js';
 import { BoundedCache } from './bounded-cache.js';
-import type { MinuteTuple } from './results-freeze.js';
+import type { MinuteTuple } from './final-boards.js';
 import type { LeaderboardEntry, MyResult, ResultsPage } from './results-view.js';
 
 /** Bumped when the shape of a results body changes, so clients' stored ETags stop matching. */

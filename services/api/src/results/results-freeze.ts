@@ -1,38 +1,21 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import { ClickHouseTable } from '@pulse/contracts';
 import type { SessionSnapshot } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
-import { clickhouseRows } from './clickhouse-rows.js';
-import { sqlUuid } from './sql.js';
+import { FinalBoards } from './final-boards.js';
+import type { BoardRow } from './final-boards.js';
 
 /** `frozen`: the rows are in PostgreSQL; `pending`: ClickHouse is not final yet; `not-ended`: nothing to do. */
 export type FreezeOutcome = 'frozen' | 'pending' | 'not-ended';
 
-/** One minute as stored in `session_result.minutes`: [minute, avgEnergy, maxEnergy, samples]. */
-export type MinuteTuple = [number, number, number, number];
-
-interface StandingRead {
-  session_id: string;
-  user_id: string;
-  name: string;
-  rank: number;
-  score: number;
-  calories: number;
-  avg_energy: number;
-  samples: number;
-  final: number;
-}
-interface MinuteRead {
-  session_id: string;
-  user_id: string;
-  minute: number;
-  avg_energy: number;
-  max_energy: number;
-  samples: number;
-}
+/** What a replica learns when it froze a session itself: enough to serve it without reading it back. */
+export type FrozenListener = (
+  sessionId: string,
+  frozen: { session: SessionSnapshot; participants: number; frozenAt: Date },
+  board: readonly BoardRow[],
+) => void;
 
 /**
  * Copies an ended session's final results from ClickHouse into PostgreSQL, once.
@@ -50,25 +33,21 @@ interface MinuteRead {
  * per ClickHouse table and one PostgreSQL transaction, so 500 classes ending at the top of the hour cost a
  * handful of round trips instead of 500 × 5 (measured: 500 × 20 took 14 s one by one on the loaded box).
  */
-/** What a replica learns when it froze a session itself: enough to serve it without reading it back. */
-export type FrozenListener = (
-  sessionId: string,
-  frozen: { session: SessionSnapshot; participants: number; frozenAt: Date },
-  board: readonly BoardRow[],
-) => void;
-
 export class ResultsFreezer {
   private readonly listeners: FrozenListener[] = [];
   private readonly inFlight = new Map<string, Promise<FreezeOutcome>>();
   private queued = new Map<string, { resolve(o: FreezeOutcome): void; reject(err: unknown): void }>();
   private flushScheduled = false;
+  private readonly boards: FinalBoards;
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly clickhouse: ClickHouseClient,
-    private readonly db: string,
+    clickhouse: ClickHouseClient,
+    db: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.boards = new FinalBoards(clickhouse, db, log);
+  }
 
   /** Called after each commit of a session this replica froze (FrozenResults primes its caches). */
   onFrozen(listener: FrozenListener): void {
@@ -94,7 +73,7 @@ export class ResultsFreezer {
   /** Which of `sessionIds` ClickHouse marks final, in one query. */
   async finalAmong(sessionIds: string[]): Promise<string[]> {
     if (sessionIds.length === 0) return [];
-    const rows = await this.summaries(sessionIds);
+    const rows = await this.boards.summaries(sessionIds);
     return rows.filter((r) => Number(r.final) === 1).map((r) => r.session_id);
   }
 
@@ -131,7 +110,7 @@ export class ResultsFreezer {
     );
     if (ended.length === 0) return outcomes;
     const started = performance.now();
-    const boards = await this.readFinal(ended.map((s) => s.id));
+    const boards = await this.boards.read(ended.map((s) => s.id));
     const ready = ended.filter((s) => boards.has(s.id));
     for (const s of ended) if (!boards.has(s.id)) outcomes.set(s.id, 'pending');
     if (ready.length === 0) return outcomes;
@@ -157,80 +136,6 @@ export class ResultsFreezer {
       'session results frozen into PostgreSQL',
     );
     return outcomes;
-  }
-
-  private summaries(sessionIds: string[]) {
-    // `final` is filtered by the caller, not in WHERE: a condition on a non-key column may be applied
-    // before FINAL collapses the versions.
-    return clickhouseRows<{ session_id: string; participants: number; final: number }>(
-      this.clickhouse,
-      `SELECT session_id, participants, final FROM ${this.db}.${ClickHouseTable.SESSION_RESULTS} FINAL
-       WHERE session_id IN (${sessionIds.map(sqlUuid).join(', ')})`,
-    );
-  }
-
-  /** The final boards (each participant with its minutes) of the sessions ClickHouse has complete. */
-  private async readFinal(sessionIds: string[]): Promise<Map<string, BoardRow[]>> {
-    const t = (table: string) => `${this.db}.${table}`;
-    const summaries = (await this.summaries(sessionIds)).filter((r) => Number(r.final) === 1);
-    const boards = new Map<string, BoardRow[]>();
-    if (summaries.length === 0) return boards;
-    const inList = summaries.map((r) => sqlUuid(r.session_id)).join(', ');
-    const [standings, minutes] = await Promise.all([
-      clickhouseRows<StandingRead>(
-        this.clickhouse,
-        `SELECT session_id, user_id, name, rank, score, calories, avg_energy, samples, final
-         FROM ${t(ClickHouseTable.STANDINGS)} FINAL WHERE session_id IN (${inList})
-         ORDER BY session_id, rank`,
-      ),
-      clickhouseRows<MinuteRead>(
-        this.clickhouse,
-        `SELECT session_id, user_id, minute, avg_energy, max_energy, samples
-         FROM ${t(ClickHouseTable.MINUTES)} FINAL WHERE session_id IN (${inList})
-         ORDER BY session_id, user_id, minute`,
-      ),
-    ]);
-    const minutesOf = new Map<string, MinuteTuple[]>();
-    for (const m of minutes) {
-      const key = `${m.session_id}/${m.user_id}`;
-      let list = minutesOf.get(key);
-      if (list === undefined) minutesOf.set(key, (list = []));
-      list.push([Number(m.minute), Number(m.avg_energy), Number(m.max_energy), Number(m.samples)]);
-    }
-    const bySession = new Map<string, StandingRead[]>();
-    for (const s of standings) {
-      let list = bySession.get(s.session_id);
-      if (list === undefined) bySession.set(s.session_id, (list = []));
-      list.push(s);
-    }
-    for (const summary of summaries) {
-      const rows = bySession.get(summary.session_id) ?? [];
-      const complete =
-        rows.length === Number(summary.participants) &&
-        rows.every((s, i) => Number(s.final) === 1 && Number(s.rank) === i + 1);
-      if (!complete) {
-        this.log.warn(
-          { sessionId: summary.session_id, participants: Number(summary.participants), rows: rows.length },
-          'ClickHouse says final but the standings are not a complete final board yet; retrying later',
-        );
-        continue;
-      }
-      boards.set(
-        summary.session_id,
-        rows.map((s) => ({
-          session_id: s.session_id,
-          user_id: s.user_id,
-          rank: Number(s.rank),
-          name: s.name,
-          score: Number(s.score),
-          calories: Number(s.calories),
-          avg_energy: Number(s.avg_energy),
-          samples: Number(s.samples),
-          minutes: minutesOf.get(`${s.session_id}/${s.user_id}`) ?? [],
-        })),
-      );
-    }
-    return boards;
   }
 
   /**
@@ -293,15 +198,3 @@ export class ResultsFreezer {
 
 /** Sessions frozen together at most (one ClickHouse IN list, one transaction). */
 export const FREEZE_BATCH = 200;
-
-export interface BoardRow {
-  session_id: string;
-  user_id: string;
-  rank: number;
-  name: string;
-  score: number;
-  calories: number;
-  avg_energy: number;
-  samples: number;
-  minutes: MinuteTuple[];
-}

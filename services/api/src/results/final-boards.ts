@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import { ClickHouseTable } from '@pulse/contracts';
+import type { ClickHouseClient } from '../infra/clickhouse.js';
+import { clickhouseRows } from './clickhouse-rows.js';
+import { sqlUuid } from './sql.js';
+
+/** One minute as stored in `session_result.minutes`: [minute, avgEnergy, maxEnergy, samples]. */
+export type MinuteTuple = [number, number, number, number];
+
+interface StandingRead {
+  session_id: string;
+  user_id: string;
+  name: string;
+  rank: number;
+  score: number;
+  calories: number;
+  avg_energy: number;
+  samples: number;
+  final: number;
+}
+interface MinuteRead {
+  session_id: string;
+  user_id: string;
+  minute: number;
+  avg_energy: number;
+  max_energy: number;
+  samples: number;
+}
+
+/** One participant of a final board, as frozen into `session_result`. */
+export interface BoardRow {
+  session_id: string;
+  user_id: string;
+  rank: number;
+  name: string;
+  score: number;
+  calories: number;
+  avg_energy: number;
+  samples: number;
+  minutes: MinuteTuple[];
+}
+
+/**
+ * Reads what the engine wrote when it froze sessions (contracts' ClickHouse storage): the session row with
+ * `final = 1`, the standings and the minute buckets of that final version, one query per table for many
+ * sessions. Only validated UUIDs are interpolated (ClickHouse 18.16 has no query parameters).
+ */
+export class FinalBoards {
+  constructor(
+    private readonly clickhouse: ClickHouseClient,
+    private readonly db: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Each session's row (participants, final) as ClickHouse has it now. */
+  summaries(sessionIds: string[]) {
+    // `final` is filtered by the caller, not in WHERE: a condition on a non-key column may be applied
+    // before FINAL collapses the versions.
+    return clickhouseRows<{ session_id: string; participants: number; final: number }>(
+      this.clickhouse,
+      `SELECT session_id, participants, final FROM ${this.db}.${ClickHouseTable.SESSION_RESULTS} FINAL
+       WHERE session_id IN (${sessionIds.map(sqlUuid).join(', ')})`,
+    );
+  }
+
+  /** The final boards (each participant with its minutes) of the sessions ClickHouse has complete. */
+  async read(sessionIds: string[]): Promise<Map<string, BoardRow[]>> {
+    const t = (table: string) => `${this.db}.${table}`;
+    const summaries = (await this.summaries(sessionIds)).filter((r) => Number(r.final) === 1);
+    const boards = new Map<string, BoardRow[]>();
+    if (summaries.length === 0) return boards;
+    const inList = summaries.map((r) => sqlUuid(r.session_id)).join(', ');
+    const [standings, minutes] = await Promise.all([
+      clickhouseRows<StandingRead>(
+        this.clickhouse,
+        `SELECT session_id, user_id, name, rank, score, calories, avg_energy, samples, final
+         FROM ${t(ClickHouseTable.STANDINGS)} FINAL WHERE session_id IN (${inList})
+         ORDER BY session_id, rank`,
+      ),
+      clickhouseRows<MinuteRead>(
+        this.clickhouse,
+        `SELECT session_id, user_id, minute, avg_energy, max_energy, samples
+         FROM ${t(ClickHouseTable.MINUTES)} FINAL WHERE session_id IN (${inList})
+         ORDER BY session_id, user_id, minute`,
+      ),
+    ]);
+    const minutesOf = new Map<string, MinuteTuple[]>();
+    for (const m of minutes) {
+      const key = `${m.session_id}/${m.user_id}`;
+      let list = minutesOf.get(key);
+      if (list === undefined) minutesOf.set(key, (list = []));
+      list.push([Number(m.minute), Number(m.avg_energy), Number(m.max_energy), Number(m.samples)]);
+    }
+    const bySession = new Map<string, StandingRead[]>();
+    for (const s of standings) {
+      let list = bySession.get(s.session_id);
+      if (list === undefined) bySession.set(s.session_id, (list = []));
+      list.push(s);
+    }
+    for (const summary of summaries) {
+      const rows = bySession.get(summary.session_id) ?? [];
+      const complete =
+        rows.length === Number(summary.participants) &&
+        rows.every((s, i) => Number(s.final) === 1 && Number(s.rank) === i + 1);
+      if (!complete) {
+        this.log.warn(
+          { sessionId: summary.session_id, participants: Number(summary.participants), rows: rows.length },
+          'ClickHouse says final but the standings are not a complete final board yet; retrying later',
+        );
+        continue;
+      }
+      boards.set(
+        summary.session_id,
+        rows.map((s) => ({
+          session_id: s.session_id,
+          user_id: s.user_id,
+          rank: Number(s.rank),
+          name: s.name,
+          score: Number(s.score),
+          calories: Number(s.calories),
+          avg_energy: Number(s.avg_energy),
+          samples: Number(s.samples),
+          minutes: minutesOf.get(`${s.session_id}/${s.user_id}`) ?? [],
+        })),
+      );
+    }
+    return boards;
+  }
+}
