@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { ClickHouseTable } from '@pulse/contracts';
 import type { MinuteRow, SessionResultRow, StandingRow } from '@pulse/contracts';
+import { FreezeWatch } from '../src/results/freeze-watch.js';
 import { FrozenResults } from '../src/results/frozen-results.js';
 import { ResultsFreezer } from '../src/results/results-freeze.js';
 import { TestApi } from './harness.js';
@@ -463,6 +464,32 @@ describe('results and history', () => {
     console.log(
       `      history page of 100 (1,000 sessions): median ${pageMs[pageMs.length >> 1].toFixed(1)} ms`,
     );
+  });
+
+  it('freezes sessions that ended long ago once per start, and only recent ones after that', async () => {
+    const conn = api.orm.em.getConnection();
+    const [old] = await conn.execute(
+      `insert into workout_session (id, trainer_id, title, type, starts_at, duration_minutes, capacity, status,
+         started_at, ended_at, version, created_at)
+       values (gen_random_uuid(), ?, 'Old ride', 'cycling', now() - interval '10 days', 30, 10, 'ended',
+         now() - interval '10 days', now() - interval '10 days' + interval '30 minutes', 1, now() - interval '11 days')
+       returning id`,
+      [coach.id],
+    );
+    await insert(api, ClickHouseTable.SESSION_RESULTS, [sessionRow(old.id, 0, 1, 1)]);
+    const frozenRows = () =>
+      conn.execute('select count(*)::int as n from session_result_freeze where session_id = ?', [old.id]);
+    // The running watch made its pass at start: a 10-day-old session is outside its periodic scan.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await frozenRows())[0].n).to.equal(0);
+    const log = (await import('pino')).pino({ level: 'silent' });
+    const restarted = new FreezeWatch(api.freezer, api.orm, api.nats, api.names, log);
+    restarted.start();
+    try {
+      await until(async () => ((await frozenRows())[0].n === 1 ? true : undefined), 5_000);
+    } finally {
+      await restarted.stop();
+    }
   });
 
   it('refuses history to trainers with 403', async () => {

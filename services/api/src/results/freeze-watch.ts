@@ -12,6 +12,10 @@ export const FREEZE_FAST_WINDOW_MS = 60_000;
 export const FREEZE_SLOW_POLL_MS = 5_000;
 /** PostgreSQL is scanned for ended, unfrozen sessions this often (ends this replica did not hear of). */
 export const FREEZE_SCAN_MS = 10_000;
+/** That scan looks at sessions that started this recently (an index range, not every session ever). */
+export const FREEZE_RECENT_MS = 2 * 86_400_000;
+/** A session still not final after this long is no longer polled (a request still tries to freeze it). */
+export const FREEZE_GIVE_UP_MS = 3_600_000;
 const BATCH = 500;
 
 interface Watched {
@@ -24,6 +28,11 @@ interface Watched {
  * runs one: it hears `ended` on the session events subject (core NATS, no consumer), polls ClickHouse
  * for the watched sessions in one query per tick, and rescans PostgreSQL now and then for ends it missed
  * (a restart, a NATS hiccup). Which replica freezes does not matter: the freeze is idempotent.
+ *
+ * Scans ride the `workout_session (status, starts_at, id)` index: at start one pass over every ended session
+ * (a page per tick, keyset on starts_at and id: it catches up whatever ended while no API ran, including
+ * sessions that ended before frozen results existed), then only sessions that started in the last
+ * FREEZE_RECENT_MS — so the periodic cost does not grow with the years of classes behind it.
  */
 export class FreezeWatch {
   private readonly watched = new Map<string, Watched>();
@@ -31,6 +40,8 @@ export class FreezeWatch {
   private timer: NodeJS.Timeout | null = null;
   private tickRunning: Promise<void> | null = null;
   private lastScanAt = 0;
+  /** Keyset position of the pass over every ended session made once per start; null when it is done. */
+  private backfill: { startsAt: string; id: string } | 'start' | null = 'start';
 
   constructor(
     private readonly freezer: ResultsFreezer,
@@ -80,9 +91,10 @@ export class FreezeWatch {
 
   private async freezeDue(): Promise<void> {
     const now = this.now();
-    if (now - this.lastScanAt >= FREEZE_SCAN_MS) {
+    if (this.backfill !== null) await this.backfillPage();
+    else if (now - this.lastScanAt >= FREEZE_SCAN_MS) {
       this.lastScanAt = now;
-      await this.scan();
+      await this.scanRecent(new Date(now - FREEZE_RECENT_MS));
     }
     const due = [...this.watched].filter(([, w]) => w.nextAt <= now).slice(0, BATCH);
     if (due.length === 0) return;
@@ -93,17 +105,38 @@ export class FreezeWatch {
     );
     for (const [i, [id, w]] of due.entries()) {
       if (outcomes[i] !== 'pending') this.watched.delete(id);
-      else w.nextAt = now + (now - w.firstAt < FREEZE_FAST_WINDOW_MS ? FREEZE_POLL_MS : FREEZE_SLOW_POLL_MS);
+      else if (now - w.firstAt >= FREEZE_GIVE_UP_MS) {
+        this.watched.delete(id);
+        this.log.warn({ sessionId: id }, 'ended session still not final in ClickHouse; no longer polled');
+      } else
+        w.nextAt = now + (now - w.firstAt < FREEZE_FAST_WINDOW_MS ? FREEZE_POLL_MS : FREEZE_SLOW_POLL_MS);
     }
   }
 
-  private async scan(): Promise<void> {
+  /** One page of the pass over every ended session (oldest first); the pass ends with a short page. */
+  private async backfillPage(): Promise<void> {
+    const after = this.backfill === 'start' ? null : this.backfill;
+    const rows: Array<{ id: string; starts_at: string; frozen: boolean }> = await this.orm.em.fork().execute(
+      `select s.id, s.starts_at::text as starts_at,
+                exists (select 1 from session_result_freeze f where f.session_id = s.id) as frozen
+         from workout_session s
+         where s.status = 'ended' ${after ? 'and (s.starts_at, s.id) > (?::timestamptz, ?)' : ''}
+         order by s.starts_at, s.id limit ?`,
+      after ? [after.startsAt, after.id, BATCH] : [BATCH],
+    );
+    for (const row of rows) if (!row.frozen) this.watch(row.id);
+    const last = rows.at(-1);
+    this.backfill =
+      rows.length < BATCH || last === undefined ? null : { startsAt: last.starts_at, id: last.id };
+  }
+
+  private async scanRecent(since: Date): Promise<void> {
     const rows: Array<{ id: string }> = await this.orm.em.fork().execute(
       `select s.id from workout_session s
-       where s.status = 'ended'
+       where s.status = 'ended' and s.starts_at > ?
          and not exists (select 1 from session_result_freeze f where f.session_id = s.id)
-       order by s.ended_at desc limit ?`,
-      [BATCH],
+       order by s.starts_at desc, s.id desc limit ?`,
+      [since, BATCH],
     );
     for (const { id } of rows) this.watch(id);
   }
