@@ -322,8 +322,8 @@ describe('results and history', () => {
       expect(await api.freezer.freeze(s.id)).to.equal('frozen');
     }
     const expectedAnn = { rank: 3, score: 700, calories: 55.5, avgEnergy: 58.25 };
-    // Budget 4 rows: each 3-row session fits alone, so loading one evicts the other.
-    const small = new FrozenResults(api.orm, 4, 3);
+    // 6 units a session (3 participants + 3 minute buckets); a budget of 7: loading one evicts the other.
+    const small = new FrozenResults(api.orm, 7, 3);
     // Sessions above 2 participants are looked up by primary key.
     const byKey = new FrozenResults(api.orm, 100, 2);
     for (const reads of [small, byKey]) {
@@ -336,7 +336,7 @@ describe('results and history', () => {
             { minute: 0, avgEnergy: 99, maxEnergy: 99, samples: 6 },
           ]);
           expect(await reads.me(s.id, frozen, coach.id)).to.equal(undefined);
-          expect(reads.memberRowsCached).to.equal(reads === small ? 3 : 0);
+          expect(reads.memberUnitsCached).to.equal(reads === small ? 6 : 0);
         }
       }
     }

@@ -10,13 +10,16 @@ import type { LeaderboardEntry, MyResult, ResultsPage } from './results-view.js'
 const BODY_FORMAT = 1;
 /** Frozen sessions kept in memory (a few hundred bytes each). */
 export const FROZEN_SESSIONS_CACHED = 10_000;
-/** Board pages kept in memory (up to 100 entries each). */
-export const FROZEN_PAGES_CACHED = 20_000;
+/** Board pages kept in memory (up to 100 entries of ~200 bytes each: at most ~40 MB). */
+export const FROZEN_PAGES_CACHED = 2_000;
 /**
- * Participants' own rows kept in memory, over all sessions (a few hundred bytes each): a session's rows are
- * read in one index range scan at its first request, so a stampede costs no query per participant.
+ * Participants' own numbers kept in memory, over all sessions, in units of one per participant plus one
+ * per minute bucket (~100 bytes a unit: ~100 MB at most). A session's rows are read in one index range
+ * scan at its first request, so a stampede costs no query per participant.
  */
-export const FROZEN_MEMBERS_CACHED = 500_000;
+export const FROZEN_MEMBER_UNITS = 1_000_000;
+/** Sessions with more participants than this are answered by primary key instead of from memory. */
+export const LARGE_SESSION_PARTICIPANTS = 50_000;
 
 type Members = Map<string, MyResult | null>;
 
@@ -36,22 +39,22 @@ export class FrozenResults {
   private readonly pages = new BoundedCache<string, Promise<Page<LeaderboardEntry>>>(FROZEN_PAGES_CACHED);
 
   private readonly members = new Map<string, Promise<Members>>();
-  /** Rows of each loaded session in `members` (kept apart: eviction must count synchronously). */
-  private readonly memberRows = new Map<string, number>();
+  /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
+  private readonly memberUnits = new Map<string, number>();
   private membersCached = 0;
 
   /**
-   * @param membersBudget participants' rows kept in memory over all sessions
+   * @param membersBudget units (see FROZEN_MEMBER_UNITS) kept in memory over all sessions
    * @param largeSession sessions with more participants than this are looked up by primary key instead
    */
   constructor(
     private readonly orm: MikroORM,
-    private readonly membersBudget = FROZEN_MEMBERS_CACHED,
-    private readonly largeSession = Math.floor(membersBudget / 4),
+    private readonly membersBudget = FROZEN_MEMBER_UNITS,
+    private readonly largeSession = LARGE_SESSION_PARTICIPANTS,
   ) {}
 
-  /** Participants' rows held in memory now (the budget bounds it). */
-  get memberRowsCached(): number {
+  /** Units of participants' numbers held in memory now (the budget bounds it). */
+  get memberUnitsCached(): number {
     return this.membersCached;
   }
 
@@ -63,7 +66,10 @@ export class FrozenResults {
     this.sessions.set(sessionId, Promise.resolve(frozen));
     if (frozen.participants > this.largeSession || this.members.has(sessionId)) return;
     this.members.set(sessionId, Promise.resolve(new Map(board.map((r) => [r.user_id, myResult(r)]))));
-    this.admit(sessionId, board.length);
+    this.admit(
+      sessionId,
+      board.reduce((n, r) => n + 1 + r.minutes.length, 0),
+    );
   }
 
   /** The frozen session, or null while it is not frozen (null is not cached: it may be frozen soon). */
@@ -110,7 +116,7 @@ export class FrozenResults {
       read = this.readMembers(sessionId);
       this.members.set(sessionId, read);
       read.then(
-        (m) => this.admit(sessionId, m.size),
+        (m) => this.admit(sessionId, unitsOf(m)),
         () => this.members.delete(sessionId),
       );
     } else {
@@ -122,15 +128,15 @@ export class FrozenResults {
   }
 
   /** Counts a loaded session against the budget, dropping the least recently used ones above it. */
-  private admit(sessionId: string, rows: number): void {
-    this.memberRows.set(sessionId, rows);
-    this.membersCached += rows;
+  private admit(sessionId: string, units: number): void {
+    this.memberUnits.set(sessionId, units);
+    this.membersCached += units;
     for (const id of this.members.keys()) {
       if (this.membersCached <= this.membersBudget) break;
-      const size = this.memberRows.get(id);
+      const size = this.memberUnits.get(id);
       if (id === sessionId || size === undefined) continue; // still loading, or the one just loaded
       this.members.delete(id);
-      this.memberRows.delete(id);
+      this.memberUnits.delete(id);
       this.membersCached -= size;
     }
   }
@@ -191,6 +197,12 @@ export interface MemberRow {
   calories: number;
   avg_energy: number;
   minutes: MinuteTuple[];
+}
+
+function unitsOf(members: Members): number {
+  let units = 0;
+  for (const me of members.values()) units += 1 + (me?.minutes.length ?? 0);
+  return units;
 }
 
 function myResult(row: MemberRow): MyResult | null {
