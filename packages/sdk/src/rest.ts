@@ -149,8 +149,17 @@ export class PulseClient {
     return unwrap(this.api.POST('/v1/sessions/{id}/join', { params: { path: { id } } }));
   }
 
-  results(id: string, query: PageQuery = {}): Promise<SessionResults> {
-    return unwrap(this.api.GET('/v1/sessions/{id}/results', { params: { path: { id }, query } }));
+  /**
+   * Results of a live or ended session. While an ended session's results are being frozen (issue 13) the
+   * API answers 202 RESULTS_PENDING: a `PulseApiError` with that code and `retryAfter` (seconds) to wait.
+   */
+  async results(id: string, query: PageQuery = {}): Promise<SessionResults> {
+    const { data, error, response } = await this.api.GET('/v1/sessions/{id}/results', {
+      params: { path: { id }, query },
+    });
+    if (response.status === 202) throw PulseApiError.fromResponse(response, data);
+    if (!response.ok) throw PulseApiError.fromResponse(response, error);
+    return data as SessionResults;
   }
   giveFeedback(id: string, body: NewFeedback): Promise<Feedback> {
     return unwrap(this.api.POST('/v1/sessions/{id}/feedback', { params: { path: { id } }, body }));

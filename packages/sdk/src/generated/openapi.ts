@@ -163,7 +163,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Leaderboard (by rank) and the caller’s own numbers; current standings while live */
+        /**
+         * Leaderboard (by rank) and the caller’s own numbers; current standings while live
+         * @description Ended sessions: the frozen results, with a strong `ETag` per caller and page and `Cache-Control: private, max-age=31536000, immutable`, `Vary: Authorization` (the body holds the caller’s own `me`); `If-None-Match` with that ETag answers 304 without a body. Until the results are frozen (moments after the end) the answer is 202 `RESULTS_PENDING` with `Retry-After` (seconds), never a partial board. Live sessions: the current standings, `Cache-Control: no-store`.
+         */
         get: operations["getV1SessionsIdResults"];
         put?: never;
         post?: never;
@@ -343,7 +346,7 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNAVAILABLE" | "INTERNAL" | "INVALID_MESSAGE" | "NOT_LIVE";
+                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNAVAILABLE" | "INTERNAL" | "RESULTS_PENDING" | "INVALID_MESSAGE" | "NOT_LIVE";
                 message: string;
                 details?: unknown;
             };
@@ -1290,7 +1293,9 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                "if-none-match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1301,11 +1306,37 @@ export interface operations {
             /** @description results */
             200: {
                 headers: {
+                    /** @description frozen results only: strong validator of this caller’s view of this page */
+                    ETag?: string;
+                    /** @description `private, max-age=31536000, immutable` when frozen, `no-store` while live */
+                    "Cache-Control"?: string;
+                    /** @description Authorization */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SessionResults"];
                 };
+            };
+            /** @description RESULTS_PENDING */
+            202: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After": string;
+                    /** @description no-store */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description not modified: the caller’s copy (If-None-Match) is current; frozen results only */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description VALIDATION_FAILED */
             400: {
