@@ -212,6 +212,11 @@ describe('bad input never gives a 500', () => {
         token: trainer.token,
       });
       expect400(feedback, `GET feedback ?cursor with createdAt ${t}`);
+      const historyCursor = cursorOf({ endedAt: t, id: sessionId });
+      const history = await api.call('GET', `/v1/me/history?cursor=${historyCursor}`, {
+        token: trainee.token,
+      });
+      expect400(history, `GET history ?cursor with endedAt ${t}`);
     }
     const latest = await api.call('POST', '/v1/sessions', {
       token: trainer.token,

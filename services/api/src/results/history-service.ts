@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { SessionSnapshot } from '@pulse/contracts';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import type { Page } from '../pagination.js';
+import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
 
 export interface HistoryEntry {
   session: SessionSnapshot;
@@ -12,7 +13,11 @@ export interface HistoryEntry {
   calories: number | null;
   avgEnergy: number | null;
 }
-const HistoryCursor = z.object({ endedAt: z.string().datetime(), id: z.string().uuid() });
+const HistoryCursor = z.object({
+  // Year 0000 and the like are valid ISO strings but not PostgreSQL instants: a 400, never a 500 (issue 11).
+  endedAt: z.string().datetime().refine(isStorableInstant, INSTANT_RANGE_MESSAGE),
+  id: z.string().uuid(),
+});
 
 interface HistoryRow {
   session_id: string;
