@@ -2,6 +2,7 @@ import type { ClientSummary } from '../client/protocol.js';
 import type { PoolInterval } from '../client/load-pool.js';
 import type { Percentiles } from '../metrics/latency.js';
 import type { ResourceSample } from '../metrics/resources.js';
+import type { ServerCost } from '../metrics/cpu-time.js';
 import type { StoredRatings } from '../metrics/stored-ratings.js';
 import type { ChartSpec, Report } from '../report/report.js';
 import type { LiveOptions } from './live.js';
@@ -34,6 +35,8 @@ export interface LiveRun {
   resourceSummary: Record<string, { cpuMean: number; cpuMax: number; rssMaxMb: number }>;
   /** Each service's own /metrics series at the end of the play (generic process series left out). */
   serviceMetrics: Record<string, Record<string, number>>;
+  /** Gateways + engines + NATS CPU from the start of the play until every rating was ranked. */
+  serverCost: ServerCost;
 }
 
 /** Correctness of a live run: what was sent against what Pulse ranked and stored. */
@@ -193,6 +196,14 @@ export function buildLiveReport(run: LiveRun): Report {
           ['stored in ClickHouse', c.stored ?? 'n/a'],
           ['lost / doubled', `${c.lost ?? 'n/a'} / ${c.extra ?? 'n/a'}`],
           ['max consumer lag (msgs)', Math.max(0, ...run.timeline.map((p) => p.lag))],
+          [
+            'server CPU per participant-second (µs; gateways + engines + NATS)',
+            run.serverCost.usPerParticipantSecond,
+          ],
+          [
+            'server CPU seconds by process (play start → last rating ranked)',
+            JSON.stringify(run.serverCost.cpuSecByProcess),
+          ],
         ],
       },
       {

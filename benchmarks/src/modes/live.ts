@@ -6,6 +6,7 @@ import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
+import { ServerCostMeter } from '../metrics/cpu-time.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
@@ -68,6 +69,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
   const recorder = new LatencyRecorder();
   const timeline: TimelinePoint[] = [];
   const sampler = new ResourceSampler(() => open.pids());
+  const cost = new ServerCostMeter(() => open.pids());
   const lagProbe = target.isolation
     ? await ConsumerLagProbe.open(target.infra.natsUrl, target.isolation.natsNamespace)
     : undefined;
@@ -153,6 +155,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'start'));
     const liveness = await pool.play(opts.rate, opts.resendEvery);
     t0.at = Date.now();
+    cost.begin();
     sampler.start();
     const lagTimer = setInterval(() => {
       lagProbe?.lag(sessions.map((s) => s.id)).then(
@@ -166,6 +169,12 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     progress.stop();
     log('stopped sending; waiting for the last ratings to be ranked');
     const settled = await pool.settle(SETTLE_TIMEOUT_MS);
+    // Until every rating is ranked, so work the pipeline still owed at the end of the play counts too.
+    const serverCost = cost.end(connected.ok, opts.durationSec);
+    log(
+      `server CPU per participant-second: ${serverCost.usPerParticipantSecond} µs ` +
+        `(${JSON.stringify(serverCost.cpuSecByProcess)} CPU s over ${serverCost.participantSeconds} participant-s)`,
+    );
     await sleep(STATS_FLUSH_MS); // one more stats interval, so the last latencies are in the totals
     clearInterval(lagTimer);
     await sampler.stop();
@@ -210,6 +219,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       resources: sampler.samples,
       resourceSummary: sampler.summary(),
       serviceMetrics,
+      serverCost,
     };
     const report = buildLiveReport(run);
     if (stampede === undefined) return report;

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (`getconf CLK_TCK` is 100 here). */
+export const CLOCK_TICKS_PER_SEC = 100;
+
+/** Process names whose CPU counts as the server's cost (the harness and the API are left out). */
+export const SERVER_PROCESS = /^(gateway|engine|nats)/;
+
+/** Cumulative user + system CPU seconds of one process, or undefined when it is gone (or no /proc). */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) start after the last ')'; utime and stime are the
+    // 14th and 15th fields of the line, i.e. the 12th and 13th after the command.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ServerCost {
+  /** CPU seconds per process over the measured window. */
+  readonly cpuSecByProcess: Record<string, number>;
+  readonly serverCpuSec: number;
+  readonly participantSeconds: number;
+  /** Server CPU (gateways + engines + NATS) per participant-second, in microseconds. */
+  readonly usPerParticipantSecond: number;
+}
+
+/**
+ * Server CPU per participant-second (issue 12): the CPU time the gateways, engines and NATS spend between
+ * `begin()` and `end()`, divided by participants × played seconds. Cumulative counters from /proc, so
+ * nothing between two samples is missed. NATS is the machine's server: other work on it counts too.
+ */
+export class ServerCostMeter {
+  private readonly before = new Map<string, { pid: number; cpu: number }>();
+
+  constructor(private readonly pids: () => Record<string, number>) {}
+
+  begin(): void {
+    this.before.clear();
+    for (const [name, pid] of Object.entries(this.pids())) {
+      if (!SERVER_PROCESS.test(name)) continue;
+      const cpu = cpuSeconds(pid);
+      if (cpu !== undefined) this.before.set(name, { pid, cpu });
+    }
+  }
+
+  end(participants: number, playedSec: number): ServerCost {
+    const cpuSecByProcess: Record<string, number> = {};
+    let serverCpuSec = 0;
+    for (const [name, { pid, cpu }] of this.before) {
+      const now = cpuSeconds(pid);
+      if (now === undefined) continue;
+      cpuSecByProcess[name] = Math.round((now - cpu) * 100) / 100;
+      serverCpuSec += now - cpu;
+    }
+    const participantSeconds = participants * playedSec;
+    return {
+      cpuSecByProcess,
+      serverCpuSec: Math.round(serverCpuSec * 100) / 100,
+      participantSeconds,
+      usPerParticipantSecond:
+        participantSeconds > 0 ? Math.round((serverCpuSec * 1e6) / participantSeconds) : 0,
+    };
+  }
+}

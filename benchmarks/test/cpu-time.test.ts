@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { ServerCostMeter, cpuSeconds } from '../src/metrics/cpu-time.js';
+
+function burnCpu(ms: number): void {
+  const until = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < until) x += Math.sqrt(x + 1);
+  expect(x).to.be.greaterThan(0);
+}
+
+describe('ServerCostMeter', () => {
+  it('reads the CPU seconds of a live process and nothing for a missing one', () => {
+    const before = cpuSeconds(process.pid)!;
+    burnCpu(120);
+    expect(cpuSeconds(process.pid)! - before).to.be.within(0.09, 0.5);
+    expect(cpuSeconds(2 ** 22 + 12_345)).to.equal(undefined);
+  });
+
+  it('divides server CPU by participant-seconds and leaves the harness and the api out', () => {
+    const meter = new ServerCostMeter(() => ({
+      'gateway-1': process.pid,
+      harness: process.pid,
+      api: process.pid,
+    }));
+    meter.begin();
+    burnCpu(200);
+    const cost = meter.end(100, 2);
+    expect(Object.keys(cost.cpuSecByProcess)).to.deep.equal(['gateway-1']);
+    expect(cost.participantSeconds).to.equal(200);
+    expect(cost.serverCpuSec).to.be.within(0.18, 0.6);
+    // 0.2 s of CPU over 200 participant-seconds is about 1,000 µs each.
+    expect(cost.usPerParticipantSecond).to.be.within(900, 3000);
+  });
+});
