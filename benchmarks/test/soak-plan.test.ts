@@ -38,8 +38,8 @@ describe('soak plan', () => {
       'nodejs_heap_size_used_bytes{service="gateway"} 20971520',
       'pulse_gateway_local_sessions{service="gateway"} 2',
       'pulse_engine_live_actors 1',
-      'pulse_engine_owned_sessions{service="live-engine",x="a"} 1',
-      'pulse_engine_owned_sessions{service="live-engine",x="b"} 2',
+      'pulse_engine_owned_partitions{service="live-engine",x="a"} 1',
+      'pulse_engine_owned_partitions{service="live-engine",x="b"} 2',
     ].join('\n');
     expect(parseGauges(text)).to.deep.equal({
       lagMs: 2.5,
@@ -47,7 +47,7 @@ describe('soak plan', () => {
       heapMb: 20,
       localSessions: 2,
       liveActors: 1,
-      ownedSessions: 3,
+      ownedPartitions: 3,
     });
   });
 });

@@ -1,8 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { natsNames } from '@pulse/contracts';
+import { natsNames, partitionOf } from '@pulse/contracts';
 
-/** JetStream consumer lag of the engine's per-session durable consumers (pending + unacked). */
+/** JetStream consumer lag of the engine's partition consumers that carry the given sessions (pending + unacked). */
 export class ConsumerLagProbe {
   private constructor(
     private readonly nc: NatsConnection,
@@ -15,14 +15,14 @@ export class ConsumerLagProbe {
     return new ConsumerLagProbe(nc, await jetstreamManager(nc), namespace);
   }
 
-  /** Sum over the sessions of messages not yet delivered plus delivered but not acknowledged. */
+  /** Sum over the sessions' partitions of messages not yet delivered plus delivered but not acknowledged. */
   async lag(sessionIds: readonly string[]): Promise<{ pending: number; ackPending: number }> {
     const names = natsNames(this.namespace);
     let pending = 0;
     let ackPending = 0;
-    for (const id of sessionIds) {
+    for (const partition of new Set(sessionIds.map(partitionOf))) {
       try {
-        const info = await this.jsm.consumers.info(names.ratingsStream, names.engineConsumer(id));
+        const info = await this.jsm.consumers.info(names.ratingsStream, names.partitionConsumer(partition));
         pending += info.num_pending;
         ackPending += info.num_ack_pending;
       } catch {

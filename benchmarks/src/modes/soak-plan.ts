@@ -71,7 +71,7 @@ export interface ServiceGauges {
   openConnections?: number;
   localSessions?: number;
   liveActors?: number;
-  ownedSessions?: number;
+  ownedPartitions?: number;
 }
 
 const FOLLOWED: Record<string, [keyof ServiceGauges, number]> = {
@@ -81,7 +81,7 @@ const FOLLOWED: Record<string, [keyof ServiceGauges, number]> = {
   pulse_gateway_open_connections: ['openConnections', 1],
   pulse_gateway_local_sessions: ['localSessions', 1],
   pulse_engine_live_actors: ['liveActors', 1],
-  pulse_engine_owned_sessions: ['ownedSessions', 1],
+  pulse_engine_owned_partitions: ['ownedPartitions', 1],
 };
 
 /** Prometheus text → the followed gauges (series of one name are summed over their labels). */

@@ -11,7 +11,7 @@ export interface SoakSample {
   /** Seconds since the soak began. */
   t: number;
   procs: Record<string, ProcessSample>;
-  /** Durable consumers on the ratings stream (the engine keeps one per session it runs). */
+  /** Durable consumers on the ratings stream (one per ratings partition, whatever the sessions). */
   consumers?: number;
 }
 
@@ -20,7 +20,7 @@ export interface Holdings {
   localSessions: number;
   openConnections: number;
   liveActors: number;
-  ownedSessions: number;
+  ownedPartitions: number;
   consumers: number;
 }
 
@@ -90,14 +90,14 @@ export class SoakProbe {
       localSessions: 0,
       openConnections: 0,
       liveActors: 0,
-      ownedSessions: 0,
+      ownedPartitions: 0,
       consumers: 0,
     };
     for (const g of Object.values(gauges)) {
       h.localSessions += g.localSessions ?? 0;
       h.openConnections += g.openConnections ?? 0;
       h.liveActors += g.liveActors ?? 0;
-      h.ownedSessions += g.ownedSessions ?? 0;
+      h.ownedPartitions += g.ownedPartitions ?? 0;
     }
     h.consumers = consumers ?? 0;
     return h;

@@ -182,7 +182,7 @@ function tablesOf(run: SoakRun, growth: ReturnType<typeof growthOf>): Table[] {
         pair(o.release.observed.localSessions, o.release.expected.localSessions),
         pair(o.release.observed.openConnections, o.release.expected.openConnections),
         pair(o.release.observed.liveActors, o.release.expected.liveActors),
-        pair(o.release.observed.ownedSessions, o.release.expected.ownedSessions),
+        pair(o.release.observed.ownedPartitions, o.release.expected.ownedPartitions),
         pair(o.release.observed.consumers, o.release.expected.consumers),
       ]),
     },
@@ -292,7 +292,7 @@ function chartsOf(run: SoakRun): ChartSpec[] {
       datasets: [
         { label: 'gateway local sessions', data: sum((p) => p.localSessions) },
         { label: 'engine live actors', data: sum((p) => p.liveActors) },
-        { label: 'engine owned sessions', data: sum((p) => p.ownedSessions) },
+        { label: 'engine owned sessions', data: sum((p) => p.ownedPartitions) },
         { label: 'ratings stream consumers', data: run.samples.map((x) => x.consumers ?? null) },
       ],
     },

@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
-import { natsNames } from '@pulse/contracts';
+import { natsNames, partitionOf } from '@pulse/contracts';
 import { TraineeConnection } from '../../src/client/trainee.js';
 import { LocalStack } from '../../src/stack.js';
 import { sleep } from '../../src/stack/ports.js';
@@ -16,7 +16,10 @@ const KILL_AFTER = 5;
 const GATEWAY_RESTART_AFTER = 10;
 const TTL_MS = 3_000;
 
-/** Session id → engine id holding its lease in the engines KV bucket. */
+/** The engines' lease key of a session: its ratings partition's (`leases.p<n>`, issue 12). */
+const leaseKey = (sessionId: string) => `p${partitionOf(sessionId)}`;
+
+/** Partition key → engine id holding its lease in the engines KV bucket. */
 async function leaseHolders(kv: KV): Promise<Map<string, string>> {
   const keys = new Set<string>();
   for await (const k of await kv.keys('leases.>')) keys.add(k);
@@ -81,9 +84,9 @@ describeE2e(
       const holders = await waitForLeases();
       const engines = stack.byKind('live-engine').map((p) => p.spec.name);
       expect([...holders.values()].every((h) => engines.includes(h))).to.equal(true);
-      const load = (e: string) => [...holders.values()].filter((h) => h === e).length;
+      const load = (e: string) => fxs.filter((fx) => holders.get(leaseKey(fx.session.id)) === e).length;
       const victim = [...engines].sort((a, b) => load(b) - load(a))[0];
-      const moved = fxs.filter((fx) => holders.get(fx.session.id) === victim);
+      const moved = fxs.filter((fx) => holders.get(leaseKey(fx.session.id)) === victim);
 
       const random = seededRandom(77);
       let pauseMs: number[] = [];
@@ -117,8 +120,10 @@ describeE2e(
 
       // The killed engine’s sessions are at survivors now; nobody holds two leases for one session.
       // The dead engine's leases expire after the TTL; a survivor must then hold each of them.
-      const after = await waitForLeases((h) => moved.every((fx) => h.get(fx.session.id) !== victim));
-      for (const fx of moved) expect(after.get(fx.session.id)).to.not.equal(victim);
+      const after = await waitForLeases((h) =>
+        moved.every((fx) => h.get(leaseKey(fx.session.id)) !== victim),
+      );
+      for (const fx of moved) expect(after.get(leaseKey(fx.session.id))).to.not.equal(victim);
 
       for (const fx of fxs) {
         const expected = new ExpectedStandings(scoresFromSent(fx.allSent()));
@@ -151,7 +156,7 @@ describeE2e(
       const deadline = Date.now() + 30_000;
       for (;;) {
         const holders = await leaseHolders(kv);
-        if (fxs.every((fx) => holders.has(fx.session.id)) && settled(holders)) return holders;
+        if (fxs.every((fx) => holders.has(leaseKey(fx.session.id))) && settled(holders)) return holders;
         if (Date.now() > deadline) throw new Error(`leases missing: have ${JSON.stringify([...holders])}`);
         await sleep(200);
       }

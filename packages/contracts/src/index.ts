@@ -29,6 +29,8 @@ export type { FrameError, ParseResult } from './frames.js';
 export {
   DEFAULT_NATS_NAMESPACE,
   natsNames,
+  RATING_PARTITIONS,
+  partitionOf,
   streamConfigs,
   RATINGS_DUPLICATE_WINDOW_MS,
   ratingMsgId,

@@ -8,9 +8,28 @@ import { TopEntry } from './frames.js';
 export const DEFAULT_NATS_NAMESPACE = 'pulse';
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
+/**
+ * Ratings partitions (issue 12): every session belongs to one, `partitionOf(sessionId)`. An engine consumes
+ * whole partitions (one durable consumer each) and ownership moves whole partitions, so neither NATS's
+ * consumers nor a session's start cost anything per session. 16 keeps a partition's share of a 500-session
+ * hour small while NATS holds only 16 filtered consumers (MACHINE-FACTS: 500 per-session consumers saturate
+ * NATS 2.9.10; 16 partition consumers carried 10k ratings/s). Changing it renames every rating subject.
+ */
+export const RATING_PARTITIONS = 16;
+
+/** The partition of a session: FNV-1a (32 bit) of its id, modulo RATING_PARTITIONS. */
+export function partitionOf(sessionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) {
+    hash ^= sessionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % RATING_PARTITIONS;
+}
+
 export interface NatsNames {
   readonly namespace: string;
-  /** JetStream stream holding every rating and participant message, split by session and user. */
+  /** JetStream stream holding every rating and participant message, split by partition, session and user. */
   readonly ratingsStream: string;
   /** JetStream stream holding session lifecycle events; the last one per session is its current state. */
   readonly eventsStream: string;
@@ -18,8 +37,10 @@ export interface NatsNames {
   rating(sessionId: string, userId: string): string;
   /** Subject of one user's participant message (kept apart so the last rating stays addressable). */
   participant(sessionId: string, userId: string): string;
-  /** Filter for all live messages of one session (the per-session engine consumer uses it). */
+  /** Filter for all live messages of one session. */
   sessionRatings(sessionId: string): string;
+  /** Filter for all live messages of the sessions of one partition (its engine consumer uses it). */
+  partitionRatings(partition: number): string;
   readonly allRatings: string;
   sessionEvent(sessionId: string): string;
   readonly allSessionEvents: string;
@@ -36,8 +57,8 @@ export interface NatsNames {
   presence(sessionId: string): string;
   /** Core NATS subject on which a gateway announces a trainee's newest connection (older ones close, 4409). */
   takeover(sessionId: string): string;
-  /** Durable consumer through which the owning engine reads (and acks) one session's messages. */
-  engineConsumer(sessionId: string): string;
+  /** Durable consumer through which the owning engine reads (and acks) one partition's messages. */
+  partitionConsumer(partition: number): string;
   /** JetStream KV bucket of the live engines: membership heartbeats and one lease per owned session. */
   readonly enginesBucket: string;
 }
@@ -51,9 +72,12 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     namespace,
     ratingsStream: `${upper}_RATINGS`,
     eventsStream: `${upper}_SESSION_EVENTS`,
-    rating: (sessionId: string, userId: string) => `${namespace}.ratings.${sessionId}.${userId}`,
-    participant: (sessionId: string, userId: string) => `${namespace}.ratings.${sessionId}.${userId}.joined`,
-    sessionRatings: (sessionId: string) => `${namespace}.ratings.${sessionId}.>`,
+    rating: (sessionId: string, userId: string) =>
+      `${namespace}.ratings.${partitionOf(sessionId)}.${sessionId}.${userId}`,
+    participant: (sessionId: string, userId: string) =>
+      `${namespace}.ratings.${partitionOf(sessionId)}.${sessionId}.${userId}.joined`,
+    sessionRatings: (sessionId: string) => `${namespace}.ratings.${partitionOf(sessionId)}.${sessionId}.>`,
+    partitionRatings: (partition: number) => `${namespace}.ratings.${partition}.>`,
     allRatings: `${namespace}.ratings.>`,
     sessionEvent: (sessionId: string) => `${namespace}.sessions.events.${sessionId}`,
     allSessionEvents: `${namespace}.sessions.events.>`,
@@ -63,7 +87,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     ranks: (sessionId: string) => `${namespace}.ranks.${sessionId}`,
     presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
     takeover: (sessionId: string) => `${namespace}.takeover.${sessionId}`,
-    engineConsumer: (sessionId: string) => `engine-${sessionId}`,
+    partitionConsumer: (partition: number) => `engine-p${partition}`,
     enginesBucket: `${upper}_ENGINES`,
   });
 }

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import {
   natsNames,
+  partitionOf,
+  RATING_PARTITIONS,
   ratingMsgId,
   streamConfigs,
   LiveMessage,
@@ -13,11 +15,14 @@ const sid = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 const uid = '16fd2706-8baf-433b-82eb-8c7fada847da';
 
 describe('NATS names', () => {
-  it('splits ratings by session and user under the namespace', () => {
+  it('splits ratings by partition, session and user under the namespace', () => {
     const names = natsNames('t1');
-    expect(names.rating(sid, uid)).to.equal(`t1.ratings.${sid}.${uid}`);
-    expect(names.sessionRatings(sid)).to.equal(`t1.ratings.${sid}.>`);
-    expect(names.participant(sid, uid)).to.equal(`t1.ratings.${sid}.${uid}.joined`);
+    const p = partitionOf(sid);
+    expect(names.rating(sid, uid)).to.equal(`t1.ratings.${p}.${sid}.${uid}`);
+    expect(names.sessionRatings(sid)).to.equal(`t1.ratings.${p}.${sid}.>`);
+    expect(names.partitionRatings(p)).to.equal(`t1.ratings.${p}.>`);
+    expect(names.partitionConsumer(p)).to.equal(`engine-p${p}`);
+    expect(names.participant(sid, uid)).to.equal(`t1.ratings.${p}.${sid}.${uid}.joined`);
     expect(names.ratingsStream).to.equal('T1_RATINGS');
     expect(names.sessionEvent(sid)).to.equal(`t1.sessions.events.${sid}`);
     expect(names.registrationEvent(sid, uid)).to.equal(`t1.sessions.registrations.${sid}.${uid}`);
@@ -28,6 +33,21 @@ describe('NATS names', () => {
     const names = natsNames('t1');
     const lifecycle = names.allSessionEvents.slice(0, -1);
     expect(names.registrationEvent(sid, uid).startsWith(lifecycle)).to.equal(false);
+  });
+
+  it('puts a session in a fixed partition and spreads sessions evenly over the partitions', () => {
+    // FNV-1a of the id: the same answer on every gateway and engine, in every process and release.
+    // FNV-1a("a") = 0xe40c292c; mod 16 = 12.
+    expect([partitionOf(sid), partitionOf('a')]).to.deep.equal([3, 12]);
+    const counts = new Array<number>(RATING_PARTITIONS).fill(0);
+    for (let i = 0; i < 16_000; i++) {
+      const id = `${i.toString(16).padStart(8, '0')}-7425-40de-944b-e07fc1f90ae7`;
+      const p = partitionOf(id);
+      expect(p).to.be.within(0, RATING_PARTITIONS - 1);
+      counts[p]++;
+    }
+    // 1,000 expected per partition; a fair hash stays within a few standard deviations (~31).
+    for (const n of counts) expect(n).to.be.within(850, 1150);
   });
 
   it('names the engines KV bucket after the namespace, with characters a bucket name allows', () => {

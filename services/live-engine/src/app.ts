@@ -1,19 +1,22 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { natsNames, type NatsNames } from '@pulse/contracts';
+import { RATING_PARTITIONS, natsNames, type NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineConfig } from './config.js';
 import { EngineMetrics } from './metrics.js';
 import { SessionDiscovery } from './nats/discovery.js';
 import { LeaseOwnership } from './nats/lease-ownership.js';
-import { SessionFeed } from './nats/session-feed.js';
+import { PartitionFeed } from './nats/partition-feed.js';
 import { ensureStreams, readinessReport, streamSettings } from '@pulse/runtime';
 import { SessionActor } from './session/actor.js';
-import { ownEverything, type Ownership } from './session/ownership.js';
+import { SoleOwnership, type Ownership } from './session/ownership.js';
+import { Partitions, partitionKey } from './session/partitions.js';
 import { ActorRegistry } from './session/registry.js';
 import { VersionClock } from './session/version-clock.js';
+import { BatchWriter } from './storage/batch-writer.js';
 import { ClickHouseStore } from './storage/clickhouse.js';
+import { RawBatcher } from './storage/raw-batcher.js';
 
 export interface EngineDeps {
   readonly config: EngineConfig;
@@ -37,10 +40,10 @@ export class Engine {
   readonly metrics = new EngineMetrics();
   readonly store: ClickHouseStore;
   readonly registry: ActorRegistry;
+  readonly partitions: Partitions;
   readonly ownership: Ownership;
   private readonly js: JetStreamClient;
-  private jsm: JetStreamManager | null = null;
-  private discovery: SessionDiscovery | null = null;
+  private readonly discovery: SessionDiscovery;
   private timers: NodeJS.Timeout[] = [];
   private accepting = false;
   private stopping = false;
@@ -76,8 +79,7 @@ export class Engine {
             this.metrics,
             log,
           )
-        : ownEverything);
-    const ownership = this.ownership;
+        : new SoleOwnership());
     const actorDeps = {
       nc,
       names: this.names,
@@ -86,50 +88,64 @@ export class Engine {
       log,
       versions,
       now,
-      batchMaxRows: config.CH_BATCH_MAX_ROWS,
-      flushMs: config.CH_FLUSH_MS,
+      minuteMs: config.MINUTE_MS,
       allowance: { ratePerSec: config.SCORE_ALLOWANCE_PER_SEC, burst: config.SCORE_ALLOWANCE_BURST },
-      owns: (sessionId: string) => ownership.owns(sessionId),
     };
     this.registry = new ActorRegistry(
-      (sessionId, startedAtMs) => {
-        const feed = new SessionFeed(this.js, this.jsm!, this.names, sessionId, config.ACK_WAIT_MS);
-        return new SessionActor(sessionId, startedAtMs, config.MINUTE_MS, feed, actorDeps);
-      },
-      ownership,
+      (sessionId, start, partition) => new SessionActor(sessionId, start, partition, actorDeps),
       this.metrics,
       log,
-      (sessionId) => this.store.isFinal(sessionId),
     );
+    this.partitions = new Partitions({
+      registry: this.registry,
+      ownership: this.ownership,
+      inputFor: (partition) => new PartitionFeed(this.js, this.names, partition, config.ACK_WAIT_MS),
+      rawFor: (partition) =>
+        new RawBatcher(new BatchWriter(log.child({ partition }), this.metrics), {
+          maxRows: config.CH_BATCH_MAX_ROWS,
+          flushMs: config.CH_FLUSH_MS,
+          insert: (rows) => this.store.insertRatings(rows),
+        }),
+      metrics: this.metrics,
+      log,
+    });
+    this.discovery = new SessionDiscovery(this.js, this.names, this.partitions, this.store, log);
   }
 
   /** Applies the ClickHouse DDL, ensures the streams, then discovers sessions and starts the tickers. */
   async start(): Promise<void> {
     const { config, nc, log } = this.deps;
     await this.store.applySchema();
-    this.jsm = await jetstreamManager(nc);
-    await ensureStreams(this.jsm, this.names, streamSettings(config));
-    await this.ownership.start(this.registry);
-    this.discovery = new SessionDiscovery(this.js, this.names, this.registry, this.store, log);
+    await ensureStreams(await jetstreamManager(nc), this.names, streamSettings(config));
+    // Every session's state first, so that a partition replayed next knows which sessions need an actor.
     await this.discovery.start();
-    this.timers.push(setInterval(() => this.each((a) => a.postTick()), config.RANK_TICK_MS));
+    await this.ownership.start(this.partitions);
+    for (let p = 0; p < RATING_PARTITIONS; p++) this.ownership.want(partitionKey(p));
+    // One engine-wide tick over the running actors and partitions: no timer per session.
+    this.timers.push(
+      setInterval(() => {
+        this.partitions.tick(Date.now());
+        this.each((a) => a.postTick());
+      }, config.RANK_TICK_MS),
+    );
     this.timers.push(setInterval(() => this.each((a) => a.postResultsFlush()), config.RESULTS_FLUSH_MS));
     this.accepting = true;
     log.info({ engineId: config.ENGINE_ID, namespace: this.names.namespace }, 'live engine started');
   }
 
   /**
-   * Graceful stop: not ready, leave the membership (peers recompute at once), no new sessions, each actor stores
-   * and acks what it holds and writes standings, then every lease is deleted so peers take over at once.
+   * Graceful stop: not ready, leave the membership (peers recompute at once), each partition stops pulling,
+   * its actors write standings and its rows are stored and acked; then every lease is deleted so peers take
+   * over at once.
    */
   async stop(): Promise<void> {
     this.accepting = false;
     this.stopping = true;
     await this.ownership.leave();
-    await this.discovery?.stop();
+    await this.discovery.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.registry.stopAll();
+    await this.partitions.stopAll();
     await this.ownership.releaseAll();
   }
 
@@ -138,6 +154,9 @@ export class Engine {
     const degraded = [...this.registry.all()]
       .filter((actor) => actor.degraded)
       .map((actor) => `session ${actor.sessionId}: ClickHouse writes retrying`);
+    for (const partition of this.partitions.degraded) {
+      degraded.push(`partition ${partition}: ClickHouse raw writes retrying`);
+    }
     return readinessReport({
       draining: this.stopping,
       checks: {

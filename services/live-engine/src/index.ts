@@ -8,4 +8,4 @@ export { SessionStandings } from './scoring/standings.js';
 export { minuteCalories, minuteOf, DEFAULT_WEIGHT_KG } from './scoring/participant.js';
 export { healthHandler } from './http/health.js';
 export type { Ownership } from './session/ownership.js';
-export { ownEverything } from './session/ownership.js';
+export { SoleOwnership } from './session/ownership.js';

@@ -39,8 +39,8 @@ export class EngineMetrics {
   });
   readonly consumerPending = new Gauge({
     name: 'pulse_engine_consumer_pending',
-    help: 'Messages not yet delivered from each session consumer (JetStream num_pending)',
-    labelNames: ['session'],
+    help: 'Messages not yet delivered from each partition consumer (JetStream num_pending)',
+    labelNames: ['partition'],
     registers: [this.registry],
   });
   readonly snapshotsPublished = new Counter({
@@ -49,14 +49,14 @@ export class EngineMetrics {
     registers: [this.registry],
   });
 
-  readonly ownedSessions = new Gauge({
-    name: 'pulse_engine_owned_sessions',
-    help: 'Session leases this engine holds (sessions it owns)',
+  readonly ownedPartitions = new Gauge({
+    name: 'pulse_engine_owned_partitions',
+    help: 'Partition leases this engine holds (ratings partitions it runs)',
     registers: [this.registry],
   });
   readonly leaseMoves = new Counter({
     name: 'pulse_engine_lease_moves_total',
-    help: 'Session ownership changes seen by this engine (acquired, handed_over, lost)',
+    help: 'Partition ownership changes seen by this engine (acquired, handed_over, lost)',
     labelNames: ['change'],
     registers: [this.registry],
   });

@@ -31,19 +31,20 @@ export interface LeaseOptions {
 
 interface Held {
   revision: number;
-  /** Local deadline after which this engine must not process the session (3/4 TTL after the renew was sent). */
+  /** Local deadline after which this engine must not process the partition (3/4 TTL after the renew was sent). */
   validUntil: number;
   releasing: boolean;
 }
 
 /**
- * Sessions shared by several engines through a JetStream KV bucket whose keys expire after the TTL:
+ * Ratings partitions shared by several engines through a JetStream KV bucket whose keys expire after the TTL:
  * - `members.<engineId>`: each engine puts it every TTL/4 (heartbeat); the live members are the keys present;
- * - `leases.<sessionId>`: held by the session's owner, created to acquire and updated with the last revision to
- *   renew (every TTL/4); a failed renew means someone else has it.
- * Each session's owner is the rendezvous (highest-random-weight) choice over the live members. An engine that
- * is no longer the choice hands the session over (graceful stop, then deletes its lease); the chosen one
- * creates the lease once free. A dead engine's keys expire after the TTL, then the survivors take its sessions.
+ * - `leases.<key>` (`leases.p3`): held by the partition's owner, created to acquire and updated with the last
+ *   revision to renew (every TTL/4); a failed renew means someone else has it.
+ * Each partition's owner is the rendezvous (highest-random-weight) choice over the live members. An engine
+ * that is no longer the choice hands the partition over (graceful stop, then deletes its lease); the chosen one
+ * creates the lease once free. A dead engine's keys expire after the TTL, then the survivors take its
+ * partitions. Keys are opaque here: 16 partitions make 16 leases, whatever the number of sessions.
  */
 export class LeaseOwnership implements Ownership {
   private kv: KV | null = null;
@@ -85,26 +86,26 @@ export class LeaseOwnership implements Ownership {
   }
 
   /** True while the lease is held and locally valid; past its deadline the lease counts as lost for good. */
-  owns(sessionId: string): boolean {
-    const h = this.held.get(sessionId);
+  owns(key: string): boolean {
+    const h = this.held.get(key);
     if (h === undefined || h.releasing) return false;
     if (this.now() < h.validUntil) return true;
-    void this.release(sessionId, h, 'lost');
+    void this.release(key, h, 'lost');
     return false;
   }
 
-  want(sessionId: string): void {
-    if (this.wanted.has(sessionId)) return;
-    this.wanted.add(sessionId);
+  want(key: string): void {
+    if (this.wanted.has(key)) return;
+    this.wanted.add(key);
     this.schedule();
   }
 
-  done(sessionId: string): void {
-    this.wanted.delete(sessionId);
-    const h = this.held.get(sessionId);
+  done(key: string): void {
+    this.wanted.delete(key);
+    const h = this.held.get(key);
     if (h === undefined || h.releasing) return;
     h.releasing = true;
-    void this.deleteLease(sessionId, h);
+    void this.deleteLease(key, h);
   }
 
   async start(listener: OwnershipListener): Promise<void> {
@@ -168,9 +169,9 @@ export class LeaseOwnership implements Ownership {
     this.watcher?.stop();
     this.watcher = null;
     await Promise.all(
-      [...this.held].map(([sessionId, h]) => {
+      [...this.held].map(([key, h]) => {
         h.releasing = true;
-        return this.deleteLease(sessionId, h);
+        return this.deleteLease(key, h);
       }),
     );
   }
@@ -188,7 +189,7 @@ export class LeaseOwnership implements Ownership {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      await Promise.all([...this.held].map(([sessionId, h]) => this.renew(sessionId, h)));
+      await Promise.all([...this.held].map(([key, h]) => this.renew(key, h)));
       if (!this.leaving) {
         await this.heartbeat();
         await this.refreshMembers();
@@ -238,17 +239,17 @@ export class LeaseOwnership implements Ownership {
     }
   }
 
-  private async renew(sessionId: string, h: Held): Promise<void> {
+  private async renew(key: string, h: Held): Promise<void> {
     if (h.releasing) return;
     const sentAt = this.now();
     try {
-      h.revision = await this.kv!.update(this.key(LEASES, sessionId), this.leaseValue(), h.revision);
+      h.revision = await this.kv!.update(this.key(LEASES, key), this.leaseValue(), h.revision);
       h.validUntil = sentAt + (this.options.ttlMs * 3) / 4;
     } catch (err) {
       if (h.releasing) return;
-      if (isWrongLastSequence(err)) return this.release(sessionId, h, 'lost');
-      this.log.warn({ err, sessionId }, 'lease renew failed');
-      this.owns(sessionId); // past the deadline: lost
+      if (isWrongLastSequence(err)) return this.release(key, h, 'lost');
+      this.log.warn({ err, key }, 'lease renew failed');
+      this.owns(key); // past the deadline: lost
     }
   }
 
@@ -272,73 +273,73 @@ export class LeaseOwnership implements Ownership {
     })();
   }
 
-  /** Acquires the wanted sessions this engine is the rendezvous owner of; hands over the others. */
+  /** Acquires the wanted partitions this engine is the rendezvous owner of; hands over the others. */
   private async reconcile(): Promise<void> {
     if (this.leaving || this.listener === null) return;
     const member = this.ready;
-    for (const sessionId of this.wanted) {
-      const owner = rendezvousOwner(sessionId, this.members);
-      const h = this.held.get(sessionId);
+    for (const key of this.wanted) {
+      const owner = rendezvousOwner(key, this.members);
+      const h = this.held.get(key);
       if (h !== undefined) {
         if (!h.releasing && owner !== undefined && owner !== this.engineId) {
-          void this.release(sessionId, h, 'handover');
+          void this.release(key, h, 'handover');
         }
       } else if (member && owner === this.engineId) {
-        await this.acquire(sessionId);
+        await this.acquire(key);
       }
     }
   }
 
-  private async acquire(sessionId: string): Promise<void> {
+  private async acquire(key: string): Promise<void> {
     const sentAt = this.now();
     let revision: number;
     try {
-      revision = await this.kv!.create(this.key(LEASES, sessionId), this.leaseValue());
+      revision = await this.kv!.create(this.key(LEASES, key), this.leaseValue());
     } catch (err) {
-      if (!isWrongLastSequence(err)) this.log.warn({ err, sessionId }, 'lease acquire failed');
+      if (!isWrongLastSequence(err)) this.log.warn({ err, key }, 'lease acquire failed');
       return; // held by someone else: retried when it is deleted or expires
     }
-    if (this.leaving || !this.wanted.has(sessionId)) {
-      await this.kv!.delete(this.key(LEASES, sessionId), { previousSeq: revision }).catch(() => undefined);
+    if (this.leaving || !this.wanted.has(key)) {
+      await this.kv!.delete(this.key(LEASES, key), { previousSeq: revision }).catch(() => undefined);
       return;
     }
-    this.held.set(sessionId, {
+    this.held.set(key, {
       revision,
       validUntil: sentAt + (this.options.ttlMs * 3) / 4,
       releasing: false,
     });
     this.metrics.leaseMoves.inc({ change: 'acquired' });
-    this.metrics.ownedSessions.set(this.countOwned());
-    this.log.info({ sessionId, revision }, 'session lease acquired');
-    this.listener!.acquired(sessionId);
+    this.metrics.ownedPartitions.set(this.countOwned());
+    this.log.info({ key, revision }, 'partition lease acquired');
+    this.listener!.acquired(key);
   }
 
   /** Stops the actor (gracefully for a handover), then deletes the lease if it is still this engine's. */
-  private async release(sessionId: string, h: Held, reason: ReleaseReason): Promise<void> {
+  private async release(key: string, h: Held, reason: ReleaseReason): Promise<void> {
     h.releasing = true;
     this.metrics.leaseMoves.inc({ change: reason === 'handover' ? 'handed_over' : 'lost' });
-    this.metrics.ownedSessions.set(this.countOwned());
-    this.log.info({ sessionId, reason }, 'session lease released');
+    this.metrics.ownedPartitions.set(this.countOwned());
+    this.log.info({ key, reason }, 'partition lease released');
     try {
-      await this.listener?.released(sessionId, reason);
+      await this.listener?.released(key, reason);
     } catch (err) {
-      this.log.warn({ err, sessionId }, 'stopping a released session failed');
+      this.log.warn({ err, key }, 'stopping a released partition failed');
     }
     // Deleted only if unchanged since this engine's last write, so a peer's lease is never touched.
-    await this.deleteLease(sessionId, h);
+    await this.deleteLease(key, h);
   }
 
-  private async deleteLease(sessionId: string, h: Held): Promise<void> {
+  private async deleteLease(key: string, h: Held): Promise<void> {
     await this.kv
-      ?.delete(this.key(LEASES, sessionId), { previousSeq: h.revision })
-      .catch((err: unknown) => this.log.debug({ err, sessionId }, 'lease already gone'));
-    this.forget(sessionId, h);
+      ?.delete(this.key(LEASES, key), { previousSeq: h.revision })
+      .catch((err: unknown) => this.log.debug({ err, key }, 'lease already gone'));
+    this.forget(key, h);
   }
 
-  private forget(sessionId: string, h: Held): void {
-    if (this.held.get(sessionId) === h) this.held.delete(sessionId);
-    this.metrics.ownedSessions.set(this.countOwned());
-    if (!this.leaving && this.wanted.has(sessionId)) this.schedule();
+  private forget(key: string, h: Held): void {
+    if (this.held.get(key) === h) this.held.delete(key);
+    this.metrics.ownedPartitions.set(this.countOwned());
+    if (!this.leaving && this.wanted.has(key)) this.schedule();
   }
 
   private countOwned(): number {

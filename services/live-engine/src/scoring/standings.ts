@@ -42,10 +42,23 @@ export class SessionStandings {
 
   constructor(
     readonly sessionId: string,
-    readonly startedAtMs: number,
+    private startMs: number,
     readonly minuteMs: number,
     private readonly allowance: AllowanceRule = SCORE_ALLOWANCE,
   ) {}
+
+  /** When the session started (minute 0 begins here); set once it is known. */
+  get startedAtMs(): number {
+    return this.startMs;
+  }
+
+  /**
+   * The session started at `startedAtMs`. An actor may exist before (trainees join in the waiting room);
+   * it counts no rating before the start is known, so no minute bucket was computed from another start.
+   */
+  start(startedAtMs: number): void {
+    this.startMs = startedAtMs;
+  }
 
   get size(): number {
     return this.participants.size;

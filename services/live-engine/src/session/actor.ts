@@ -1,24 +1,31 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { LiveMessage, RANK_SNAPSHOT_CHUNK, type NatsNames, type RatingRow } from '@pulse/contracts';
+import { LiveMessage, RANK_SNAPSHOT_CHUNK, type NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import { MalformedMessage } from '../errors.js';
 import type { EngineMetrics } from '../metrics.js';
-import type { SessionFeed } from '../nats/session-feed.js';
 import type { AllowanceRule } from '../scoring/participant.js';
 import { SessionStandings } from '../scoring/standings.js';
 import { BatchWriter } from '../storage/batch-writer.js';
 import type { ClickHouseStore } from '../storage/clickhouse.js';
+import type { RawBatcher } from '../storage/raw-batcher.js';
 import { Mailbox } from './mailbox.js';
 import type { VersionClock } from './version-clock.js';
 
 /** A rank snapshot goes out at least this often even when nothing changed (gateways promise ≥ 1 Hz). */
 export const MAX_SNAPSHOT_GAP_MS = 1_000;
-export const START_RETRY_MS = 1_000;
-/** How often a live actor asks JetStream for its consumer's backlog (a metric). */
-export const PENDING_PROBE_MS = 1_000;
 
-export type ActorState = 'starting' | 'live' | 'ending' | 'ended' | 'stopped';
+export type ActorState = 'waiting' | 'live' | 'ending' | 'ended' | 'stopped';
+
+/** What a session's actor needs of the partition it belongs to (see session/partitions.ts). */
+export interface PartitionLink {
+  /** The partition's raw rows on their way to ClickHouse; messages are acked once their rows are stored. */
+  readonly raw: RawBatcher;
+  /** Whether the engine has processed everything JetStream holds for the partition (nothing undelivered). */
+  caughtUp(): Promise<boolean>;
+  /** Whether this engine may process the partition now (its lease is valid); a single engine always may. */
+  owns(): boolean;
+}
 
 export interface ActorDeps {
   readonly nc: NatsConnection;
@@ -28,99 +35,84 @@ export interface ActorDeps {
   readonly log: Logger;
   readonly versions: VersionClock;
   readonly now: () => number;
-  readonly batchMaxRows: number;
-  readonly flushMs: number;
+  readonly minuteMs: number;
   readonly snapshotChunk?: number;
   /** The score allowance (SCORE_ALLOWANCE in contracts unless configured). */
   readonly allowance?: AllowanceRule;
-  /** Whether this engine may process the session now (its lease is valid); a single engine always may. */
-  readonly owns?: (sessionId: string) => boolean;
+}
+
+/** When the actor is created: the session's start, if known yet, and whether its partition is replayed. */
+export interface ActorStart {
+  readonly startedAtMs: number | null;
+  readonly following: boolean;
 }
 
 /**
- * Owns one live session: its standings change only here, one mailbox task at a time. Ratings arrive from
- * the session's durable consumer; raw rows are batched to ClickHouse and their messages acked only once
- * stored. On (re)start the state is rebuilt by replaying what earlier engines consumed.
+ * Owns one session: its standings change only here, one mailbox task at a time. Its partition routes the
+ * session's messages to it (replayed ones first when an engine takes the partition over); it ranks them,
+ * publishes rank snapshots on the engine's tick and writes the results. Raw rows go to the partition's
+ * RawBatcher, which acks the messages once stored. The actor costs nothing until a message or a lifecycle
+ * event of its session arrives: it is created on the first one.
  */
 export class SessionActor {
-  state: ActorState = 'starting';
+  state: ActorState;
   readonly standings: SessionStandings;
   private readonly mailbox: Mailbox;
-  private readonly writer: BatchWriter;
-  private rows: RatingRow[] = [];
-  private acks: JsMsg[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly results: BatchWriter;
+  private readonly log: Logger;
+  /** Ratings that arrived before the start was known (the engine saw them before the `started` event). */
+  private held: Array<{ m: JsMsg; live: boolean; ackFloor: number }> = [];
   private tick = 0;
   private lastSnapshotAt = 0;
   private resultsPending = false;
-  private lastPendingProbeAt = 0;
-  /** Replay finished and the durable consumer is being followed. */
-  private replayed = false;
+  /** The partition's replay is done: the standings hold everything consumed before. */
+  private following: boolean;
+  private finishing = false;
   private finished: (() => void) | null = null;
   readonly done: Promise<void>;
 
   constructor(
     readonly sessionId: string,
-    startedAtMs: number,
-    minuteMs: number,
-    private readonly feed: SessionFeed,
+    start: ActorStart,
+    private readonly partition: PartitionLink,
     private readonly deps: ActorDeps,
   ) {
-    this.standings = new SessionStandings(sessionId, startedAtMs, minuteMs, deps.allowance);
-    const log = deps.log.child({ sessionId });
-    this.mailbox = new Mailbox(log);
-    this.writer = new BatchWriter(log, deps.metrics);
+    this.state = start.startedAtMs === null ? 'waiting' : 'live';
+    this.following = start.following;
+    this.standings = new SessionStandings(sessionId, start.startedAtMs ?? 0, deps.minuteMs, deps.allowance);
+    this.log = deps.log.child({ sessionId });
+    this.mailbox = new Mailbox(this.log);
+    this.results = new BatchWriter(this.log, deps.metrics);
     this.done = new Promise((resolve) => (this.finished = resolve));
   }
 
-  /** Processes, publishes and writes only while this engine owns the session (see Ownership). */
-  private get owned(): boolean {
-    return this.deps.owns?.(this.sessionId) ?? true;
-  }
-
   get degraded(): boolean {
-    return this.writer.failing;
+    return this.results.failing;
   }
 
-  /** Rebuilds the state from the stream, then follows the durable consumer. */
-  start(): void {
-    this.mailbox.post(async () => {
-      try {
-        await this.rebuildAndFollow();
-      } catch (err) {
-        if (this.state === 'ended' || this.state === 'stopped') return;
-        this.deps.log.error({ err, sessionId: this.sessionId }, 'session actor start failed; retrying');
-        setTimeout(() => this.start(), START_RETRY_MS);
-      }
+  /** Messages of this session, in stream order (`live`: from the durable consumer, acked once stored). */
+  deliver(messages: JsMsg[], live: boolean, ackFloor: number): void {
+    this.mailbox.post(() => {
+      for (const m of messages) this.handle(m, live, ackFloor);
     });
   }
 
-  private async rebuildAndFollow(): Promise<void> {
-    const start = await this.feed.open();
-    if (!start.created) {
-      const replayed = await this.feed.replay(start.delivered, (m) => this.handle(m, false, start.ackFloor));
-      this.deps.metrics.ratingsProcessed.inc({ outcome: 'replayed' }, replayed);
-      this.deps.log.info(
-        { sessionId: this.sessionId, replayed, ...start },
-        'session actor rebuilt from stream',
-      );
-    }
-    if (this.state === 'ended' || this.state === 'stopped') return;
-    if (this.state === 'starting') this.state = 'live';
-    this.replayed = true;
-    // One mailbox task per burst of delivered messages (those that arrive before the next turn of the event
-    // loop), not one per message.
-    let burst: JsMsg[] = [];
-    const handleBurst = () => {
-      const messages = burst;
-      burst = [];
-      this.mailbox.post(() => {
-        for (const m of messages) this.handle(m, true, 0);
-      });
-    };
-    await this.feed.consume((m) => {
-      if (burst.length === 0) setImmediate(handleBurst);
-      burst.push(m);
+  /** The partition's replay is done: from now on snapshots and results reflect everything consumed. */
+  follow(): void {
+    this.mailbox.post(() => {
+      this.following = true;
+    });
+  }
+
+  /** The session is live since `startedAtMs`: ratings held until now are counted. */
+  goLive(startedAtMs: number): void {
+    this.mailbox.post(() => {
+      if (this.state !== 'waiting') return;
+      this.standings.start(startedAtMs);
+      this.state = 'live';
+      const held = this.held;
+      this.held = [];
+      for (const h of held) this.handle(h.m, h.live, h.ackFloor);
     });
   }
 
@@ -136,129 +128,94 @@ export class SessionActor {
   /** The session ended: finish once everything stored before the end is processed, then freeze results. */
   end(): void {
     this.mailbox.post(() => {
-      if (this.state === 'live' || this.state === 'starting') this.state = 'ending';
+      if (this.state === 'live') this.state = 'ending';
     });
   }
 
-  /** Cancelled: forget the session (no results), delete its consumer. */
+  /** Cancelled: forget the session (no results). */
   cancel(): Promise<void> {
-    this.mailbox.post(async () => {
+    this.mailbox.post(() => {
       this.state = 'ended';
-      this.writer.close();
-      this.clearFlushTimer();
-      await this.feed.remove();
-      this.mailbox.close();
-      this.finished?.();
+      this.results.close();
+      this.close();
     });
     return this.done;
   }
 
-  /** Graceful shutdown: stop pulling, store and ack what is in hand, write non-final standings. */
+  /** Graceful stop (handover, shutdown): write non-final standings; the partition stores and acks the rows. */
   stop(): Promise<void> {
     this.mailbox.post(async () => {
       if (this.state === 'ended') return;
       this.state = 'stopped';
-      await this.feed.stop();
-      this.flushRatings();
       await this.writeResults(0);
-      await this.writer.idle();
-      this.mailbox.close();
-      this.finished?.();
+      await this.results.idle();
+      this.close();
     });
     return this.done;
   }
 
-  /**
-   * The lease is lost (another engine may own the session): stop at once, write nothing, ack nothing. What
-   * this actor held unacked is redelivered to the next owner, whose replay already counts it.
-   */
+  /** The lease is lost (another engine may own the partition): stop at once, write nothing. */
   abandon(): Promise<void> {
     if (this.state !== 'ended') this.state = 'stopped';
-    this.writer.close();
-    this.clearFlushTimer();
-    this.rows = [];
-    this.acks = [];
-    this.mailbox.post(async () => {
-      await this.feed.stop();
-      this.mailbox.close();
-      this.finished?.();
-    });
+    this.results.close();
+    this.mailbox.post(() => this.close());
     return this.done;
   }
 
-  /** Counts one message (`live`: from the durable consumer, to ack after storing). */
+  private close(): void {
+    this.held = [];
+    this.mailbox.close();
+    this.finished?.();
+  }
+
+  /** Counts one message (`live`: from the durable consumer, to ack once its row is stored). */
   private handle(m: JsMsg, live: boolean, ackFloor: number): void {
-    if (this.state === 'ended' || this.state === 'stopped' || !this.owned) return;
+    if (this.state === 'stopped' || !this.partition.owns()) return;
+    const raw = this.partition.raw;
+    const ack = live ? m : null;
+    const nowMs = this.deps.now();
+    if (this.state === 'ended') return raw.add(null, ack, nowMs); // frozen: a straggler, nothing to count
     const parsed = LiveMessage.safeParse(safeJson(m));
     if (!parsed.success || parsed.data.sessionId !== this.sessionId) {
       const detail = parsed.success ? 'foreign session' : parsed.error.issues[0]?.message;
-      this.deps.log.warn(
-        { err: new MalformedMessage(m.subject, m.seq, String(detail)), sessionId: this.sessionId },
-        'dropping message',
-      );
-      if (live) this.pushAck(m);
-      return;
+      this.log.warn({ err: new MalformedMessage(m.subject, m.seq, String(detail)) }, 'dropping message');
+      return raw.add(null, ack, nowMs);
     }
     const msg = parsed.data;
     if (msg.kind === 'participant') {
       this.standings.join(msg.userId, msg.name, msg.weightKg);
-    } else {
-      const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
-      if (live) this.deps.metrics.ratingsProcessed.inc({ outcome });
-      // Only counted ratings are stored, so raw rows and results agree. Replayed messages beyond the ack floor
-      // may never have reached ClickHouse: store them (again).
-      if (outcome === 'counted' && (live || m.seq > ackFloor)) {
-        this.rows.push({
-          session_id: msg.sessionId,
-          user_id: msg.userId,
-          seq: msg.seq,
-          energy: msg.energy,
-          ts: Math.floor(msg.ts / 1000),
-          ts_ms: msg.ts,
-          minute: this.standings.minuteOf(msg.ts),
-        });
-      }
+      return raw.add(null, ack, nowMs);
     }
-    if (live) this.pushAck(m);
-    if (this.rows.length >= this.deps.batchMaxRows) this.flushRatings();
-    else if (this.flushTimer === null && (this.rows.length > 0 || this.acks.length > 0)) {
-      this.flushTimer = setTimeout(() => this.mailbox.post(() => this.flushRatings()), this.deps.flushMs);
+    if (this.state === 'waiting') {
+      this.held.push({ m, live, ackFloor });
+      return;
     }
-  }
-
-  private pushAck(m: JsMsg): void {
-    this.acks.push(m);
-  }
-
-  /** Hands the current raw batch to the writer; its messages are acked once ClickHouse stored it. */
-  private flushRatings(): void {
-    this.clearFlushTimer();
-    if (this.rows.length === 0 && this.acks.length === 0) return;
-    const rows = this.rows;
-    const acks = this.acks;
-    this.rows = [];
-    this.acks = [];
-    this.writer.enqueue(
-      rows.length,
-      () => this.deps.store.insertRatings(rows),
-      () => {
-        for (const m of acks) m.ack();
-      },
+    const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
+    if (live) this.deps.metrics.ratingsProcessed.inc({ outcome });
+    // Only counted ratings are stored, so raw rows and results agree. A replayed rating above the ack floor
+    // may never have reached ClickHouse: store it (again). A resent seq is stored by the message that counted it.
+    const store = outcome === 'counted' && (live || m.seq > ackFloor);
+    raw.add(
+      store
+        ? {
+            session_id: msg.sessionId,
+            user_id: msg.userId,
+            seq: msg.seq,
+            energy: msg.energy,
+            ts: Math.floor(msg.ts / 1000),
+            ts_ms: msg.ts,
+            minute: this.standings.minuteOf(msg.ts),
+          }
+        : null,
+      ack,
+      nowMs,
     );
   }
 
-  private async onTick(): Promise<void> {
-    if (!this.replayed || !this.owned) return;
+  private onTick(): void {
+    if (!this.following || !this.partition.owns()) return;
     if (this.state === 'live' || this.state === 'ending') this.publishSnapshot();
-    if (this.state === 'ending') await this.tryFinish();
-    else if (this.state === 'live' && this.deps.now() - this.lastPendingProbeAt >= PENDING_PROBE_MS) {
-      this.lastPendingProbeAt = this.deps.now();
-      // Not awaited: a JetStream API round trip must not hold up the ratings queued behind this tick.
-      this.feed.info().then(
-        (info) => this.deps.metrics.consumerPending.set({ session: this.sessionId }, info.num_pending),
-        () => undefined,
-      );
-    }
+    if (this.state === 'ending' && !this.finishing) void this.tryFinish();
   }
 
   /**
@@ -283,37 +240,38 @@ export class SessionActor {
   }
 
   /**
-   * Freezes the results once the durable consumer has nothing undelivered, every raw batch is stored, and
-   * nothing delivered is unacked: every message was processed and stored by this actor, or by an earlier
-   * owner (its state came back through the replay); what a dead owner held unacked is redelivered here first.
-   * (Not `delivered.stream_seq`: for a filtered consumer the server advances it over other sessions' messages.)
+   * The session can freeze once the engine has been handed everything JetStream holds for the partition
+   * (so every message of this session stored before the end is in this mailbox, ahead of the finish task)
+   * and the raw rows of what it processed are stored. What a dead owner held unacked was counted by the
+   * replay and re-stored from there, so the finish need not wait for its redelivery.
    */
   private async tryFinish(): Promise<void> {
-    const info = await this.feed.info();
-    this.deps.metrics.consumerPending.set({ session: this.sessionId }, info.num_pending);
-    if (info.num_pending > 0) return;
-    this.flushRatings();
-    await this.writer.idle();
-    if (this.writer.failing) return;
-    const settled = await this.feed.info(); // acks are fire-and-forget: a later tick sees them
-    if (settled.num_pending > 0 || settled.num_ack_pending > 0) return;
-    await this.feed.stop();
+    this.finishing = true;
+    const caughtUp = await this.partition.caughtUp().catch(() => false);
+    if (!caughtUp) {
+      this.finishing = false;
+      return;
+    }
+    this.mailbox.post(() => this.finish());
+  }
+
+  private async finish(): Promise<void> {
+    await this.partition.raw.stored();
+    if (this.state !== 'ending' || !this.partition.owns()) {
+      this.finishing = false;
+      return;
+    }
     await this.writeResults(1);
-    await this.writer.idle();
-    await this.feed.remove();
+    await this.results.idle();
     this.state = 'ended';
-    this.deps.log.info(
-      { sessionId: this.sessionId, participants: this.standings.size },
-      'session results frozen',
-    );
-    this.mailbox.close();
-    this.finished?.();
+    this.log.info({ participants: this.standings.size }, 'session results frozen');
+    this.close();
   }
 
   /** Standings, changed minute buckets and the session row; skipped while a previous write is retrying. */
   private async writeResults(final: 0 | 1): Promise<void> {
-    if (final === 0 && (this.resultsPending || !this.replayed)) return;
-    if (!this.owned) return;
+    if (final === 0 && (this.resultsPending || !this.following || this.state === 'waiting')) return;
+    if (!this.partition.owns()) return;
     const now = this.deps.now();
     const version = this.deps.versions.next(now);
     const standings = this.standings.standingRows(version, final);
@@ -327,16 +285,11 @@ export class SessionActor {
       version,
     };
     this.resultsPending = true;
-    this.writer.enqueue(
+    this.results.enqueue(
       0,
       () => this.deps.store.insertResults(standings, minutes, session),
       () => (this.resultsPending = false),
     );
-  }
-
-  private clearFlushTimer(): void {
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
   }
 }
 

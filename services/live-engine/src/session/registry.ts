@@ -1,28 +1,32 @@
-import type { SessionSnapshot } from '@pulse/contracts';
+import { partitionOf, type SessionSnapshot } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
-import type { SessionActor } from './actor.js';
-import type { Ownership, OwnershipListener, ReleaseReason } from './ownership.js';
+import type { ActorStart, PartitionLink, SessionActor } from './actor.js';
 
-export type ActorFactory = (sessionId: string, startedAtMs: number) => SessionActor;
-/** Whether a session's results are frozen already (then an ended session needs no owner). */
-export type FinalCheck = (sessionId: string) => Promise<boolean>;
+export type ActorFactory = (sessionId: string, start: ActorStart, partition: PartitionLink) => SessionActor;
+
+/** A partition as the registry sees it: the link its actors get, and whether its replay is done. */
+export interface PartitionHandle {
+  readonly link: PartitionLink;
+  readonly following: boolean;
+}
 
 /**
- * Finds a session's actor by id; creates, ends and drops actors as lifecycle events arrive. It also keeps the
- * last snapshot of every session that needs an owner, so that an actor can start whenever the ownership hands
- * this engine a session (and stop when it takes it away).
+ * Finds a session's actor by id. Actors are created lazily — on the first message of a session, or when a
+ * live or unfinished ended session's partition is (or becomes) this engine's — and dropped once their results
+ * are frozen, they are cancelled or their partition moves. Keeps the last snapshot of every session that may
+ * still need an actor (scheduled, live, ended without final results), and the ids of closed sessions (frozen
+ * or cancelled), whose late messages are acked and dropped.
  */
-export class ActorRegistry implements OwnershipListener {
+export class ActorRegistry {
   private readonly actors = new Map<string, SessionActor>();
-  private readonly known = new Map<string, SessionSnapshot>();
+  private readonly sessions = new Map<string, SessionSnapshot>();
+  private readonly closed = new Set<string>();
 
   constructor(
     private readonly create: ActorFactory,
-    readonly ownership: Ownership,
     private readonly metrics: EngineMetrics,
     private readonly log: Logger,
-    private readonly isFinal: FinalCheck = () => Promise.resolve(false),
   ) {}
 
   get(sessionId: string): SessionActor | undefined {
@@ -37,81 +41,74 @@ export class ActorRegistry implements OwnershipListener {
     return this.actors.values();
   }
 
-  /** The running actor of a live session, started when missing and owned (else an owner is asked for). */
-  ensure(session: SessionSnapshot): SessionActor | undefined {
-    this.known.set(session.id, session);
-    let actor = this.actors.get(session.id);
-    if (actor !== undefined) return actor;
-    if (!this.ownership.owns(session.id)) {
-      this.ownership.want(session.id);
-      return undefined;
-    }
-    const startedAtMs = Date.parse(session.startedAt ?? session.startsAt);
-    actor = this.create(session.id, startedAtMs);
-    this.actors.set(session.id, actor);
+  /** The actors of one partition. */
+  inPartition(partition: number): SessionActor[] {
+    return [...this.actors.values()].filter((a) => partitionOf(a.sessionId) === partition);
+  }
+
+  /**
+   * A lifecycle change. `partition`: the session's partition when this engine runs it (an actor is created
+   * for a live or ended session), else undefined (only the snapshot is kept, for when it moves here).
+   */
+  update(session: SessionSnapshot, partition: PartitionHandle | undefined): void {
+    if (this.closed.has(session.id)) return;
+    if (session.status === 'cancelled') return this.close(session.id);
+    this.sessions.set(session.id, session);
+    const actor = this.actors.get(session.id);
+    if (actor !== undefined) return this.tell(actor, session);
+    if (session.status !== 'scheduled' && partition !== undefined) this.actorFor(session.id, partition);
+  }
+
+  /** Cancelled, or ended with final results already stored: no actor needed, late messages dropped. */
+  close(sessionId: string): void {
+    this.sessions.delete(sessionId);
+    this.closed.add(sessionId);
+    void this.actors.get(sessionId)?.cancel();
+  }
+
+  /** The actor a message of the session goes to (created now if needed); undefined for a closed session. */
+  actorFor(sessionId: string, partition: PartitionHandle): SessionActor | undefined {
+    let actor = this.actors.get(sessionId);
+    if (actor !== undefined || this.closed.has(sessionId)) return actor;
+    const session = this.sessions.get(sessionId);
+    const known = session !== undefined && session.status !== 'scheduled';
+    const start = {
+      startedAtMs: known ? Date.parse(session.startedAt ?? session.startsAt) : null,
+      following: partition.following,
+    };
+    actor = this.create(sessionId, start, partition.link);
+    this.actors.set(sessionId, actor);
     this.metrics.liveActors.set(this.actors.size);
-    this.log.info({ sessionId: session.id }, 'session actor started');
-    void actor.done.then(() => this.forget(session.id, actor!));
-    actor.start();
+    this.log.debug({ sessionId, state: actor.state }, 'session actor created');
+    void actor.done.then(() => this.forget(sessionId, actor!));
+    if (session?.status === 'ended') actor.end();
     return actor;
   }
 
-  /** Ended: the actor (existing or started now to rebuild from the stream) freezes results, then goes. */
-  end(session: SessionSnapshot): void {
-    this.ensure(session)?.end();
-  }
-
-  async cancel(sessionId: string): Promise<void> {
-    this.known.delete(sessionId);
-    const actor = this.actors.get(sessionId);
-    if (actor !== undefined) await actor.cancel();
-    else this.ownership.done(sessionId);
-  }
-
-  /** Graceful shutdown of every actor. */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.actors.values()].map((a) => a.stop()));
-  }
-
-  /** The ownership gave this engine the session: start its actor (an ended one only if not frozen yet). */
-  acquired(sessionId: string): void {
-    const session = this.known.get(sessionId);
-    if (session === undefined) return this.ownership.done(sessionId);
-    if (session.status !== 'ended') {
-      this.ensure(session);
-      return;
+  /** This engine now runs the partition: actors for its live and unfinished ended sessions. */
+  adopt(partition: number, handle: PartitionHandle): void {
+    for (const [sessionId, session] of this.sessions) {
+      if (session.status !== 'scheduled' && partitionOf(sessionId) === partition) {
+        this.actorFor(sessionId, handle);
+      }
     }
-    void this.isFinal(sessionId).then(
-      (final) => {
-        if (!final) return this.end(session);
-        this.known.delete(sessionId);
-        this.ownership.done(sessionId);
-      },
-      (err: unknown) => {
-        this.log.warn({ err, sessionId }, 'cannot tell whether results are final; rebuilding');
-        this.end(session);
-      },
-    );
   }
 
-  /** The ownership took the session away: hand it over gracefully, or drop it at once when the lease is lost. */
-  async released(sessionId: string, reason: ReleaseReason): Promise<void> {
-    const actor = this.actors.get(sessionId);
-    if (actor === undefined) return;
-    this.log.info({ sessionId, reason }, 'session moves to another engine');
-    await (reason === 'handover' ? actor.stop() : actor.abandon());
+  private tell(actor: SessionActor, session: SessionSnapshot): void {
+    if (session.status === 'live' || session.status === 'ended') {
+      actor.goLive(Date.parse(session.startedAt ?? session.startsAt));
+    }
+    if (session.status === 'ended') actor.end();
   }
 
   private forget(sessionId: string, actor: SessionActor): void {
     if (this.actors.get(sessionId) !== actor) return;
     this.actors.delete(sessionId);
     this.metrics.liveActors.set(this.actors.size);
-    this.metrics.consumerPending.remove({ session: sessionId });
-    this.log.info({ sessionId, state: actor.state }, 'session actor dropped');
+    this.log.debug({ sessionId, state: actor.state }, 'session actor dropped');
     if (actor.state === 'ended') {
-      // Frozen or cancelled: no engine needs to run it any more.
-      this.known.delete(sessionId);
-      this.ownership.done(sessionId);
+      this.sessions.delete(sessionId);
+      this.closed.add(sessionId);
     }
   }
 }

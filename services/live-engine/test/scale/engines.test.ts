@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Kvm, type KV } from '@nats-io/kv';
 import { expect } from 'chai';
-import type { RatingMessage } from '@pulse/contracts';
+import { RATING_PARTITIONS, partitionOf, type RatingMessage } from '@pulse/contracts';
+import { partitionKey } from '../../src/session/partitions.js';
 import { rendezvousOwner } from '../../src/session/rendezvous.js';
 import { expectedStandings, type Sent } from '../expected.js';
 import {
@@ -56,7 +57,10 @@ async function kvKeys(kv: KV, filter: string): Promise<string[]> {
   return [...out].sort();
 }
 
-/** Session id → engine id of its lease holder, as the KV says. */
+/** The ownership key of a session: its partition's (issue 12: leases per partition, not per session). */
+const keyOf = (sessionId: string) => partitionKey(partitionOf(sessionId));
+
+/** Partition key → engine id of its lease holder, as the KV says. */
 async function leaseHolders(kv: KV): Promise<Map<string, string>> {
   const holders = new Map<string, string>();
   for (const key of await kvKeys(kv, 'leases.>')) {
@@ -75,7 +79,7 @@ interface Live {
   readonly all: RatingMessage[];
 }
 
-describe('Several live engines share the sessions (3 compiled engines as child processes)', () => {
+describe('Several live engines share the ratings partitions (3 compiled engines as child processes)', () => {
   let infra: Infra;
   const engines = new Map<string, ChildProcess>();
 
@@ -93,7 +97,7 @@ describe('Several live engines share the sessions (3 compiled engines as child p
     await infra.close();
   });
 
-  it('spreads sessions by rendezvous, moves a killed engine’s sessions within the TTL and a stopped one’s at once, with exact results', async () => {
+  it('spreads partitions by rendezvous, moves a killed engine’s partitions within the TTL and a stopped one’s at once, with exact results', async () => {
     for (const id of ENGINES) engines.set(id, startEngine(infra, id));
     const kv = await new Kvm(infra.nc).create(infra.names.enginesBucket, { ttl: TTL_MS, history: 1 });
     await eventually(
@@ -141,17 +145,18 @@ describe('Several live engines share the sessions (3 compiled engines as child p
     };
     await round(1, 10);
 
-    // Every session has exactly one lease, held by its rendezvous owner among the three.
-    const owners = new Map(sessions.map((l) => [l.id, rendezvousOwner(l.id, ENGINES)!]));
+    // Every partition has exactly one lease, held by its rendezvous owner among the three; sessions none.
+    const partitionKeys = Array.from({ length: RATING_PARTITIONS }, (_, p) => partitionKey(p));
     await eventually(
       async () => {
         const holders = await leaseHolders(kv);
-        return sessions.every((l) => holders.get(l.id) === owners.get(l.id)) ? true : undefined;
+        return partitionKeys.every((k) => holders.get(k) === rendezvousOwner(k, ENGINES)) ? true : undefined;
       },
       20_000,
-      'one lease per session, at its rendezvous owner',
+      'one lease per partition, at its rendezvous owner',
     );
-    expect((await kvKeys(kv, 'leases.>')).length).to.equal(SESSIONS);
+    expect(await kvKeys(kv, 'leases.>')).to.deep.equal(partitionKeys.map((k) => `leases.${k}`).sort());
+    const owners = new Map(sessions.map((l) => [l.id, rendezvousOwner(keyOf(l.id), ENGINES)!]));
 
     // SIGKILL the engine owning the most sessions, mid-session.
     const load = (id: string) => [...owners.values()].filter((o) => o === id).length;
@@ -175,7 +180,9 @@ describe('Several live engines share the sessions (3 compiled engines as child p
     await eventually(
       async () => {
         const holders = await leaseHolders(kv);
-        return moved.every((l) => holders.get(l.id) === rendezvousOwner(l.id, survivors)) ? true : undefined;
+        return moved.every((l) => holders.get(keyOf(l.id)) === rendezvousOwner(keyOf(l.id), survivors))
+          ? true
+          : undefined;
       },
       TTL_MS + 5_000,
       'the killed engine’s sessions at their new rendezvous owners',
@@ -190,16 +197,17 @@ describe('Several live engines share the sessions (3 compiled engines as child p
     await round(21, 30);
 
     // SIGTERM a second engine: it releases its leases, so the last engine takes over well before the TTL.
-    const load2 = (id: string) => sessions.filter((l) => rendezvousOwner(l.id, survivors) === id).length;
+    const load2 = (id: string) =>
+      sessions.filter((l) => rendezvousOwner(keyOf(l.id), survivors) === id).length;
     const [stopped, last] = [...survivors].sort((a, b) => load2(b) - load2(a));
-    const handed = sessions.filter((l) => rendezvousOwner(l.id, survivors) === stopped);
+    const handed = sessions.filter((l) => rendezvousOwner(keyOf(l.id), survivors) === stopped);
     const stopAt = Date.now();
     engines.get(stopped)!.kill('SIGTERM');
     expect(await exited(engines.get(stopped)!)).to.equal(0);
     await eventually(
       async () => {
         const holders = await leaseHolders(kv);
-        return handed.every((l) => holders.get(l.id) === last) ? true : undefined;
+        return handed.every((l) => holders.get(keyOf(l.id)) === last) ? true : undefined;
       },
       TTL_MS + 5_000,
       'the stopped engine’s sessions at the last engine',
@@ -234,12 +242,9 @@ describe('Several live engines share the sessions (3 compiled engines as child p
       );
       expect([Number(n), Number(distinct)]).to.deep.equal([l.all.length, l.all.length]);
     }
-    // Frozen sessions need no owner: their leases are gone.
-    await eventually(
-      async () => ((await kvKeys(kv, 'leases.>')).length === 0 ? true : undefined),
-      10_000,
-      'no leases left',
-    );
+    // The last engine runs every partition: 16 leases, none per session.
+    expect((await leaseHolders(kv)).size).to.equal(RATING_PARTITIONS);
+    expect([...(await leaseHolders(kv)).values()].every((e) => e === last)).to.equal(true);
     console.log(
       `      moved ${moved.length} session(s) after SIGKILL: first ranks from the new owner after ${(crashPauseMs / 1000).toFixed(1)} s (TTL ${TTL_MS / 1000} s); SIGTERM handover of ${handed.length} in ${(handoverMs / 1000).toFixed(1)} s`,
     );

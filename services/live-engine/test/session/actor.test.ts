@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { RankSnapshot, type RatingMessage } from '@pulse/contracts';
+import { RankSnapshot, partitionOf, type RatingMessage } from '@pulse/contracts';
 import { pino } from 'pino';
 import { buildEngine, type Engine } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -162,13 +162,14 @@ describe('SessionActor (real NATS JetStream and ClickHouse)', () => {
     );
     expect([Number(n), Number(distinct)]).to.deep.equal([ratings.length, ratings.length]);
     await eventually(() => (engine.registry.size === 0 ? true : undefined), 5_000, 'the actor to go');
-    const err = await infra.jsm.consumers
-      .info(infra.names.ratingsStream, infra.names.engineConsumer(sessionId))
-      .catch((e: Error) => e);
-    expect(err).to.be.instanceOf(Error);
+    // Issue 12: no consumer per session; the session's partition consumer fed it and stays.
+    const consumers: string[] = [];
+    for await (const c of infra.jsm.consumers.list(infra.names.ratingsStream)) consumers.push(c.name);
+    expect(consumers).to.include(infra.names.partitionConsumer(partitionOf(sessionId)));
+    expect(consumers.every((name) => /^engine-p\d+$/.test(name))).to.equal(true);
   });
 
-  it('drops the actor and its consumer when a session is cancelled', async () => {
+  it('drops the actor when a session is cancelled, and acks and drops its late ratings', async () => {
     const sessionId = randomUUID();
     const startedAt = Date.now();
     await publishEvent(infra, 'started', sessionId, startedAt);
@@ -179,17 +180,25 @@ describe('SessionActor (real NATS JetStream and ClickHouse)', () => {
       10_000,
       'the actor',
     );
-    await infra.jsm.consumers.info(infra.names.ratingsStream, infra.names.engineConsumer(sessionId));
     await publishEvent(infra, 'cancelled', sessionId, startedAt);
     await eventually(
       () => (engine.registry.get(sessionId) === undefined ? true : undefined),
       10_000,
       'the actor to go',
     );
-    const err = await infra.jsm.consumers
-      .info(infra.names.ratingsStream, infra.names.engineConsumer(sessionId))
-      .catch((e: Error) => e);
-    expect(err).to.be.instanceOf(Error);
+    await publishRatings(infra, [{ kind: 'rating', sessionId, userId, seq: 2, energy: 60, ts: startedAt }]);
+    const consumer = infra.names.partitionConsumer(partitionOf(sessionId));
+    await eventually(
+      async () => {
+        const info = await infra.jsm.consumers.info(infra.names.ratingsStream, consumer);
+        return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.consumer_seq >= 2
+          ? true
+          : undefined;
+      },
+      10_000,
+      'the late rating acked',
+    );
+    expect(engine.registry.get(sessionId)).to.equal(undefined);
   });
 
   it('processes the ratings of two sessions independently', async () => {

@@ -11,14 +11,14 @@ import {
 import type { NatsNames } from '@pulse/contracts';
 import { isNotFound } from '@pulse/runtime';
 
-/** Messages the server may hand the engine unacked per session (bounds memory while ClickHouse is slow). */
-export const MAX_ACK_PENDING = 50_000;
+/** Messages the server may hand the engine unacked per partition (bounds memory while ClickHouse is slow). */
+export const MAX_ACK_PENDING = 100_000;
 const REPLAY_FETCH = 5_000;
-const PULL_BATCH = 1_000;
+const PULL_BATCH = 2_000;
 
-/** Where the durable consumer stood when an actor (re)started. */
+/** Where the durable consumer stood when the partition was (re)acquired. */
 export interface FeedStart {
-  /** The consumer did not exist: it delivers the whole session, nothing to replay. */
+  /** The consumer did not exist: it delivers the whole partition, nothing to replay. */
   readonly created: boolean;
   /** Every message at or below this stream sequence was stored in ClickHouse and acked. */
   readonly ackFloor: number;
@@ -26,35 +26,53 @@ export interface FeedStart {
   readonly delivered: number;
 }
 
+/** What the engine asks of one partition's JetStream input (a test can hand in another). */
+export interface PartitionInput {
+  open(): Promise<FeedStart>;
+  replay(untilSeq: number, onMessage: (m: JsMsg) => void): Promise<number>;
+  consume(onMessage: (m: JsMsg) => void): Promise<void>;
+  info(): Promise<ConsumerInfo>;
+  stop(): Promise<void>;
+}
+
 /**
- * One session's JetStream input: a durable pull consumer with explicit acks (the live feed) and an ordered
- * consumer that replays what an earlier engine already consumed, so that a restarted actor rebuilds its state.
+ * One partition's JetStream input: a durable pull consumer with explicit acks (the live feed of every session
+ * of the partition) and an ordered consumer that replays what an earlier engine already consumed, so that a
+ * new owner rebuilds the state of the partition's sessions. Created once per partition, never per session:
+ * a session's start costs no JetStream API call.
  */
-export class SessionFeed {
+export class PartitionFeed implements PartitionInput {
   private messages: ConsumerMessages | null = null;
+  private manager: Promise<JetStreamManager> | null = null;
 
   constructor(
     private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
     private readonly names: NatsNames,
-    readonly sessionId: string,
+    readonly partition: number,
     private readonly ackWaitMs: number,
   ) {}
 
+  private jsm(): Promise<JetStreamManager> {
+    this.manager ??= this.js.jetstreamManager(false);
+    return this.manager;
+  }
+
   private get durable(): string {
-    return this.names.engineConsumer(this.sessionId);
+    return this.names.partitionConsumer(this.partition);
   }
 
   async open(): Promise<FeedStart> {
     try {
-      const info = await this.jsm.consumers.info(this.names.ratingsStream, this.durable);
+      const info = await (await this.jsm()).consumers.info(this.names.ratingsStream, this.durable);
       return { created: false, ackFloor: info.ack_floor.stream_seq, delivered: info.delivered.stream_seq };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    await this.jsm.consumers.add(this.names.ratingsStream, {
+    await (
+      await this.jsm()
+    ).consumers.add(this.names.ratingsStream, {
       durable_name: this.durable,
-      filter_subject: this.names.sessionRatings(this.sessionId),
+      filter_subject: this.names.partitionRatings(this.partition),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(this.ackWaitMs),
@@ -63,11 +81,14 @@ export class SessionFeed {
     return { created: true, ackFloor: 0, delivered: 0 };
   }
 
-  /** Replays the session's messages with stream sequence <= `untilSeq`, in stream order. */
+  /**
+   * Replays the partition's messages with stream sequence <= `untilSeq`, in stream order, from the start of
+   * the stream (its max age bounds the work: see docs/SCALING.md).
+   */
   async replay(untilSeq: number, onMessage: (m: JsMsg) => void): Promise<number> {
     if (untilSeq <= 0) return 0;
     const consumer = await this.js.consumers.get(this.names.ratingsStream, {
-      filter_subjects: this.names.sessionRatings(this.sessionId),
+      filter_subjects: this.names.partitionRatings(this.partition),
       deliver_policy: DeliverPolicy.All,
     });
     let count = 0;
@@ -104,8 +125,8 @@ export class SessionFeed {
     })();
   }
 
-  info(): Promise<ConsumerInfo> {
-    return this.jsm.consumers.info(this.names.ratingsStream, this.durable);
+  async info(): Promise<ConsumerInfo> {
+    return (await this.jsm()).consumers.info(this.names.ratingsStream, this.durable);
   }
 
   /** Stops pulling (already delivered, unacked messages are redelivered to the next consumer). */
@@ -113,13 +134,5 @@ export class SessionFeed {
     const messages = this.messages;
     this.messages = null;
     if (messages !== null) await messages.close();
-  }
-
-  /** Deletes the durable consumer: the session is done (ended and frozen, or cancelled). */
-  async remove(): Promise<void> {
-    await this.stop();
-    await this.jsm.consumers.delete(this.names.ratingsStream, this.durable).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
   }
 }

@@ -1,0 +1,229 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { RATING_PARTITIONS, partitionOf, type SessionSnapshot } from '@pulse/contracts';
+import type { Logger } from 'pino';
+import type { EngineMetrics } from '../metrics.js';
+import type { PartitionInput } from '../nats/partition-feed.js';
+import type { RawBatcher } from '../storage/raw-batcher.js';
+import type { PartitionLink } from './actor.js';
+import type { Ownership, OwnershipListener, ReleaseReason } from './ownership.js';
+import type { ActorRegistry, PartitionHandle } from './registry.js';
+
+export const START_RETRY_MS = 1_000;
+/** How long one "is the partition caught up?" answer is shared by the actors asking (one API call). */
+const CAUGHT_UP_REUSE_MS = 100;
+/** How often the backlog of each owned partition is read into a metric. */
+const PENDING_PROBE_MS = 1_000;
+
+/** The ownership key of a partition (a KV key token). */
+export const partitionKey = (partition: number): string => `p${partition}`;
+
+/** The partition of an ownership key, or undefined for a key that is not one. */
+export function partitionOfKey(key: string): number | undefined {
+  const n = /^p(\d+)$/.exec(key) ? Number(key.slice(1)) : NaN;
+  return Number.isInteger(n) && n >= 0 && n < RATING_PARTITIONS ? n : undefined;
+}
+
+/** The session id of a rating or participant subject: `<ns>.ratings.<partition>.<session>.<user>[.joined]`. */
+export function sessionOfSubject(subject: string): string | undefined {
+  return subject.split('.', 5)[3];
+}
+
+export interface PartitionsDeps {
+  readonly registry: ActorRegistry;
+  readonly ownership: Ownership;
+  readonly inputFor: (partition: number) => PartitionInput;
+  readonly rawFor: (partition: number) => RawBatcher;
+  readonly metrics: EngineMetrics;
+  readonly log: Logger;
+}
+
+class OwnedPartition implements PartitionHandle {
+  following = false;
+  /** No longer routing delivered messages (stopping). */
+  closing = false;
+  /** No longer this engine's: actors process, publish and write nothing. */
+  stopped = false;
+  /** Highest consumer sequence of a live message routed to an actor. */
+  routedConsumerSeq = 0;
+  lastPendingProbeAt = 0;
+  caughtUpProbe: { atMs: number; answer: Promise<boolean> } | null = null;
+  readonly link: PartitionLink;
+
+  constructor(
+    readonly partition: number,
+    readonly input: PartitionInput,
+    readonly raw: RawBatcher,
+    ownership: Ownership,
+  ) {
+    const key = partitionKey(partition);
+    this.link = {
+      raw,
+      owns: () => !this.stopped && ownership.owns(key),
+      caughtUp: () => this.caughtUp(),
+    };
+  }
+
+  /**
+   * Nothing undelivered in JetStream and every delivered message routed to its actor: compares the consumer
+   * sequence the server last delivered with the highest one this engine routed (redeliveries included).
+   */
+  private caughtUp(): Promise<boolean> {
+    const nowMs = Date.now();
+    if (this.caughtUpProbe !== null && nowMs - this.caughtUpProbe.atMs < CAUGHT_UP_REUSE_MS) {
+      return this.caughtUpProbe.answer;
+    }
+    const answer = this.input
+      .info()
+      .then((info) => info.num_pending === 0 && this.routedConsumerSeq >= info.delivered.consumer_seq);
+    this.caughtUpProbe = { atMs: nowMs, answer };
+    return answer;
+  }
+}
+
+/**
+ * The partitions this engine runs, as the Ownership hands them over: for each one a durable consumer that
+ * feeds the actors of its sessions (after replaying what earlier owners consumed), and one raw batcher.
+ * A session costs nothing here until its first message or lifecycle event: its actor is created then.
+ */
+export class Partitions implements OwnershipListener {
+  private readonly owned = new Map<number, OwnedPartition>();
+
+  constructor(private readonly deps: PartitionsDeps) {}
+
+  /** A lifecycle change from the session events (see nats/discovery.ts). */
+  onSession(session: SessionSnapshot): void {
+    this.deps.registry.update(session, this.owned.get(partitionOf(session.id)));
+  }
+
+  /** Whether a session has an actor here (an ended one without an actor is checked for final results). */
+  hasActor(sessionId: string): boolean {
+    return this.deps.registry.get(sessionId) !== undefined;
+  }
+
+  /** An ended session whose results are final already: nothing to run, late messages dropped. */
+  onFinal(sessionId: string): void {
+    this.deps.registry.close(sessionId);
+  }
+
+  /** Every owned partition, for the engine-wide tick. */
+  tick(nowMs: number): void {
+    for (const p of this.owned.values()) {
+      p.raw.tick(nowMs);
+      if (p.following && nowMs - p.lastPendingProbeAt >= PENDING_PROBE_MS) {
+        p.lastPendingProbeAt = nowMs;
+        p.input.info().then(
+          (info) => this.deps.metrics.consumerPending.set({ partition: p.partition }, info.num_pending),
+          () => undefined,
+        );
+      }
+    }
+  }
+
+  get degraded(): number[] {
+    return [...this.owned.values()].filter((p) => p.raw.failing).map((p) => p.partition);
+  }
+
+  acquired(key: string): void {
+    const partition = partitionOfKey(key);
+    if (partition === undefined || this.owned.has(partition)) return;
+    const owned = new OwnedPartition(
+      partition,
+      this.deps.inputFor(partition),
+      this.deps.rawFor(partition),
+      this.deps.ownership,
+    );
+    this.owned.set(partition, owned);
+    void this.start(owned);
+  }
+
+  async released(key: string, reason: ReleaseReason): Promise<void> {
+    const partition = partitionOfKey(key);
+    const owned = partition === undefined ? undefined : this.owned.get(partition);
+    if (owned === undefined) return;
+    this.deps.log.info({ partition, reason }, 'partition moves to another engine');
+    await this.stop(owned, reason);
+  }
+
+  /** Graceful shutdown: every partition stops pulling, its actors write standings, its rows are stored. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.owned.values()].map((p) => this.stop(p, 'handover')));
+  }
+
+  /** Replays what earlier owners consumed (into fresh actors), then follows the durable consumer. */
+  private async start(owned: OwnedPartition): Promise<void> {
+    const { registry, log, metrics } = this.deps;
+    try {
+      registry.adopt(owned.partition, owned);
+      const start = await owned.input.open();
+      if (!start.created && !owned.closing) {
+        const replayed = await owned.input.replay(start.delivered, (m) =>
+          this.route(owned, [m], false, start.ackFloor),
+        );
+        metrics.ratingsProcessed.inc({ outcome: 'replayed' }, replayed);
+        log.info({ partition: owned.partition, replayed, ...start }, 'partition rebuilt from the stream');
+      }
+      if (owned.closing) return;
+      owned.following = true;
+      for (const actor of registry.inPartition(owned.partition)) actor.follow();
+      await owned.input.consume(this.burstsOf(owned));
+      if (owned.closing) await owned.input.stop(); // stopped while the consumer was being set up
+    } catch (err) {
+      if (owned.closing) return;
+      log.error({ err, partition: owned.partition }, 'partition start failed; retrying');
+      // Fresh state for the retry: the actors' state may hold part of a replay.
+      await this.stop(owned, 'lost');
+      setTimeout(() => this.acquired(partitionKey(owned.partition)), START_RETRY_MS);
+    }
+  }
+
+  /** One routing pass per burst of delivered messages (those that arrive before the next turn of the loop). */
+  private burstsOf(owned: OwnedPartition): (m: JsMsg) => void {
+    let burst: JsMsg[] = [];
+    const flush = () => {
+      const messages = burst;
+      burst = [];
+      if (!owned.closing) this.route(owned, messages, true, 0);
+    };
+    return (m) => {
+      if (burst.length === 0) setImmediate(flush);
+      burst.push(m);
+    };
+  }
+
+  /** Hands each session's messages to its actor, in stream order; a closed session's are acked and dropped. */
+  private route(owned: OwnedPartition, messages: JsMsg[], live: boolean, ackFloor: number): void {
+    const bySession = new Map<string, JsMsg[]>();
+    for (const m of messages) {
+      const sessionId = sessionOfSubject(m.subject) ?? '';
+      const list = bySession.get(sessionId);
+      if (list === undefined) bySession.set(sessionId, [m]);
+      else list.push(m);
+      if (live && m.info.deliverySequence > owned.routedConsumerSeq) {
+        owned.routedConsumerSeq = m.info.deliverySequence;
+      }
+    }
+    for (const [sessionId, list] of bySession) {
+      const actor = this.deps.registry.actorFor(sessionId, owned);
+      if (actor !== undefined) actor.deliver(list, live, ackFloor);
+      else if (live) for (const m of list) m.ack();
+    }
+  }
+
+  /** Stops pulling; a handover lets the actors write standings and stores (acks) the rows; a loss drops all. */
+  private async stop(owned: OwnedPartition, reason: ReleaseReason): Promise<void> {
+    owned.closing = true;
+    if (reason === 'lost') owned.stopped = true;
+    if (this.owned.get(owned.partition) === owned) this.owned.delete(owned.partition);
+    await owned.input.stop().catch(() => undefined);
+    const actors = this.deps.registry.inPartition(owned.partition);
+    if (reason === 'handover') {
+      await Promise.all(actors.map((a) => a.stop()));
+      await owned.raw.stored();
+    } else {
+      await Promise.all(actors.map((a) => a.abandon()));
+      owned.raw.close();
+    }
+    owned.stopped = true;
+    this.deps.metrics.consumerPending.remove({ partition: owned.partition });
+  }
+}

@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import type { RatingRow } from '@pulse/contracts';
+import { pino } from 'pino';
+import { EngineMetrics } from '../../src/metrics.js';
+import { BatchWriter } from '../../src/storage/batch-writer.js';
+import { RawBatcher } from '../../src/storage/raw-batcher.js';
+
+const row = (seq: number): RatingRow => ({
+  session_id: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+  user_id: '16fd2706-8baf-433b-82eb-8c7fada847da',
+  seq,
+  energy: 50,
+  ts: 1,
+  ts_ms: 1000,
+  minute: 0,
+});
+
+function batcher(insert: (rows: RatingRow[]) => Promise<void>, maxRows = 3, flushMs = 500) {
+  const writer = new BatchWriter(pino({ level: 'silent' }), new EngineMetrics());
+  return new RawBatcher(writer, { maxRows, flushMs, insert });
+}
+
+const acked: string[] = [];
+const message = (name: string) => ({ ack: () => void acked.push(name) });
+
+describe('RawBatcher (one partition’s raw rows, no servers)', () => {
+  beforeEach(() => (acked.length = 0));
+
+  it('inserts the rows of several messages at once and acks them only after the insert', async () => {
+    const inserts: number[][] = [];
+    let release: () => void = () => undefined;
+    const raw = batcher(async (rows) => {
+      inserts.push(rows.map((r) => r.seq));
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    raw.add(row(1), message('a'), 0);
+    raw.add(null, message('participant'), 0);
+    raw.add(row(2), message('b'), 0);
+    raw.add(row(3), null, 0); // a replayed row: stored, nothing to ack
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inserts).to.deep.equal([[1, 2, 3]]);
+    expect(acked).to.deep.equal([]);
+    const stored = raw.stored();
+    release();
+    await stored;
+    expect(acked).to.deep.equal(['a', 'participant', 'b']);
+  });
+
+  it('stores a partial batch on the tick once it is flushMs old, not before', async () => {
+    const inserts: number[][] = [];
+    const raw = batcher(async (rows) => void inserts.push(rows.map((r) => r.seq)), 100, 500);
+    raw.add(row(7), message('a'), 1_000);
+    raw.tick(1_499);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inserts).to.deep.equal([]);
+    raw.tick(1_500);
+    await raw.stored();
+    expect([inserts, acked]).to.deep.equal([[[7]], ['a']]);
+  });
+
+  it('retries a failed insert and acks once it is stored', async () => {
+    let attempts = 0;
+    const raw = batcher(async () => {
+      if (++attempts === 1) throw new Error('ClickHouse down');
+    }, 1);
+    raw.add(row(1), message('a'), 0);
+    await raw.stored();
+    expect([attempts, acked]).to.deep.equal([2, ['a']]);
+  });
+
+  it('acks nothing after close (a lost lease): JetStream redelivers to the next owner', async () => {
+    const raw = batcher(() => Promise.reject(new Error('ClickHouse down')), 1);
+    raw.add(row(1), message('a'), 0);
+    raw.close();
+    raw.add(row(2), message('b'), 0);
+    await raw.stored();
+    expect(acked).to.deep.equal([]);
+  });
+});
