@@ -72,6 +72,7 @@ export async function main(
         rampMs: parseDurationMs(values.ramp ?? '5s'),
         workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 1),
         resendEvery: positiveInt('resend-every', values['resend-every'], 0),
+        topOfHour: values['top-of-hour'] === true,
         progress,
       });
       break;

@@ -37,6 +37,8 @@ export interface LiveRun {
   serviceMetrics: Record<string, Record<string, number>>;
   /** Gateways + engines + NATS CPU from the start of the play until every rating was ranked. */
   serverCost: ServerCost;
+  /** From the first session start request to the last answer. */
+  startSpreadMs: number;
 }
 
 /** Correctness of a live run: what was sent against what Pulse ranked and stored. */
@@ -186,6 +188,10 @@ export function buildLiveReport(run: LiveRun): Report {
           ['rate per participant (ratings/s)', opts.rate],
           ['duration (s)', opts.durationSec],
           ['setup: register + join (s)', run.setupSec],
+          [
+            `sessions started within (ms; ${opts.topOfHour ? 'all at once: top of the hour' : '8 at a time'})`,
+            run.startSpreadMs,
+          ],
           ['load worker threads', run.workers],
           ['ratings sent (distinct seqs)', c.sent],
           ['resends (must count once)', run.timeline.reduce((n, p) => n + p.resent, 0)],

@@ -30,6 +30,8 @@ export interface LiveOptions extends TargetOptions {
   workers?: number;
   /** Every n-th rating also resends the previous seq (must count once); 0 = never. */
   resendEvery: number;
+  /** Every session's start request at once (classes on the hour) instead of 8 at a time. */
+  topOfHour?: boolean;
   progress: boolean;
   /** After the end, every participant asks for its own results at once (issue 13). */
   stampede?: StampedeOptions;
@@ -152,7 +154,8 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       log(`${connected.retried} connects were retried after the socket dropped before the welcome`);
     if (connected.failed.length > 0)
       log(`${connected.failed.length} clients failed to connect, e.g. ${connected.failed[0]}`);
-    await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'start'));
+    const startSpreadMs = await startSessions(api, trainer.accessToken, sessions, opts.topOfHour === true);
+    log(`${sessions.length} session(s) started within ${startSpreadMs} ms`);
     const liveness = await pool.play(opts.rate, opts.resendEvery);
     t0.at = Date.now();
     cost.begin();
@@ -220,6 +223,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       resourceSummary: sampler.summary(),
       serviceMetrics,
       serverCost,
+      startSpreadMs,
     };
     const report = buildLiveReport(run);
     if (stampede === undefined) return report;
@@ -237,6 +241,21 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     recorder.destroy();
     await open.close();
   }
+}
+
+/**
+ * Starts the sessions: 8 requests at a time, or (top of the hour) all at once. Returns the spread between
+ * the first request sent and the last start answered, the window in which the sessions went live.
+ */
+async function startSessions(
+  api: ApiClient,
+  token: string,
+  sessions: Session[],
+  together: boolean,
+): Promise<number> {
+  const began = Date.now();
+  await mapLimit(sessions, together ? sessions.length : 8, (s) => api.lifecycle(token, s.id, 'start'));
+  return Date.now() - began;
 }
 
 /** Polls ClickHouse until the expected number of ratings is stored (or the time is up). */
