@@ -40,6 +40,7 @@ describeE2e(
     let nc: NatsConnection;
     let kv: KV;
     const fxs: SessionFixture[] = [];
+    let unavailableConnects = 0;
 
     before(async () => {
       stack = await LocalStack.start(
@@ -73,11 +74,23 @@ describeE2e(
       }
     });
 
-    /** A fresh ticket and socket on `url` for a trainee whose gateway went away. */
+    /**
+     * A fresh ticket and socket on `url` for a trainee whose gateway went away. While the killed engine's
+     * partitions have no owner, nobody answers the gateway's lastSeq request: the connect gets UNAVAILABLE and
+     * 1012, and the device reconnects, as the protocol says (issue 12).
+     */
     async function reconnect(fx: SessionFixture, t: Trainee, url: string) {
-      const join = await fx.api.join(t.account.accessToken, fx.session.id);
-      t.conn = new TraineeConnection(url, join.ticket, { validate: 'full', keepFrames: true });
-      return t.conn.connect();
+      for (let attempt = 1; ; attempt++) {
+        const join = await fx.api.join(t.account.accessToken, fx.session.id);
+        t.conn = new TraineeConnection(url, join.ticket, { validate: 'full', keepFrames: true });
+        try {
+          return await t.conn.connect();
+        } catch (err) {
+          if (attempt >= 30 || !String(err).includes('UNAVAILABLE')) throw err;
+          unavailableConnects++;
+          await sleep(500);
+        }
+      }
     }
 
     it('moves the killed engine’s sessions, reconnects the restarted gateway’s clients, and ends every session exactly', async () => {
@@ -146,7 +159,7 @@ describeE2e(
         });
       }
       console.log(
-        `      ${moved.length} session(s) moved off ${victim}: first rank frame ${pauseMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s after SIGKILL (TTL ${TTL_MS / 1000} s)`,
+        `      ${moved.length} session(s) moved off ${victim}: first rank frame ${pauseMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s after SIGKILL (TTL ${TTL_MS / 1000} s); ${unavailableConnects} reconnect(s) refused with UNAVAILABLE while no engine owned a partition`,
       );
     });
 

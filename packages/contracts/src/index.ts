@@ -30,7 +30,9 @@ export {
   DEFAULT_NATS_NAMESPACE,
   natsNames,
   RATING_PARTITIONS,
+  RATING_BATCH_TOKEN,
   partitionOf,
+  subjectToken,
   streamConfigs,
   RATINGS_DUPLICATE_WINDOW_MS,
   ratingMsgId,
@@ -50,6 +52,15 @@ export {
   Takeover,
 } from './nats.js';
 export type { NatsNames } from './nats.js';
+export {
+  RATING_BATCH_MAX,
+  encodeRatingBatch,
+  decodeRatingBatch,
+  ratingBatchMsgId,
+  LastSeqRequest,
+  LastSeqReply,
+} from './rating-batch.js';
+export type { RatingBatch } from './rating-batch.js';
 export { JOIN_TICKET, JoinTicketClaims } from './tickets.js';
 export { CLICKHOUSE_DB_PATTERN, ClickHouseTable, clickhouseSchema } from './clickhouse.js';
 export type { RatingRow, StandingRow, MinuteRow, SessionResultRow } from './clickhouse.js';

@@ -27,6 +27,12 @@ export function partitionOf(sessionId: string): number {
   return hash % RATING_PARTITIONS;
 }
 
+/** The token after the partition that marks a batch subject (a session id is a UUID, never this). */
+export const RATING_BATCH_TOKEN = 'batch';
+
+/** An id as one subject token: characters other than letters, digits, `_` and `-` become `_`. */
+export const subjectToken = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '_');
+
 export interface NatsNames {
   readonly namespace: string;
   /** JetStream stream holding every rating and participant message, split by partition, session and user. */
@@ -41,6 +47,10 @@ export interface NatsNames {
   sessionRatings(sessionId: string): string;
   /** Filter for all live messages of the sessions of one partition (its engine consumer uses it). */
   partitionRatings(partition: number): string;
+  /** Subject of one gateway's rating batches of one partition (see rating-batch.ts). */
+  ratingBatch(partition: number, gatewayId: string): string;
+  /** Core NATS subject on which the engine owning a partition answers LastSeqRequests. */
+  lastSeqRequest(partition: number): string;
   readonly allRatings: string;
   sessionEvent(sessionId: string): string;
   readonly allSessionEvents: string;
@@ -78,6 +88,9 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
       `${namespace}.ratings.${partitionOf(sessionId)}.${sessionId}.${userId}.joined`,
     sessionRatings: (sessionId: string) => `${namespace}.ratings.${partitionOf(sessionId)}.${sessionId}.>`,
     partitionRatings: (partition: number) => `${namespace}.ratings.${partition}.>`,
+    ratingBatch: (partition: number, gatewayId: string) =>
+      `${namespace}.ratings.${partition}.${RATING_BATCH_TOKEN}.${subjectToken(gatewayId)}`,
+    lastSeqRequest: (partition: number) => `${namespace}.engine.last-seq.${partition}`,
     allRatings: `${namespace}.ratings.>`,
     sessionEvent: (sessionId: string) => `${namespace}.sessions.events.${sessionId}`,
     allSessionEvents: `${namespace}.sessions.events.>`,

@@ -19,6 +19,8 @@ import { AddressSlots, clientAddress, rawHttpAnswer, requestTarget } from './doo
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
+import { RatingBatches } from './rating-batches.js';
+import { engineLastSeq } from './last-seq.js';
 import { LocalSessions } from './sessions.js';
 import { verifyJoinTicket } from './tickets.js';
 
@@ -52,6 +54,18 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     },
     metrics,
   );
+  const batches = new RatingBatches(
+    jetstream(nc),
+    names,
+    config.GATEWAY_ID,
+    {
+      windowMs: config.RATING_BATCH_WINDOW_MS,
+      maxRatings: config.RATING_BATCH_MAX,
+      timeoutMs: config.PUBLISH_TIMEOUT_MS,
+      queueMax: config.PUBLISH_QUEUE_MAX,
+    },
+    metrics,
+  );
   const sessions = new LocalSessions({
     nc,
     names,
@@ -65,6 +79,8 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     jsm,
     names,
     publisher,
+    batches,
+    lastSeq: engineLastSeq(nc, names, config.LAST_SEQ_TIMEOUT_MS),
     sessions,
     metrics,
     logger,
@@ -192,7 +208,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     draining = true;
     await spreadOver(config.GATEWAY_DRAIN_MS, [...connections], (c) => c.close(CloseCode.RECONNECT));
     sessions.stop();
-    await Promise.race([publisher.idle(), delay(config.SHUTDOWN_TIMEOUT_MS)]);
+    await Promise.race([Promise.all([publisher.idle(), batches.idle()]), delay(config.SHUTDOWN_TIMEOUT_MS)]);
     await Promise.race([
       new Promise<void>((resolve) => wss.close(() => resolve())),
       delay(CLOSE_HANDSHAKE_MS),

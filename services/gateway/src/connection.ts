@@ -5,15 +5,14 @@ import type { WebSocket, RawData } from 'ws';
 import {
   CloseCode,
   MAX_CLIENT_FRAME_BYTES,
-  RatingMessage,
   RegistrationEvent,
   SessionEvent,
   parseClientFrame,
   participantMsgId,
-  ratingMsgId,
   type JoinTicketClaims,
   type NatsNames,
   type RatingFrame,
+  type RatingMessage,
 } from '@pulse/contracts';
 import {
   DependencyUnavailable,
@@ -26,7 +25,9 @@ import {
   errorFrame,
 } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { LastSeqSource } from './last-seq.js';
 import type { Publisher } from './publisher.js';
+import type { RatingBatches } from './rating-batches.js';
 import { RatingOrder } from './rating-order.js';
 import { revokesTicket } from './revocation.js';
 import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
@@ -35,6 +36,10 @@ export interface ConnectionDeps {
   jsm: JetStreamManager;
   names: NatsNames;
   publisher: Publisher;
+  /** Ratings go to JetStream in one batch message per partition and window. */
+  batches: RatingBatches;
+  /** The user's last counted seq, from the engine owning the session's partition. */
+  lastSeq: LastSeqSource;
   sessions: LocalSessions;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -59,7 +64,7 @@ export class Connection implements SessionClient {
   readonly acceptedAtMs = Date.now();
   welcomed = false;
   private session: LocalSession | undefined;
-  /** Highest seq of this user that JetStream confirmed storing when the client was welcomed. */
+  /** Highest seq of this user the engine had counted when the client was welcomed (all stored). */
   private lastSeq = 0;
   /** This client's ratings in seq order on their way to JetStream (created at the welcome). */
   private ratings: RatingOrder | null = null;
@@ -137,17 +142,16 @@ export class Connection implements SessionClient {
         weightKg: this.claims.weightKg,
         ts: Date.now(),
       });
-      const [lastEvent, lastRating, lastRegistration] = await Promise.all([
+      const [lastEvent, lastSeq, lastRegistration] = await Promise.all([
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.sessionEvent(sid) }),
-        jsm.streams.getMessage(names.ratingsStream, { last_by_subj: names.rating(sid, sub) }),
+        this.deps.lastSeq(sid, sub),
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.registrationEvent(sid, sub) }),
         publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
         session.presenceSettled,
       ]);
       const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
       if (event?.success) session.apply(event.data);
-      const rating = lastRating ? RatingMessage.safeParse(lastRating.json()) : null;
-      this.lastSeq = rating?.success ? rating.data.seq : 0;
+      this.lastSeq = lastSeq;
       const registration = lastRegistration ? RegistrationEvent.safeParse(lastRegistration.json()) : null;
       if (registration?.success && revokesTicket(registration.data, this.claims)) return this.revoked();
     } catch (err) {
@@ -278,17 +282,12 @@ export class Connection implements SessionClient {
   }
 
   private orderRatings(): RatingOrder {
-    const { metrics, names, publisher } = this.deps;
+    const { metrics, batches } = this.deps;
     const { sid, sub } = this.claims;
     return new RatingOrder(this.lastSeq, {
       publish: ({ seq, energy, ts }) => {
         const message: RatingMessage = { kind: 'rating', sessionId: sid, userId: sub, seq, energy, ts };
-        return publisher.publish(
-          names.rating(sid, sub),
-          JSON.stringify(message),
-          ratingMsgId(sid, sub, seq),
-          seq,
-        );
+        return batches.add(message);
       },
       stored: () => metrics.ratingsPublished.inc(),
       duplicate: () => metrics.ratingsDuplicate.inc(),

@@ -34,9 +34,14 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    batchesPublished: new Counter({
+      name: 'pulse_gateway_rating_batches_published_total',
+      help: 'Rating batch messages acknowledged by JetStream (one per partition and window)',
+      registers: [registry],
+    }),
     publishLatency: new Histogram({
       name: 'pulse_gateway_publish_latency_seconds',
-      help: 'Time from queueing a JetStream publish to its ack',
+      help: 'Time from the first rating of a batch (or a queued publish) to its JetStream ack',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),

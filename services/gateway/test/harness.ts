@@ -8,7 +8,11 @@ import { WebSocket } from 'ws';
 import {
   JOIN_TICKET,
   LIVE_PATH,
+  LastSeqRequest,
+  RATING_BATCH_TOKEN,
+  decodeRatingBatch,
   natsNames,
+  type RatingMessage,
   type NatsNames,
   type SessionEventType,
   type SessionSnapshot,
@@ -32,12 +36,48 @@ export class NatsWorld {
     this.names = natsNames(namespace);
   }
 
-  static async start(): Promise<NatsWorld> {
+  /** `engine: false`: nobody answers lastSeq requests (as during an engine failover). */
+  static async start({ engine = true } = {}): Promise<NatsWorld> {
     const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
     const jsm = await jetstreamManager(nc);
     const world = new NatsWorld(nc, jsm, `t${randomUUID().slice(0, 8)}`);
     await ensureStreams(jsm, world.names, DEFAULT_STREAM_SETTINGS);
+    if (engine) world.answerLastSeq();
     return world;
+  }
+
+  /**
+   * Stands in for the engines' lastSeq answers (no engine runs in these tests): the highest seq of the user
+   * stored in the ratings stream, i.e. what an engine that consumed everything would answer.
+   */
+  private answerLastSeq(): void {
+    this.nc.subscribe(`${this.names.namespace}.engine.last-seq.*`, {
+      callback: (_err, msg) => {
+        const { sessionId, userId } = LastSeqRequest.parse(msg.json());
+        void this.storedRatings(sessionId, userId).then((stored) =>
+          msg.respond(JSON.stringify({ lastSeq: Math.max(0, ...stored.map((r) => r.seq)) })),
+        );
+      },
+    });
+  }
+
+  /** The stored batch messages of one partition, from every gateway, oldest first. */
+  batchMessages(partition: number): Promise<StoredMsg[]> {
+    return this.storedOn(this.names.partitionRatings(partition).replace(/>$/, `${RATING_BATCH_TOKEN}.*`));
+  }
+
+  /** Every stored rating of one user in one session, oldest first, with the id of the batch message. */
+  async storedRatings(sessionId: string, userId: string): Promise<Array<RatingMessage & { msgId: string }>> {
+    const out: Array<RatingMessage & { msgId: string }> = [];
+    for (const msg of await this.storedOn(this.names.allRatings)) {
+      if (msg.subject.split('.')[3] !== RATING_BATCH_TOKEN) continue;
+      const batch = decodeRatingBatch(msg.string());
+      if (!batch.ok) throw new Error(`malformed batch on ${msg.subject}: ${batch.error}`);
+      for (const r of batch.sessions.get(sessionId) ?? []) {
+        if (r.userId === userId) out.push({ ...r, msgId: msg.header.get('Nats-Msg-Id') });
+      }
+    }
+    return out;
   }
 
   async recreateStreams(): Promise<void> {
@@ -56,13 +96,16 @@ export class NatsWorld {
     await jetstream(this.nc).publish(this.names.sessionEvent(session.id), JSON.stringify(event));
   }
 
-  /** Every stored message on one subject, oldest first. */
+  /** Every stored message on one subject (wildcards allowed), oldest first. */
   async storedOn(subject: string): Promise<StoredMsg[]> {
     const info = await this.jsm.streams.info(this.names.ratingsStream, { subjects_filter: subject });
     const out: StoredMsg[] = [];
+    const pattern = new RegExp(
+      `^${subject.replace(/\./g, '\\.').replace(/\*/g, '[^.]+').replace(/>$/, '.+')}$`,
+    );
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
       const msg = await this.jsm.streams.getMessage(this.names.ratingsStream, { seq }).catch(() => null);
-      if (msg?.subject === subject) out.push(msg);
+      if (msg !== null && pattern.test(msg.subject)) out.push(msg);
     }
     return out;
   }

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { CloseCode, ErrorCode, MAX_SOCKET_PAYLOAD_BYTES, RatingMessage, ratingMsgId } from '@pulse/contracts';
+import {
+  CloseCode,
+  ErrorCode,
+  MAX_SOCKET_PAYLOAD_BYTES,
+  decodeRatingBatch,
+  partitionOf,
+} from '@pulse/contracts';
 import {
   NatsWorld,
   TestClient,
@@ -48,24 +54,56 @@ describe('Ratings through the gateway', () => {
     await world.stop();
   });
 
-  it('stores each rating on the user subject with its msg id and a server timestamp', async () => {
+  it('stores ratings in batch messages of their partition, with a batch msg id and a server timestamp', async () => {
     const { session, userId, client } = await liveClient();
     const before = Date.now();
     client.send({ type: 'rating', seq: 1, energy: 40 });
     client.send({ type: 'rating', seq: 2, energy: 55.5 });
-    const subject = world.names.rating(session.id, userId);
     const stored = await eventually(async () => {
-      const msgs = await world.storedOn(subject);
-      return msgs.length === 2 ? msgs : undefined;
+      const ratings = await world.storedRatings(session.id, userId);
+      return ratings.length === 2 ? ratings : undefined;
     });
-    const messages = stored.map((m) => RatingMessage.parse(m.json()));
-    expect(messages.map((m) => [m.seq, m.energy])).to.deep.equal([
+    expect(stored.map((m) => [m.seq, m.energy])).to.deep.equal([
       [1, 40],
       [2, 55.5],
     ]);
-    expect(messages[0]).to.include({ kind: 'rating', sessionId: session.id, userId });
-    expect(messages[0].ts).to.be.within(before, Date.now());
-    expect(stored[1].header.get('Nats-Msg-Id')).to.equal(ratingMsgId(session.id, userId, 2));
+    expect(stored[0]).to.include({ kind: 'rating', sessionId: session.id, userId });
+    expect(stored[0].ts).to.be.within(before, Date.now());
+    const [batch] = await world.batchMessages(partitionOf(session.id));
+    expect(
+      batch.subject.startsWith(`${world.names.namespace}.ratings.${partitionOf(session.id)}.batch.`),
+    ).to.equal(true);
+    // <gateway>.<incarnation>.<partition>.<batch seq>
+    expect(stored[1].msgId).to.match(new RegExp(`^[^.]+\\.[0-9a-f]{8}\\.${partitionOf(session.id)}\\.\\d+$`));
+  });
+
+  it('carries the ratings of many clients of a partition in few messages (issue 12)', async () => {
+    const { session, client } = await liveClient();
+    const others = await Promise.all(
+      Array.from({ length: 9 }, async () => {
+        const c = open(gwA, signTicket({ sessionId: session.id }));
+        await c.next('welcome');
+        return c;
+      }),
+    );
+    const all = [client, ...others];
+    const messagesBefore = (await world.batchMessages(partitionOf(session.id))).length;
+    for (const c of all) c.send({ type: 'rating', seq: 1, energy: 50 });
+    await Promise.all(all.map((c) => pong(c)));
+    const batches = await eventually(async () => {
+      const msgs = await world.batchMessages(partitionOf(session.id));
+      const fresh = msgs.slice(messagesBefore);
+      const ratings = fresh.reduce(
+        (n, m) =>
+          n +
+          (decodeRatingBatch(m.string()) as { sessions: Map<string, unknown[]> }).sessions.get(session.id)!
+            .length,
+        0,
+      );
+      return ratings === 10 ? fresh : undefined;
+    });
+    // Ten ratings that arrive within one window (25 ms) go out in one or two messages, not ten.
+    expect(batches.length).to.be.within(1, 2);
   });
 
   it('stores a resent seq once when the device resumes through another gateway', async () => {
@@ -73,19 +111,17 @@ describe('Ratings through the gateway', () => {
     for (const seq of [1, 2, 3]) client.send({ type: 'rating', seq, energy: 10 * seq });
     await pong(client);
     await eventually(async () =>
-      (await world.storedOn(world.names.rating(session.id, userId))).length === 3 ? true : undefined,
+      (await world.storedRatings(session.id, userId)).length === 3 ? true : undefined,
     );
     const twin = open(gwB, signTicket({ sessionId: session.id, userId }));
     expect((await twin.next('welcome')).lastSeq).to.equal(3);
     for (const seq of [2, 3, 4]) twin.send({ type: 'rating', seq, energy: 10 * seq });
     await pong(twin);
     await eventually(async () =>
-      (await world.storedOn(world.names.rating(session.id, userId))).length === 4 ? true : undefined,
+      (await world.storedRatings(session.id, userId)).length === 4 ? true : undefined,
     );
     await new Promise((r) => setTimeout(r, 200));
-    const seqs = (await world.storedOn(world.names.rating(session.id, userId))).map(
-      (m) => RatingMessage.parse(m.json()).seq,
-    );
+    const seqs = (await world.storedRatings(session.id, userId)).map((m) => m.seq);
     expect(seqs).to.deep.equal([1, 2, 3, 4]);
     expect(twin.frames.filter((f) => f.type === 'error')).to.deep.equal([]);
   });
@@ -110,11 +146,11 @@ describe('Ratings through the gateway', () => {
     expect((await replaced(gwA)) + (await replaced(gwB))).to.be.at.least(3);
   });
 
-  it('gives a client that reconnects through another gateway the highest stored seq as lastSeq', async () => {
+  it('gives a client that reconnects through another gateway the engine’s last counted seq as lastSeq', async () => {
     const { session, userId, client } = await liveClient();
     for (let seq = 1; seq <= 7; seq++) client.send({ type: 'rating', seq, energy: 50 });
     await eventually(async () =>
-      (await world.storedOn(world.names.rating(session.id, userId))).length === 7 ? true : undefined,
+      (await world.storedRatings(session.id, userId)).length === 7 ? true : undefined,
     );
     client.close();
     const again = open(gwB, signTicket({ sessionId: session.id, userId }));
@@ -122,7 +158,7 @@ describe('Ratings through the gateway', () => {
     // Resending from before lastSeq is harmless: seqs up to 7 are ignored, 8 is stored.
     for (let seq = 6; seq <= 8; seq++) again.send({ type: 'rating', seq, energy: 50 });
     await eventually(async () =>
-      (await world.storedOn(world.names.rating(session.id, userId))).length === 8 ? true : undefined,
+      (await world.storedRatings(session.id, userId)).length === 8 ? true : undefined,
     );
   });
 
@@ -185,15 +221,15 @@ describe('Ratings through the gateway', () => {
     }
     client.send({ type: 'rating', seq: 1, energy: 50 });
     await eventually(async () =>
-      (await world.storedOn(world.names.rating(session.id, userId))).length === 1 ? true : undefined,
+      (await world.storedRatings(session.id, userId)).length === 1 ? true : undefined,
     );
   });
 
   it('stores no seq above one that failed, so lastSeq never hides it', async () => {
     const { session, userId, client } = await liveClient();
-    const subject = world.names.rating(session.id, userId);
+    const stored = () => world.storedRatings(session.id, userId);
     client.send({ type: 'rating', seq: 1, energy: 10 });
-    await eventually(async () => ((await world.storedOn(subject)).length === 1 ? true : undefined));
+    await eventually(async () => ((await stored()).length === 1 ? true : undefined));
     await world.jsm.streams.delete(world.names.ratingsStream);
     try {
       client.send({ type: 'rating', seq: 2, energy: 20 });
@@ -208,15 +244,30 @@ describe('Ratings through the gateway', () => {
     client.send({ type: 'rating', seq: 3, energy: 30 });
     expect(await client.next('error')).to.include({ code: ErrorCode.UNAVAILABLE, seq: 3, resendFrom: 2 });
     await pong(client);
-    expect(await world.storedOn(subject)).to.have.length(0);
+    expect(await stored()).to.have.length(0);
     client.close();
     const again = open(gwB, signTicket({ sessionId: session.id, userId }));
     expect((await again.next('welcome')).lastSeq).to.equal(0); // the recreated stream lost seq 1 as well
     for (const seq of [1, 2, 3]) again.send({ type: 'rating', seq, energy: 10 * seq });
-    const stored = await eventually(async () => {
-      const msgs = await world.storedOn(subject);
-      return msgs.length === 3 ? msgs : undefined;
+    const all = await eventually(async () => {
+      const ratings = await stored();
+      return ratings.length === 3 ? ratings : undefined;
     });
-    expect(stored.map((m) => RatingMessage.parse(m.json()).seq)).to.deep.equal([1, 2, 3]);
+    expect(all.map((m) => m.seq)).to.deep.equal([1, 2, 3]);
+  });
+
+  it('refuses the connect with UNAVAILABLE and 1012 when no engine answers lastSeq', async () => {
+    const quiet = await NatsWorld.start({ engine: false });
+    const gw = await startGateway(quiet, { LAST_SEQ_TIMEOUT_MS: '300' });
+    try {
+      const session = sessionSnapshot('live');
+      await quiet.publishEvent(session, 'started');
+      const client = open(gw, signTicket({ sessionId: session.id }));
+      expect(await client.next('error')).to.include({ code: ErrorCode.UNAVAILABLE });
+      expect((await client.closed).code).to.equal(CloseCode.RECONNECT);
+    } finally {
+      await gw.gateway.close();
+      await quiet.stop();
+    }
   });
 });

@@ -67,7 +67,7 @@ describe('Gateway health and graceful shutdown', () => {
     expect((await late.closed).code).to.equal(1006);
     await closing;
     // The rating in flight when close began was stored before close resolved.
-    const stored = await world.storedOn(world.names.rating(session.id, userId));
+    const stored = await world.storedRatings(session.id, userId);
     expect(stored).to.have.length(1);
   });
 

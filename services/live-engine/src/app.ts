@@ -7,6 +7,7 @@ import type { EngineConfig } from './config.js';
 import { EngineMetrics } from './metrics.js';
 import { SessionDiscovery } from './nats/discovery.js';
 import { LeaseOwnership } from './nats/lease-ownership.js';
+import { serveLastSeq } from './nats/last-seq-responder.js';
 import { PartitionFeed } from './nats/partition-feed.js';
 import { ensureStreams, readinessReport, streamSettings } from '@pulse/runtime';
 import { SessionActor } from './session/actor.js';
@@ -106,6 +107,7 @@ export class Engine {
           flushMs: config.CH_FLUSH_MS,
           insert: (rows) => this.store.insertRatings(rows),
         }),
+      serveLastSeq: (partition, answer) => serveLastSeq(nc, this.names, partition, answer, log),
       metrics: this.metrics,
       log,
     });

@@ -1,14 +1,12 @@
-import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { LiveMessage, RANK_SNAPSHOT_CHUNK, type NatsNames } from '@pulse/contracts';
+import { RANK_SNAPSHOT_CHUNK, type LiveMessage, type NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
-import { MalformedMessage } from '../errors.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { AllowanceRule } from '../scoring/participant.js';
-import { SessionStandings } from '../scoring/standings.js';
+import { SessionStandings, type RatingOutcome } from '../scoring/standings.js';
 import { BatchWriter } from '../storage/batch-writer.js';
 import type { ClickHouseStore } from '../storage/clickhouse.js';
-import type { RawBatcher } from '../storage/raw-batcher.js';
+import type { Ackable, RawBatcher } from '../storage/raw-batcher.js';
 import { Mailbox } from './mailbox.js';
 import type { VersionClock } from './version-clock.js';
 
@@ -41,6 +39,17 @@ export interface ActorDeps {
   readonly allowance?: AllowanceRule;
 }
 
+/**
+ * What one JetStream message carried for this session: a participant or rating message, or this session's part
+ * of a gateway's rating batch. `ack` (null for a replayed message) is acked once its rows are stored.
+ */
+export interface EntryGroup {
+  readonly entries: readonly LiveMessage[];
+  /** The message's stream sequence (compared with the ack floor in a replay). */
+  readonly streamSeq: number;
+  readonly ack: Ackable | null;
+}
+
 /** When the actor is created: the session's start, if known yet, and whether its partition is replayed. */
 export interface ActorStart {
   readonly startedAtMs: number | null;
@@ -61,7 +70,7 @@ export class SessionActor {
   private readonly results: BatchWriter;
   private readonly log: Logger;
   /** Ratings that arrived before the start was known (the engine saw them before the `started` event). */
-  private held: Array<{ m: JsMsg; live: boolean; ackFloor: number }> = [];
+  private held: Array<{ group: EntryGroup; live: boolean; ackFloor: number }> = [];
   private tick = 0;
   private lastSnapshotAt = 0;
   private resultsPending = false;
@@ -90,10 +99,18 @@ export class SessionActor {
     return this.results.failing;
   }
 
-  /** Messages of this session, in stream order (`live`: from the durable consumer, acked once stored). */
-  deliver(messages: JsMsg[], live: boolean, ackFloor: number): void {
+  /** What messages carried for this session, in stream order (`live`: from the durable consumer). */
+  deliver(groups: EntryGroup[], live: boolean, ackFloor: number): void {
     this.mailbox.post(() => {
-      for (const m of messages) this.handle(m, live, ackFloor);
+      for (const group of groups) this.handle(group, live, ackFloor);
+    });
+  }
+
+  /** The user's highest counted seq (0 if none), after everything already in the mailbox. */
+  lastSeqOf(userId: string): Promise<number> {
+    return new Promise((resolve) => {
+      this.mailbox.post(() => resolve(this.standings.participant(userId)?.lastSeq ?? 0));
+      if (this.mailbox.closed) resolve(this.standings.participant(userId)?.lastSeq ?? 0);
     });
   }
 
@@ -112,7 +129,7 @@ export class SessionActor {
       this.state = 'live';
       const held = this.held;
       this.held = [];
-      for (const h of held) this.handle(h.m, h.live, h.ackFloor);
+      for (const h of held) this.handle(h.group, h.live, h.ackFloor);
     });
   }
 
@@ -168,48 +185,44 @@ export class SessionActor {
     this.finished?.();
   }
 
-  /** Counts one message (`live`: from the durable consumer, to ack once its row is stored). */
-  private handle(m: JsMsg, live: boolean, ackFloor: number): void {
+  /** Counts what one message carried (`live`: from the durable consumer, acked once its rows are stored). */
+  private handle(group: EntryGroup, live: boolean, ackFloor: number): void {
     if (this.state === 'stopped' || !this.partition.owns()) return;
     const raw = this.partition.raw;
-    const ack = live ? m : null;
     const nowMs = this.deps.now();
-    if (this.state === 'ended') return raw.add(null, ack, nowMs); // frozen: a straggler, nothing to count
-    const parsed = LiveMessage.safeParse(safeJson(m));
-    if (!parsed.success || parsed.data.sessionId !== this.sessionId) {
-      const detail = parsed.success ? 'foreign session' : parsed.error.issues[0]?.message;
-      this.log.warn({ err: new MalformedMessage(m.subject, m.seq, String(detail)) }, 'dropping message');
-      return raw.add(null, ack, nowMs);
-    }
-    const msg = parsed.data;
-    if (msg.kind === 'participant') {
-      this.standings.join(msg.userId, msg.name, msg.weightKg);
-      return raw.add(null, ack, nowMs);
-    }
-    if (this.state === 'waiting') {
-      this.held.push({ m, live, ackFloor });
+    if (this.state === 'ended') return raw.add(null, group.ack, nowMs); // frozen: stragglers, nothing to count
+    if (this.state === 'waiting' && group.entries.some((e) => e.kind === 'rating')) {
+      this.held.push({ group, live, ackFloor });
       return;
     }
-    const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
-    if (live) this.deps.metrics.ratingsProcessed.inc({ outcome });
     // Only counted ratings are stored, so raw rows and results agree. A replayed rating above the ack floor
     // may never have reached ClickHouse: store it (again). A resent seq is stored by the message that counted it.
-    const store = outcome === 'counted' && (live || m.seq > ackFloor);
-    raw.add(
-      store
-        ? {
-            session_id: msg.sessionId,
-            user_id: msg.userId,
-            seq: msg.seq,
-            energy: msg.energy,
-            ts: Math.floor(msg.ts / 1000),
-            ts_ms: msg.ts,
-            minute: this.standings.minuteOf(msg.ts),
-          }
-        : null,
-      ack,
-      nowMs,
-    );
+    const storeCounted = live || group.streamSeq > ackFloor;
+    const outcomes = live ? new Map<RatingOutcome, number>() : null;
+    for (const msg of group.entries) {
+      if (msg.kind === 'participant') {
+        this.standings.join(msg.userId, msg.name, msg.weightKg);
+        continue;
+      }
+      const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
+      outcomes?.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      if (outcome !== 'counted' || !storeCounted) continue;
+      raw.add(
+        {
+          session_id: msg.sessionId,
+          user_id: msg.userId,
+          seq: msg.seq,
+          energy: msg.energy,
+          ts: Math.floor(msg.ts / 1000),
+          ts_ms: msg.ts,
+          minute: this.standings.minuteOf(msg.ts),
+        },
+        null,
+        nowMs,
+      );
+    }
+    for (const [outcome, n] of outcomes ?? []) this.deps.metrics.ratingsProcessed.inc({ outcome }, n);
+    raw.add(null, group.ack, nowMs);
   }
 
   private onTick(): void {
@@ -290,13 +303,5 @@ export class SessionActor {
       () => this.deps.store.insertResults(standings, minutes, session),
       () => (this.resultsPending = false),
     );
-  }
-}
-
-function safeJson(m: JsMsg): unknown {
-  try {
-    return m.json();
-  } catch {
-    return undefined;
   }
 }

@@ -10,17 +10,22 @@ export class Mailbox {
   private readonly tasks: MailboxTask[] = [];
   private head = 0;
   private running = false;
-  private closed = false;
+  private isClosed = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly log: Logger) {}
+
+  /** True once closed: posted tasks are dropped. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
 
   get length(): number {
     return this.tasks.length - this.head;
   }
 
   post(task: MailboxTask): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.tasks.push(task);
     if (!this.running) void this.run();
   }
@@ -33,7 +38,7 @@ export class Mailbox {
 
   /** Drops what is queued and refuses new tasks. */
   close(): void {
-    this.closed = true;
+    this.isClosed = true;
     this.tasks.length = 0;
     this.head = 0;
   }

@@ -1,10 +1,19 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { RATING_PARTITIONS, partitionOf, type SessionSnapshot } from '@pulse/contracts';
+import {
+  LiveMessage,
+  RATING_BATCH_TOKEN,
+  RATING_PARTITIONS,
+  decodeRatingBatch,
+  partitionOf,
+  type SessionSnapshot,
+} from '@pulse/contracts';
 import type { Logger } from 'pino';
+import { MalformedMessage } from '../errors.js';
 import type { EngineMetrics } from '../metrics.js';
+import type { LastSeqAnswer, Responder } from '../nats/last-seq-responder.js';
 import type { PartitionInput } from '../nats/partition-feed.js';
-import type { RawBatcher } from '../storage/raw-batcher.js';
-import type { PartitionLink } from './actor.js';
+import { SharedAck, type RawBatcher } from '../storage/raw-batcher.js';
+import type { EntryGroup, PartitionLink } from './actor.js';
 import type { Ownership, OwnershipListener, ReleaseReason } from './ownership.js';
 import type { ActorRegistry, PartitionHandle } from './registry.js';
 
@@ -23,9 +32,25 @@ export function partitionOfKey(key: string): number | undefined {
   return Number.isInteger(n) && n >= 0 && n < RATING_PARTITIONS ? n : undefined;
 }
 
-/** The session id of a rating or participant subject: `<ns>.ratings.<partition>.<session>.<user>[.joined]`. */
-export function sessionOfSubject(subject: string): string | undefined {
-  return subject.split('.', 5)[3];
+/**
+ * What one message carries, by session: a gateway's batch (`<ns>.ratings.<p>.batch.<gateway>`) holds ratings of
+ * several sessions; a participant or single rating message (`<ns>.ratings.<p>.<session>.<user>[.joined]`) one.
+ * Undefined, with the reason, for a message that is not one of those.
+ */
+export function decodeMessage(
+  subject: string,
+  data: string,
+): { ok: true; sessions: Map<string, LiveMessage[]> } | { ok: false; error: string } {
+  if (subject.split('.', 4)[3] === RATING_BATCH_TOKEN) return decodeRatingBatch(data);
+  let body: unknown;
+  try {
+    body = JSON.parse(data);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const parsed = LiveMessage.safeParse(body);
+  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid' };
+  return { ok: true, sessions: new Map([[parsed.data.sessionId, [parsed.data]]]) };
 }
 
 export interface PartitionsDeps {
@@ -33,6 +58,8 @@ export interface PartitionsDeps {
   readonly ownership: Ownership;
   readonly inputFor: (partition: number) => PartitionInput;
   readonly rawFor: (partition: number) => RawBatcher;
+  /** Answers the gateways' lastSeq requests for a partition while this engine follows it. */
+  readonly serveLastSeq: (partition: number, answer: LastSeqAnswer) => Responder;
   readonly metrics: EngineMetrics;
   readonly log: Logger;
 }
@@ -46,6 +73,7 @@ class OwnedPartition implements PartitionHandle {
   /** Highest consumer sequence of a live message routed to an actor. */
   routedConsumerSeq = 0;
   lastPendingProbeAt = 0;
+  responder: Responder | null = null;
   caughtUpProbe: { atMs: number; answer: Promise<boolean> } | null = null;
   readonly link: PartitionLink;
 
@@ -166,7 +194,13 @@ export class Partitions implements OwnershipListener {
       owned.following = true;
       for (const actor of registry.inPartition(owned.partition)) actor.follow();
       await owned.input.consume(this.burstsOf(owned));
-      if (owned.closing) await owned.input.stop(); // stopped while the consumer was being set up
+      if (owned.closing) {
+        await owned.input.stop(); // stopped while the consumer was being set up
+        return;
+      }
+      owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
+        Promise.resolve(registry.get(sessionId)?.lastSeqOf(userId) ?? 0),
+      );
     } catch (err) {
       if (owned.closing) return;
       log.error({ err, partition: owned.partition }, 'partition start failed; retrying');
@@ -190,28 +224,41 @@ export class Partitions implements OwnershipListener {
     };
   }
 
-  /** Hands each session's messages to its actor, in stream order; a closed session's are acked and dropped. */
+  /** Hands each session's part of the messages to its actor, in stream order; a closed session's is acked. */
   private route(owned: OwnedPartition, messages: JsMsg[], live: boolean, ackFloor: number): void {
-    const bySession = new Map<string, JsMsg[]>();
+    const bySession = new Map<string, EntryGroup[]>();
     for (const m of messages) {
-      const sessionId = sessionOfSubject(m.subject) ?? '';
-      const list = bySession.get(sessionId);
-      if (list === undefined) bySession.set(sessionId, [m]);
-      else list.push(m);
       if (live && m.info.deliverySequence > owned.routedConsumerSeq) {
         owned.routedConsumerSeq = m.info.deliverySequence;
       }
+      const decoded = decodeMessage(m.subject, m.string());
+      if (!decoded.ok || decoded.sessions.size === 0) {
+        if (!decoded.ok) {
+          const err = new MalformedMessage(m.subject, m.seq, decoded.error);
+          this.deps.log.warn({ err, partition: owned.partition }, 'dropping message');
+        }
+        if (live) m.ack();
+        continue;
+      }
+      const ack = !live ? null : decoded.sessions.size === 1 ? m : new SharedAck(m, decoded.sessions.size);
+      for (const [sessionId, entries] of decoded.sessions) {
+        const group = { entries, streamSeq: m.seq, ack };
+        const list = bySession.get(sessionId);
+        if (list === undefined) bySession.set(sessionId, [group]);
+        else list.push(group);
+      }
     }
-    for (const [sessionId, list] of bySession) {
+    for (const [sessionId, groups] of bySession) {
       const actor = this.deps.registry.actorFor(sessionId, owned);
-      if (actor !== undefined) actor.deliver(list, live, ackFloor);
-      else if (live) for (const m of list) m.ack();
+      if (actor !== undefined) actor.deliver(groups, live, ackFloor);
+      else for (const g of groups) g.ack?.ack();
     }
   }
 
   /** Stops pulling; a handover lets the actors write standings and stores (acks) the rows; a loss drops all. */
   private async stop(owned: OwnedPartition, reason: ReleaseReason): Promise<void> {
     owned.closing = true;
+    owned.responder?.stop();
     if (reason === 'lost') owned.stopped = true;
     if (this.owned.get(owned.partition) === owned) this.owned.delete(owned.partition);
     await owned.input.stop().catch(() => undefined);

@@ -6,6 +6,21 @@ export interface Ackable {
   ack(): void;
 }
 
+/**
+ * One message whose content went to several actors (a gateway's batch with ratings of several sessions of the
+ * partition): acked when the last of them acks its share, i.e. once all its rows are stored.
+ */
+export class SharedAck implements Ackable {
+  constructor(
+    private readonly message: Ackable,
+    private remaining: number,
+  ) {}
+
+  ack(): void {
+    if (--this.remaining === 0) this.message.ack();
+  }
+}
+
 export interface RawBatcherOptions {
   readonly maxRows: number;
   /** A partial batch is stored this long after its first row or ack. */
@@ -39,7 +54,7 @@ export class RawBatcher {
 
   /** A row to store (null: none) and the message to ack once it is stored (null: a replayed one). */
   add(row: RatingRow | null, ack: Ackable | null, nowMs: number): void {
-    if (this.closed) return;
+    if (this.closed || (row === null && ack === null)) return;
     if (row !== null) this.rows.push(row);
     if (ack !== null) this.acks.push(ack);
     if (this.firstAtMs === 0) this.firstAtMs = nowMs;

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { RankSnapshot, partitionOf, type RatingMessage } from '@pulse/contracts';
+import {
+  LastSeqReply,
+  RankSnapshot,
+  encodeRatingBatch,
+  partitionOf,
+  ratingBatchMsgId,
+  type RatingMessage,
+} from '@pulse/contracts';
 import { pino } from 'pino';
 import { buildEngine, type Engine } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -227,5 +234,69 @@ describe('SessionActor (real NATS JetStream and ClickHouse)', () => {
     rb.stop();
     expect([snapA.userIds, snapA.scores, snapA.participants]).to.deep.equal([[ua], [25.5], 1]);
     expect([snapB.userIds, snapB.scores, snapB.participants]).to.deep.equal([[ub], [70], 1]);
+  });
+
+  it('counts a gateway batch carrying two sessions once each, acks it once, and answers lastSeq (issue 12)', async () => {
+    // Two sessions of one partition, so that one batch message carries both.
+    const a = randomUUID();
+    let b = randomUUID();
+    while (partitionOf(b) !== partitionOf(a)) b = randomUUID();
+    const startedAt = Date.now();
+    await publishEvent(infra, 'started', a, startedAt);
+    await publishEvent(infra, 'started', b, startedAt);
+    const [ua, ub] = [randomUUID(), randomUUID()];
+    const r = (sessionId: string, userId: string, seq: number, energy: number): RatingMessage => ({
+      kind: 'rating',
+      sessionId,
+      userId,
+      seq,
+      energy,
+      ts: startedAt + seq,
+    });
+    const partition = partitionOf(a);
+    const publishBatch = (batchSeq: number, bySession: Map<string, RatingMessage[]>) =>
+      infra.js.publish(infra.names.ratingBatch(partition, 'gw-test'), encodeRatingBatch(bySession), {
+        msgID: ratingBatchMsgId('gw-test', 'i1', partition, batchSeq),
+      });
+    await publishBatch(
+      1,
+      new Map([
+        [a, [r(a, ua, 1, 10), r(a, ua, 2, 20)]],
+        [b, [r(b, ub, 1, 70)]],
+      ]),
+    );
+    // A resend of seq 2 (a device that reconnected below the stored seq) and a new seq 3.
+    await publishBatch(2, new Map([[a, [r(a, ua, 2, 20), r(a, ua, 3, 5.5)]]]));
+    const askLastSeq = async (sessionId: string, userId: string) => {
+      const reply = await infra.nc.request(
+        infra.names.lastSeqRequest(partition),
+        JSON.stringify({ sessionId, userId }),
+        { timeout: 2_000 },
+      );
+      return LastSeqReply.parse(reply.json()).lastSeq;
+    };
+    await eventually(async () => ((await askLastSeq(a, ua)) === 3 ? true : undefined), 10_000, 'lastSeq 3');
+    expect([await askLastSeq(b, ub), await askLastSeq(b, randomUUID())]).to.deep.equal([1, 0]);
+    expect(engine.registry.get(a)!.standings.participant(ua)!.scoreCenti).to.equal(3550);
+    expect(engine.registry.get(b)!.standings.participant(ub)!.scoreCenti).to.equal(7000);
+    const consumer = infra.names.partitionConsumer(partition);
+    await eventually(
+      async () => {
+        const info = await infra.jsm.consumers.info(infra.names.ratingsStream, consumer);
+        return info.num_ack_pending === 0 && info.ack_floor.stream_seq >= 2 ? true : undefined;
+      },
+      10_000,
+      'both batches acked',
+    );
+    const rows = await chRows<{ session_id: string; seq: number }>(
+      infra,
+      `SELECT session_id, seq FROM ${infra.db}.ratings FINAL ORDER BY session_id = '${a}' DESC, seq`,
+    );
+    expect(rows.map((x) => [x.session_id, Number(x.seq)])).to.deep.equal([
+      [a, 1],
+      [a, 2],
+      [a, 3],
+      [b, 1],
+    ]);
   });
 });

@@ -1,0 +1,42 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { LastSeqRequest, type LastSeqReply, type NatsNames } from '@pulse/contracts';
+import type { Logger } from 'pino';
+
+/** A user's last counted seq in a session (0 when none), as this engine's actors know it. */
+export type LastSeqAnswer = (sessionId: string, userId: string) => Promise<number>;
+
+export interface Responder {
+  stop(): void;
+}
+
+/**
+ * Answers the gateways' LastSeqRequests for one partition on core NATS while this engine runs it (subscribed
+ * once the partition's replay is done, so an answer is never below what this engine already counted... nor
+ * above anything stored). A malformed request gets no answer; the gateway's request times out.
+ */
+export function serveLastSeq(
+  nc: NatsConnection,
+  names: NatsNames,
+  partition: number,
+  answer: LastSeqAnswer,
+  log: Logger,
+): Responder {
+  const sub = nc.subscribe(names.lastSeqRequest(partition), {
+    callback: (err, msg) => {
+      if (err !== null) return;
+      let body: unknown;
+      try {
+        body = msg.json();
+      } catch {
+        return;
+      }
+      const request = LastSeqRequest.safeParse(body);
+      if (!request.success) return;
+      answer(request.data.sessionId, request.data.userId).then(
+        (lastSeq) => msg.respond(JSON.stringify({ lastSeq } satisfies LastSeqReply)),
+        (e: unknown) => log.warn({ err: e, partition }, 'lastSeq request not answered'),
+      );
+    },
+  });
+  return { stop: () => sub.unsubscribe() };
+}
