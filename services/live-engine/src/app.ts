@@ -18,6 +18,7 @@ import { VersionClock } from './session/version-clock.js';
 import { BatchWriter } from './storage/batch-writer.js';
 import { ClickHouseStore } from './storage/clickhouse.js';
 import { RawBatcher } from './storage/raw-batcher.js';
+import { ResultsBatcher } from './storage/results-batcher.js';
 
 export interface EngineDeps {
   readonly config: EngineConfig;
@@ -84,7 +85,6 @@ export class Engine {
     const actorDeps = {
       nc,
       names: this.names,
-      store: this.store,
       metrics: this.metrics,
       log,
       versions,
@@ -106,6 +106,11 @@ export class Engine {
           maxRows: config.CH_BATCH_MAX_ROWS,
           flushMs: config.CH_FLUSH_MS,
           insert: (rows) => this.store.insertRatings(rows),
+        }),
+      resultsFor: (partition) =>
+        new ResultsBatcher(new BatchWriter(log.child({ partition }), this.metrics), {
+          flushMs: config.CH_FLUSH_MS,
+          insert: (standings, minutes, sessions) => this.store.insertResults(standings, minutes, sessions),
         }),
       serveLastSeq: (partition, answer) => serveLastSeq(nc, this.names, partition, answer, log),
       metrics: this.metrics,
@@ -153,11 +158,9 @@ export class Engine {
 
   async health(): Promise<EngineHealth> {
     const clickhouse = await this.store.ping().catch(() => false);
-    const degraded = [...this.registry.all()]
-      .filter((actor) => actor.degraded)
-      .map((actor) => `session ${actor.sessionId}: ClickHouse writes retrying`);
+    const degraded: string[] = [];
     for (const partition of this.partitions.degraded) {
-      degraded.push(`partition ${partition}: ClickHouse raw writes retrying`);
+      degraded.push(`partition ${partition}: ClickHouse writes retrying`);
     }
     return readinessReport({
       draining: this.stopping,

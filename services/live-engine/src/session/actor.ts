@@ -4,9 +4,8 @@ import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
 import type { AllowanceRule } from '../scoring/participant.js';
 import { SessionStandings, type RatingOutcome } from '../scoring/standings.js';
-import { BatchWriter } from '../storage/batch-writer.js';
-import type { ClickHouseStore } from '../storage/clickhouse.js';
 import type { Ackable, RawBatcher } from '../storage/raw-batcher.js';
+import type { ResultsBatcher } from '../storage/results-batcher.js';
 import { Mailbox } from './mailbox.js';
 import type { VersionClock } from './version-clock.js';
 
@@ -19,6 +18,8 @@ export type ActorState = 'waiting' | 'live' | 'ending' | 'ended' | 'stopped';
 export interface PartitionLink {
   /** The partition's raw rows on their way to ClickHouse; messages are acked once their rows are stored. */
   readonly raw: RawBatcher;
+  /** The partition's results writes, stored together. */
+  readonly results: ResultsBatcher;
   /** Whether the engine has processed everything JetStream holds for the partition (nothing undelivered). */
   caughtUp(): Promise<boolean>;
   /** Whether this engine may process the partition now (its lease is valid); a single engine always may. */
@@ -28,7 +29,6 @@ export interface PartitionLink {
 export interface ActorDeps {
   readonly nc: NatsConnection;
   readonly names: NatsNames;
-  readonly store: ClickHouseStore;
   readonly metrics: EngineMetrics;
   readonly log: Logger;
   readonly versions: VersionClock;
@@ -67,7 +67,6 @@ export class SessionActor {
   state: ActorState;
   readonly standings: SessionStandings;
   private readonly mailbox: Mailbox;
-  private readonly results: BatchWriter;
   private readonly log: Logger;
   /** Ratings that arrived before the start was known (the engine saw them before the `started` event). */
   private held: Array<{ group: EntryGroup; live: boolean; ackFloor: number }> = [];
@@ -91,12 +90,7 @@ export class SessionActor {
     this.standings = new SessionStandings(sessionId, start.startedAtMs ?? 0, deps.minuteMs, deps.allowance);
     this.log = deps.log.child({ sessionId });
     this.mailbox = new Mailbox(this.log);
-    this.results = new BatchWriter(this.log, deps.metrics);
     this.done = new Promise((resolve) => (this.finished = resolve));
-  }
-
-  get degraded(): boolean {
-    return this.results.failing;
   }
 
   /** What messages carried for this session, in stream order (`live`: from the durable consumer). */
@@ -139,7 +133,9 @@ export class SessionActor {
   }
 
   postResultsFlush(): void {
-    this.mailbox.post(() => this.writeResults(0));
+    this.mailbox.post(() => {
+      void this.writeResults(0, false);
+    });
   }
 
   /** The session ended: finish once everything stored before the end is processed, then freeze results. */
@@ -153,7 +149,6 @@ export class SessionActor {
   cancel(): Promise<void> {
     this.mailbox.post(() => {
       this.state = 'ended';
-      this.results.close();
       this.close();
     });
     return this.done;
@@ -163,9 +158,9 @@ export class SessionActor {
   stop(): Promise<void> {
     this.mailbox.post(async () => {
       if (this.state === 'ended') return;
+      const standings = this.writeResults(0, true);
       this.state = 'stopped';
-      await this.writeResults(0);
-      await this.results.idle();
+      await standings;
       this.close();
     });
     return this.done;
@@ -174,7 +169,6 @@ export class SessionActor {
   /** The lease is lost (another engine may own the partition): stop at once, write nothing. */
   abandon(): Promise<void> {
     if (this.state !== 'ended') this.state = 'stopped';
-    this.results.close();
     this.mailbox.post(() => this.close());
     return this.done;
   }
@@ -274,19 +268,24 @@ export class SessionActor {
       this.finishing = false;
       return;
     }
-    await this.writeResults(1);
-    await this.results.idle();
+    await this.writeResults(1, true);
     this.state = 'ended';
     this.log.info({ participants: this.standings.size }, 'session results frozen');
     this.close();
   }
 
-  /** Standings, changed minute buckets and the session row; skipped while a previous write is retrying. */
-  private async writeResults(final: 0 | 1): Promise<void> {
-    if (final === 0 && (this.resultsPending || !this.following || this.state === 'waiting')) return;
-    if (!this.partition.owns()) return;
-    const now = this.deps.now();
-    const version = this.deps.versions.next(now);
+  /**
+   * Standings, changed minute buckets and the session row, through the partition's ResultsBatcher (`now`: at
+   * once, else with the partition's other sessions); a periodic write is skipped while the previous one is
+   * not stored yet. Resolves once stored.
+   */
+  private writeResults(final: 0 | 1, now: boolean): Promise<void> {
+    if (final === 0 && (this.resultsPending || !this.following || this.state === 'waiting')) {
+      return Promise.resolve();
+    }
+    if (!this.partition.owns()) return Promise.resolve();
+    const nowMs = this.deps.now();
+    const version = this.deps.versions.next(nowMs);
     const standings = this.standings.standingRows(version, final);
     const minutes =
       final === 1 ? this.standings.allMinutes(version) : this.standings.takeChangedMinutes(version);
@@ -294,14 +293,12 @@ export class SessionActor {
       session_id: this.sessionId,
       participants: this.standings.size,
       final,
-      updated_at: Math.floor(now / 1000),
+      updated_at: Math.floor(nowMs / 1000),
       version,
     };
     this.resultsPending = true;
-    this.results.enqueue(
-      0,
-      () => this.deps.store.insertResults(standings, minutes, session),
-      () => (this.resultsPending = false),
-    );
+    const stored = this.partition.results.add(standings, minutes, session, nowMs, now);
+    void stored.then(() => (this.resultsPending = false));
+    return stored;
   }
 }

@@ -13,6 +13,7 @@ import type { EngineMetrics } from '../metrics.js';
 import type { LastSeqAnswer, Responder } from '../nats/last-seq-responder.js';
 import type { PartitionInput } from '../nats/partition-feed.js';
 import { SharedAck, type RawBatcher } from '../storage/raw-batcher.js';
+import type { ResultsBatcher } from '../storage/results-batcher.js';
 import type { EntryGroup, PartitionLink } from './actor.js';
 import type { Ownership, OwnershipListener, ReleaseReason } from './ownership.js';
 import type { ActorRegistry, PartitionHandle } from './registry.js';
@@ -58,6 +59,7 @@ export interface PartitionsDeps {
   readonly ownership: Ownership;
   readonly inputFor: (partition: number) => PartitionInput;
   readonly rawFor: (partition: number) => RawBatcher;
+  readonly resultsFor: (partition: number) => ResultsBatcher;
   /** Answers the gateways' lastSeq requests for a partition while this engine follows it. */
   readonly serveLastSeq: (partition: number, answer: LastSeqAnswer) => Responder;
   readonly metrics: EngineMetrics;
@@ -81,11 +83,13 @@ class OwnedPartition implements PartitionHandle {
     readonly partition: number,
     readonly input: PartitionInput,
     readonly raw: RawBatcher,
+    readonly results: ResultsBatcher,
     ownership: Ownership,
   ) {
     const key = partitionKey(partition);
     this.link = {
       raw,
+      results,
       owns: () => !this.stopped && ownership.owns(key),
       caughtUp: () => this.caughtUp(),
     };
@@ -137,6 +141,7 @@ export class Partitions implements OwnershipListener {
   tick(nowMs: number): void {
     for (const p of this.owned.values()) {
       p.raw.tick(nowMs);
+      p.results.tick(nowMs);
       if (p.following && nowMs - p.lastPendingProbeAt >= PENDING_PROBE_MS) {
         p.lastPendingProbeAt = nowMs;
         p.input.info().then(
@@ -148,7 +153,7 @@ export class Partitions implements OwnershipListener {
   }
 
   get degraded(): number[] {
-    return [...this.owned.values()].filter((p) => p.raw.failing).map((p) => p.partition);
+    return [...this.owned.values()].filter((p) => p.raw.failing || p.results.failing).map((p) => p.partition);
   }
 
   acquired(key: string): void {
@@ -158,6 +163,7 @@ export class Partitions implements OwnershipListener {
       partition,
       this.deps.inputFor(partition),
       this.deps.rawFor(partition),
+      this.deps.resultsFor(partition),
       this.deps.ownership,
     );
     this.owned.set(partition, owned);
@@ -265,10 +271,11 @@ export class Partitions implements OwnershipListener {
     const actors = this.deps.registry.inPartition(owned.partition);
     if (reason === 'handover') {
       await Promise.all(actors.map((a) => a.stop()));
-      await owned.raw.stored();
+      await Promise.all([owned.raw.stored(), owned.results.drained()]);
     } else {
       await Promise.all(actors.map((a) => a.abandon()));
       owned.raw.close();
+      owned.results.close();
     }
     owned.stopped = true;
     this.deps.metrics.consumerPending.remove({ partition: owned.partition });

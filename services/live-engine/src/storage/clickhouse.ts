@@ -30,14 +30,15 @@ export class ClickHouseStore {
   }
 
   /** Standings, changed minutes, then the session row: a reader that sees the session row sees the rest. */
+  /** Results of one or more sessions; the session rows last, so a reader that sees one sees the rest. */
   async insertResults(
     standings: StandingRow[],
     minutes: MinuteRow[],
-    session: SessionResultRow,
+    sessions: SessionResultRow[],
   ): Promise<void> {
-    await this.insert(ClickHouseTable.STANDINGS, standings);
-    await this.insert(ClickHouseTable.MINUTES, minutes);
-    await this.insert(ClickHouseTable.SESSION_RESULTS, [session]);
+    if (standings.length > 0) await this.insert(ClickHouseTable.STANDINGS, standings);
+    if (minutes.length > 0) await this.insert(ClickHouseTable.MINUTES, minutes);
+    if (sessions.length > 0) await this.insert(ClickHouseTable.SESSION_RESULTS, sessions);
   }
 
   /** Whether the session's results were already frozen (`final = 1`). */
