@@ -1,5 +1,12 @@
 import { cpus } from 'node:os';
-import { ApiClient, mapLimit, registerAndJoin, registerTrainees, type Session } from '../client/rest.js';
+import {
+  ApiClient,
+  ApiError,
+  mapLimit,
+  registerAndJoin,
+  registerTrainees,
+  type Session,
+} from '../client/rest.js';
 import { LoadPool, type PoolInterval } from '../client/load-pool.js';
 import { seedJoins, seedTrainees } from '../client/seed.js';
 import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
@@ -41,6 +48,8 @@ const SETTLE_TIMEOUT_MS = 20_000;
 const STORED_TIMEOUT_MS = 60_000;
 const REGISTER_CONCURRENCY = 32;
 const STATS_FLUSH_MS = 1_100;
+const START_ATTEMPTS = 10;
+const START_RETRY_MS = 250;
 
 /** Creates the sessions and trainees, joins everyone, plays ratings and measures; returns the report. */
 export async function runLive(opts: LiveOptions): Promise<Report> {
@@ -254,7 +263,18 @@ async function startSessions(
   together: boolean,
 ): Promise<number> {
   const began = Date.now();
-  await mapLimit(sessions, together ? sessions.length : 8, (s) => api.lifecycle(token, s.id, 'start'));
+  await mapLimit(sessions, together ? sessions.length : 8, async (s) => {
+    // 500 starts at once can meet the API's request timeout (503 UNAVAILABLE, Retry-After): retry, as a
+    // trainer's app would.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await api.lifecycle(token, s.id, 'start');
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 503 || attempt >= START_ATTEMPTS) throw err;
+        await sleep(START_RETRY_MS);
+      }
+    }
+  });
   return Date.now() - began;
 }
 
