@@ -28,6 +28,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { LastSeqSource } from './last-seq.js';
 import type { Publisher } from './publisher.js';
 import type { RatingBatches } from './rating-batches.js';
+import { RankDelivery } from './rank-delivery.js';
 import { RatingOrder } from './rating-order.js';
 import { revokesTicket } from './revocation.js';
 import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
@@ -57,7 +58,10 @@ export interface ConnectionDeps {
  */
 const MAX_EARLY_FRAMES = 256;
 
-/** One client's socket: setup and welcome, frames in (ratings, pings), frames out (events, ranks). */
+/**
+ * One client's socket: setup and welcome, frames in (ratings, pings) and lifecycle frames out; its rank frames
+ * go out through its RankDelivery (rank-delivery.ts: send policy, coalescing, backpressure).
+ */
 export class Connection implements SessionClient {
   readonly userId: string;
   readonly connectionId = randomUUID();
@@ -69,18 +73,9 @@ export class Connection implements SessionClient {
   /** This client's ratings in seq order on their way to JetStream (created at the welcome). */
   private ratings: RatingOrder | null = null;
   private early: RawData[] | null = [];
-  private pendingRank: string | null = null;
-  private pendingSeq = -1;
-  /** The newest rank frame offered (sent or not) and its seq; re-sent by refreshRank when it got stale. */
-  private latestRank: string | null = null;
-  private latestSeq = -1;
-  /** Seq of the last rank frame written, and when. */
-  private sentSeq = -1;
-  private rankSentAtMs = 0;
-  private stalledSinceMs: number | null = null;
+  private readonly ranks: RankDelivery;
   private closed = false;
   private readonly log: Logger;
-  private readonly flushRank = () => this.trySendRank();
   private welcomeTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -94,6 +89,21 @@ export class Connection implements SessionClient {
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
     this.welcomeTimer = setTimeout(() => this.welcomeTimedOut(), deps.welcomeTimeoutMs);
+    this.ranks = new RankDelivery(
+      {
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+        write: (frame, onWritten) => this.send(frame, onWritten),
+        slow: () => this.closeSlow(),
+      },
+      {
+        sendBufferLowBytes: deps.sendBufferLowBytes,
+        sendBufferMaxBytes: deps.sendBufferMaxBytes,
+        slowConsumerMs: deps.slowConsumerMs,
+      },
+      deps.metrics,
+    );
   }
 
   private welcomeTimedOut(): void {
@@ -204,54 +214,18 @@ export class Connection implements SessionClient {
     if (this.closed) return;
     this.closed = true;
     this.clearWelcomeTimer();
-    this.pendingRank = null;
+    this.ranks.stop();
     this.ws.close(code);
   }
 
-  /**
-   * Send policy: a frame whose seq differs from the last one sent (the client's rating is ranked) goes out
-   * now; otherwise it only becomes the newest frame, which refreshRank sends once the last one is stale.
-   * Coalescing: only the newest rank frame waits; it goes out once the socket has drained enough.
-   */
+  /** The client's newest rank frame (`seq`: the highest of its seqs the rank counts). */
   offerRank(frame: string, seq: number): void {
     if (!this.welcomed || this.closed) return;
-    this.latestRank = frame;
-    this.latestSeq = seq;
-    if (this.pendingRank === null && seq === this.sentSeq) return;
-    this.queueRank(frame, seq);
+    this.ranks.offer(frame, seq);
   }
 
   refreshRank(nowMs: number, staleMs: number): void {
-    if (this.latestRank === null || this.pendingRank !== null || this.closed) return;
-    if (nowMs - this.rankSentAtMs < staleMs) return;
-    this.queueRank(this.latestRank, this.latestSeq);
-  }
-
-  private queueRank(frame: string, seq: number): void {
-    if (this.pendingRank !== null) this.deps.metrics.rankFramesDropped.inc();
-    this.pendingRank = frame;
-    this.pendingSeq = seq;
-    this.trySendRank();
-  }
-
-  private trySendRank(): void {
-    if (this.pendingRank === null || this.closed) return;
-    const buffered = this.ws.bufferedAmount;
-    if (buffered < this.deps.sendBufferLowBytes) {
-      const frame = this.pendingRank;
-      this.pendingRank = null;
-      this.sentSeq = this.pendingSeq;
-      this.rankSentAtMs = Date.now();
-      this.stalledSinceMs = null;
-      this.deps.metrics.rankFramesSent.inc();
-      this.send(frame, this.flushRank);
-      return;
-    }
-    const nowMs = Date.now();
-    this.stalledSinceMs ??= nowMs;
-    if (buffered > this.deps.sendBufferMaxBytes || nowMs - this.stalledSinceMs > this.deps.slowConsumerMs) {
-      this.closeSlow();
-    }
+    if (!this.closed) this.ranks.refresh(nowMs, staleMs);
   }
 
   private closeSlow(): void {
@@ -331,8 +305,7 @@ export class Connection implements SessionClient {
     const wasOpen = !this.closed;
     this.closed = true;
     this.clearWelcomeTimer();
-    this.pendingRank = null;
-    this.latestRank = null;
+    this.ranks.stop();
     this.early = null;
     this.ratings?.stop();
     if (this.session) {
