@@ -7,12 +7,13 @@
  * Subject names come from @pulse/contracts' natsNames(); the services' operations behind each line:
  * - api: publishes session lifecycle and registration events (JetStream, outbox) and applies the stream
  *   settings on start.
- * - gateway: publishes ratings and participant messages (JetStream), reads the last message of a subject
- *   (a user's lastSeq, a session's state), shares presence, receives session events and rank snapshots
- *   (core subscriptions), applies the stream settings on start.
- * - engine: reads each session through a durable pull consumer (and an ordered one to replay), discovers
- *   sessions through an ordered consumer on the events stream, owns sessions through the KV bucket,
- *   publishes rank snapshots, applies the stream settings on start.
+ * - gateway: publishes rating batches and participant messages (JetStream), reads the last message of a
+ *   subject (a session's state), asks the engines for a user's lastSeq (core request), shares presence,
+ *   receives session events and rank snapshots (core subscriptions), applies the stream settings on start.
+ * - engine: reads each ratings partition through a durable pull consumer (and an ordered one to replay),
+ *   discovers sessions through an ordered consumer on the events stream, owns partitions through the KV
+ *   bucket, answers lastSeq requests (replies on the requester's inbox), publishes rank snapshots, applies
+ *   the stream settings on start.
  */
 
 import type { NatsNames } from '@pulse/contracts';
@@ -79,6 +80,7 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
     gateway: {
       publish: [
         names.allRatings,
+        names.allLastSeqRequests,
         names.presence(ANY),
         names.takeover(ANY),
         JS_ACCOUNT_INFO,
@@ -98,6 +100,7 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
     engine: {
       publish: [
         names.ranks(ANY),
+        INBOX,
         JS_ACCOUNT_INFO,
         ...streams,
         ...consumerUse(names.ratingsStream),
@@ -105,7 +108,7 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
         ...messageReads(names.eventsStream),
         ...kvBucket(names.enginesBucket),
       ],
-      subscribe: [INBOX],
+      subscribe: [names.allLastSeqRequests, INBOX],
     },
   };
 }

@@ -206,7 +206,9 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(await outcome(() => jsm.streams.purge(names.ratingsStream))).to.equal('denied');
     expect(
       await outcome(() =>
-        jsm.consumers.add(names.ratingsStream, { durable_name: names.engineConsumer(sid) }),
+        jsm.consumers.add(names.ratingsStream, {
+          durable_name: names.partitionConsumer(contracts.partitionOf(sid)),
+        }),
       ),
     ).to.equal('denied');
     expect(await subscription(gw, names.allRatings)).to.equal('denied');
@@ -221,9 +223,10 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     await jetstream(api).publish(names.sessionEvent(sid), '{"type":"started"}');
 
     const js = jetstream(engine);
-    const durable = names.engineConsumer(sid);
+    const durable = names.partitionConsumer(contracts.partitionOf(sid));
     await jsm.consumers.add(names.ratingsStream, {
       durable_name: durable,
+      // The partition's durable, narrowed to this session: other tests' sessions may share the partition.
       filter_subject: names.sessionRatings(sid),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
@@ -232,6 +235,18 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(m?.subject).to.equal(names.rating(sid, uid));
     expect(await m!.ackAck()).to.equal(true);
     expect((await jsm.consumers.info(names.ratingsStream, durable)).ack_floor.stream_seq).to.equal(m!.seq);
+
+    // welcome.lastSeq (issue 12): the gateway asks, the engine owning the partition answers on its inbox.
+    const lastSeqSubject = names.lastSeqRequest(contracts.partitionOf(sid));
+    const responder = engine.subscribe(lastSeqSubject, {
+      callback: (_e, msg) => void msg.respond('{"lastSeq":1}'),
+    });
+    await engine.flush();
+    const reply = await gw.request(lastSeqSubject, JSON.stringify({ sessionId: sid, userId: uid }), {
+      timeout: 2_000,
+    });
+    expect(reply.json()).to.deep.equal({ lastSeq: 1 });
+    responder.unsubscribe();
 
     const replay = await js.consumers.get(names.ratingsStream, {
       filter_subjects: names.sessionRatings(sid),

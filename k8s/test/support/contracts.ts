@@ -16,6 +16,8 @@ export interface ContractStream {
 export interface Contracts {
   natsNames(namespace?: string): NatsNames;
   streamConfigs(names: NatsNames, replicas?: number): readonly ContractStream[];
+  /** The ratings partition of a session (issue 12). */
+  partitionOf(sessionId: string): number;
 }
 
 /**

@@ -51,6 +51,8 @@ export interface NatsNames {
   ratingBatch(partition: number, gatewayId: string): string;
   /** Core NATS subject on which the engine owning a partition answers LastSeqRequests. */
   lastSeqRequest(partition: number): string;
+  /** Every partition's lastSeq request subject (permissions). */
+  readonly allLastSeqRequests: string;
   readonly allRatings: string;
   sessionEvent(sessionId: string): string;
   readonly allSessionEvents: string;
@@ -91,6 +93,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     ratingBatch: (partition: number, gatewayId: string) =>
       `${namespace}.ratings.${partition}.${RATING_BATCH_TOKEN}.${subjectToken(gatewayId)}`,
     lastSeqRequest: (partition: number) => `${namespace}.engine.last-seq.${partition}`,
+    allLastSeqRequests: `${namespace}.engine.last-seq.*`,
     allRatings: `${namespace}.ratings.>`,
     sessionEvent: (sessionId: string) => `${namespace}.sessions.events.${sessionId}`,
     allSessionEvents: `${namespace}.sessions.events.>`,

@@ -51,7 +51,7 @@ export class NatsWorld {
    * stored in the ratings stream, i.e. what an engine that consumed everything would answer.
    */
   private answerLastSeq(): void {
-    this.nc.subscribe(`${this.names.namespace}.engine.last-seq.*`, {
+    this.nc.subscribe(this.names.allLastSeqRequests, {
       callback: (_err, msg) => {
         const { sessionId, userId } = LastSeqRequest.parse(msg.json());
         void this.storedRatings(sessionId, userId).then((stored) =>
