@@ -10,9 +10,10 @@ export interface Responder {
 }
 
 /**
- * Answers the gateways' LastSeqRequests for one partition on core NATS while this engine runs it (subscribed
- * once the partition's replay is done, so an answer is never below what this engine already counted... nor
- * above anything stored). A malformed request gets no answer; the gateway's request times out.
+ * Answers the gateways' LastSeqRequests for one partition on core NATS while this engine runs it, from the
+ * moment it takes the partition: an answer is never above a stored rating (the engine counts only stored ones);
+ * during the replay it may be below, which only makes the device resend ratings the engine then ignores. A
+ * malformed request gets no answer; the gateway's request times out.
  */
 export function serveLastSeq(
   nc: NatsConnection,

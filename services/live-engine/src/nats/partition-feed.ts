@@ -24,6 +24,11 @@ export interface FeedStart {
   readonly ackFloor: number;
   /** Highest stream sequence ever delivered (perhaps to an engine that died): replay up to here. */
   readonly delivered: number;
+  /**
+   * Deliveries so far (consumer sequence). Everything delivered before this engine took the partition is
+   * counted by the replay (and stored, or re-stored from the replay), so only later deliveries need routing.
+   */
+  readonly deliveredConsumerSeq: number;
 }
 
 /** What the engine asks of one partition's JetStream input (a test can hand in another). */
@@ -64,7 +69,12 @@ export class PartitionFeed implements PartitionInput {
   async open(): Promise<FeedStart> {
     try {
       const info = await (await this.jsm()).consumers.info(this.names.ratingsStream, this.durable);
-      return { created: false, ackFloor: info.ack_floor.stream_seq, delivered: info.delivered.stream_seq };
+      return {
+        created: false,
+        ackFloor: info.ack_floor.stream_seq,
+        delivered: info.delivered.stream_seq,
+        deliveredConsumerSeq: info.delivered.consumer_seq,
+      };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -78,7 +88,7 @@ export class PartitionFeed implements PartitionInput {
       ack_wait: nanos(this.ackWaitMs),
       max_ack_pending: MAX_ACK_PENDING,
     });
-    return { created: true, ackFloor: 0, delivered: 0 };
+    return { created: true, ackFloor: 0, delivered: 0, deliveredConsumerSeq: 0 };
   }
 
   /**

@@ -188,7 +188,15 @@ export class Partitions implements OwnershipListener {
     const { registry, log, metrics } = this.deps;
     try {
       registry.adopt(owned.partition, owned);
+      // lastSeq answers from the start: during the replay an answer may be below what is stored, which is
+      // harmless (the device resends a few ratings the engine then ignores); it is never above.
+      owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
+        Promise.resolve(registry.get(sessionId)?.lastSeqOf(userId) ?? 0),
+      );
       const start = await owned.input.open();
+      // A quiet partition taken over after a crash gets no new delivery: what the dead owner was delivered is
+      // counted by the replay, so the partition is caught up once nothing newer is pending (issue 12 e2e).
+      owned.routedConsumerSeq = start.deliveredConsumerSeq;
       if (!start.created && !owned.closing) {
         const replayed = await owned.input.replay(start.delivered, (m) =>
           this.route(owned, [m], false, start.ackFloor),
@@ -200,13 +208,7 @@ export class Partitions implements OwnershipListener {
       owned.following = true;
       for (const actor of registry.inPartition(owned.partition)) actor.follow();
       await owned.input.consume(this.burstsOf(owned));
-      if (owned.closing) {
-        await owned.input.stop(); // stopped while the consumer was being set up
-        return;
-      }
-      owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
-        Promise.resolve(registry.get(sessionId)?.lastSeqOf(userId) ?? 0),
-      );
+      if (owned.closing) await owned.input.stop(); // stopped while the consumer was being set up
     } catch (err) {
       if (owned.closing) return;
       log.error({ err, partition: owned.partition }, 'partition start failed; retrying');
