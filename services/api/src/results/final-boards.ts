@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ClickHouseTable } from '@pulse/contracts';
+import { ClickHouseTable, type MinuteRow, type StandingRow } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { clickhouseRows } from './clickhouse-rows.js';
 import { sqlUuid } from './sql.js';
@@ -7,25 +7,9 @@ import { sqlUuid } from './sql.js';
 /** One minute as stored in `session_result.minutes`: [minute, avgEnergy, maxEnergy, samples]. */
 export type MinuteTuple = [number, number, number, number];
 
-interface StandingRead {
-  session_id: string;
-  user_id: string;
-  name: string;
-  rank: number;
-  score: number;
-  calories: number;
-  avg_energy: number;
-  samples: number;
-  final: number;
-}
-interface MinuteRead {
-  session_id: string;
-  user_id: string;
-  minute: number;
-  avg_energy: number;
-  max_energy: number;
-  samples: number;
-}
+/** The columns of the storage contract's rows that the freeze reads (UInt8 `final` arrives as a number). */
+type StandingRead = Omit<StandingRow, 'participants' | 'version' | 'final'> & { final: number };
+type MinuteRead = Omit<MinuteRow, 'version'>;
 
 /** One participant of a final board, as frozen into `session_result`. */
 export interface BoardRow {
