@@ -121,3 +121,9 @@ else
   wait_for "Redis" tcp_up "$rh" "$rp"
   log "Redis: started redis-server on $rh:$rp"
 fi
+
+# --- Chromium, for the web app's browser tests (npm test passes --with-browser; npm start does not) ---
+if [ "${1:-}" = "--with-browser" ]; then
+  ensure_package chromium chromium
+  log "Chromium: $(command -v chromium)"
+fi
