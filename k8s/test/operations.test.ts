@@ -208,7 +208,7 @@ describe('operations rules (issue 14: manifests an operator can trust)', () => {
         'pulse_api_http_request_duration_seconds_count',
         'pulse_gateway_frames_rejected_total',
         'nodejs_eventloop_lag_p99_seconds',
-        'pulse_gateway_publish_latency_seconds_bucket',
+        'pulse_gateway_rating_to_rank_seconds_bucket',
         'kube_pod_container_status_restarts_total',
         'cnpg_collector_last_available_backup_timestamp',
       ]) {

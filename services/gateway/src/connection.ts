@@ -29,6 +29,7 @@ import type { LastSeqSource } from './last-seq.js';
 import type { Publisher } from './publisher.js';
 import type { RatingBatches } from './rating-batches.js';
 import { RankDelivery } from './rank-delivery.js';
+import { RankLatency } from './rank-latency.js';
 import { RatingOrder } from './rating-order.js';
 import { revokesTicket } from './revocation.js';
 import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
@@ -76,6 +77,9 @@ export class Connection implements SessionClient {
   private readonly ranks: RankDelivery;
   private closed = false;
   private readonly log: Logger;
+  /** Rating → own rank latency (pulse_gateway_rating_to_rank_seconds). */
+  private readonly latency = new RankLatency();
+  private readonly observeLatency = (seconds: number) => this.deps.metrics.ratingToRank.observe(seconds);
   private welcomeTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -101,6 +105,7 @@ export class Connection implements SessionClient {
         sendBufferLowBytes: deps.sendBufferLowBytes,
         sendBufferMaxBytes: deps.sendBufferMaxBytes,
         slowConsumerMs: deps.slowConsumerMs,
+        written: (seq, atMs) => this.latency.ranked(seq, atMs, this.observeLatency),
       },
       deps.metrics,
     );
@@ -288,6 +293,7 @@ export class Connection implements SessionClient {
       return this.reject(limited);
     }
     ratings.submit({ seq: frame.seq, energy: frame.energy, ts: nowMs });
+    this.latency.received(frame.seq, nowMs);
   }
 
   /** The one place that answers a client's frame with an `error` frame. */

@@ -17,6 +17,8 @@ export interface RankDeliveryOptions {
   /** A client that could not take a rank frame for this long is slow. */
   readonly slowConsumerMs: number;
   readonly now?: () => number;
+  /** Told the seq of every rank frame written, and when (the rating → rank latency). */
+  readonly written?: (seq: number, atMs: number) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export class RankDelivery {
       this.sentAtMs = nowMs;
       this.stalledSinceMs = null;
       this.metrics.rankFramesSent.inc();
+      this.options.written?.(this.sentSeq, nowMs);
       this.sink.write(frame, this.flush);
       return;
     }

@@ -44,6 +44,35 @@ describe('RankDelivery (one client’s rank frames out, no servers)', () => {
     expect(socket.written).to.deep.equal(['r1', 'r1-again', 'r2']);
   });
 
+  it('tells the seq and time of each frame it writes (the rating → rank latency), not of dropped ones', () => {
+    const socket = sink();
+    const clock = { now: 0 };
+    const written: Array<[number, number]> = [];
+    const ranks = new RankDelivery(
+      socket,
+      {
+        sendBufferLowBytes: 100,
+        sendBufferMaxBytes: 1_000,
+        slowConsumerMs: 5_000,
+        now: () => clock.now,
+        written: (seq, atMs) => written.push([seq, atMs]),
+      },
+      createMetrics(),
+    );
+    ranks.offer('r1', 1);
+    socket.bufferedAmount = 500;
+    clock.now = 50;
+    ranks.offer('r2', 2); // held back, then replaced
+    ranks.offer('r3', 3);
+    socket.bufferedAmount = 0;
+    clock.now = 90;
+    ranks.offer('r4', 4);
+    expect(written).to.deep.equal([
+      [1, 0],
+      [4, 90],
+    ]);
+  });
+
   it('keeps only the newest frame while the socket is backed up, and sends it once it drained', () => {
     const socket = sink();
     const clock = { now: 0 };
