@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
 
 /**
@@ -29,5 +30,45 @@ export function isAddressList(setting: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Decides whether the hop at `hop` (0 = the socket's peer) may tell us who is behind it. */
+export type TrustProxy = (address: string, hop: number) => boolean;
+
+/**
+ * Compiles the TRUST_PROXY setting: empty, `false` or `0` trusts nothing (clients connect directly); a
+ * positive integer N trusts the N nearest proxies (hops); otherwise a comma list of addresses, CIDRs or
+ * proxy-addr's named ranges. Same semantics as Express's `trust proxy`; api and gateways read it alike.
+ */
+export function compileTrustProxy(setting: string): TrustProxy {
+  const value = setting.trim();
+  if (value === '' || value === 'false' || value === '0') return () => false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return proxyAddr.compile(value.split(',').map((s) => s.trim()));
+}
+
+/** Whether `setting` is a TRUST_PROXY value `compileTrustProxy` accepts (for config validation). */
+export function isTrustProxy(setting: string): boolean {
+  try {
+    compileTrustProxy(setting);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The client's address: the socket's peer, or — only through trusted proxies — the nearest untrusted address
+ * of X-Forwarded-For (parsed by proxy-addr, never by hand).
+ */
+export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
+  try {
+    return proxyAddr(req, trust);
+  } catch {
+    return req.socket.remoteAddress ?? 'unknown';
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_NATS_NAMESPACE } from '@pulse/contracts';
-import { DEFAULT_ADDRESS_LIMIT_EXEMPT, isAddressList } from './addresses.js';
+import { DEFAULT_ADDRESS_LIMIT_EXEMPT, isAddressList, isTrustProxy } from './addresses.js';
 
 /**
  * Development-only secrets. They live here once: two copies (one per service) once made every join on a
@@ -40,8 +40,16 @@ export const sharedEnv = {
   NATS_PASSWORD: z.string().default(''),
 };
 
-/** Client addresses exempt from per-address limits (see DEFAULT_ADDRESS_LIMIT_EXEMPT). */
-export const addressLimitEnv = {
+/**
+ * Who the client is, for per-address limits: which proxies may name it (TRUST_PROXY; 1 behind the shipped
+ * ingress) and which addresses no such limit applies to (see DEFAULT_ADDRESS_LIMIT_EXEMPT).
+ */
+export const clientAddressEnv = {
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('')
+    .refine(isTrustProxy, 'must be empty, false, a number of hops or a comma list of addresses / CIDRs'),
   ADDRESS_LIMIT_EXEMPT: z
     .string()
     .default(DEFAULT_ADDRESS_LIMIT_EXEMPT)

@@ -1,4 +1,12 @@
-export { DEFAULT_ADDRESS_LIMIT_EXEMPT, addressList, isAddressList } from './addresses.js';
+export {
+  DEFAULT_ADDRESS_LIMIT_EXEMPT,
+  addressList,
+  clientAddress,
+  compileTrustProxy,
+  isAddressList,
+  isTrustProxy,
+} from './addresses.js';
+export type { TrustProxy } from './addresses.js';
 export {
   DEFAULT_NATS_URL,
   DEV_ACCESS_SECRET,
@@ -6,7 +14,7 @@ export {
   InvalidConfig,
   LOG_LEVELS,
   MIN_SECRET_LENGTH,
-  addressLimitEnv,
+  clientAddressEnv,
   intVar,
   joinTicketEnv,
   loadServiceConfig,

@@ -4,6 +4,9 @@ import {
   DEFAULT_STREAM_SETTINGS,
   DEV_JOIN_TICKET_SECRET,
   InvalidConfig,
+  clientAddressEnv,
+  compileTrustProxy,
+  isTrustProxy,
   joinTicketEnv,
   loadServiceConfig,
   natsOptions,
@@ -124,5 +127,33 @@ describe('readinessReport', () => {
     expect([down.httpStatus, down.body.status, down.body.down]).to.deep.equal([503, 'unavailable', ['a']]);
     const draining = readinessReport({ draining: true, checks: { a: true }, required: ['a'] });
     expect([draining.httpStatus, draining.body.status]).to.deep.equal([503, 'draining']);
+  });
+});
+
+describe('compileTrustProxy (TRUST_PROXY, read by the api and the gateways alike)', () => {
+  it('trusts nothing, a number of hops, or a list of addresses and CIDRs', () => {
+    for (const none of ['', 'false', '0']) expect(compileTrustProxy(none)('10.0.0.1', 0)).to.equal(false);
+    const oneHop = compileTrustProxy('1');
+    expect([oneHop('10.0.0.1', 0), oneHop('10.0.0.2', 1)]).to.deep.equal([true, false]);
+    const cidr = compileTrustProxy('10.0.0.0/8, 127.0.0.1');
+    expect([cidr('10.1.2.3', 0), cidr('127.0.0.1', 3), cidr('192.0.2.1', 0)]).to.deep.equal([
+      true,
+      true,
+      false,
+    ]);
+    expect([isTrustProxy('2'), isTrustProxy('10.0.0.0/33'), isTrustProxy('nonsense')]).to.deep.equal([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('is refused at start when it is not a valid setting', () => {
+    const spec = { service: 'demo', shape: clientAddressEnv };
+    expect(() => loadServiceConfig(spec, { TRUST_PROXY: '10.0.0.0/33' })).to.throw(
+      InvalidConfig,
+      /TRUST_PROXY/,
+    );
+    expect(loadServiceConfig(spec, { TRUST_PROXY: ' 1 ' }).TRUST_PROXY).to.equal('1');
   });
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import './http/context.js';
-import { addressList } from '@pulse/runtime';
+import { addressList, compileTrustProxy } from '@pulse/runtime';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { SwaggerRouter } from 'koa-swagger-decorator';
@@ -16,7 +16,7 @@ import { AccessTokens } from './accounts/tokens.js';
 import { FeedbackRoutes } from './feedback/feedback-routes.js';
 import { FeedbackService } from './feedback/feedback-service.js';
 import { authenticate } from './http/authenticate.js';
-import { clientAddress, compileTrustProxy } from './http/client-address.js';
+import { clientAddress } from './http/client-address.js';
 import { docsRoutes } from './http/docs.js';
 import { errorsToWire } from './http/errors-to-wire.js';
 import { handlerTimeout } from './http/handler-timeout.js';

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN } from '@pulse/contracts';
 import {
   DEV_ACCESS_SECRET,
   DEV_JOIN_TICKET_SECRET,
-  addressLimitEnv,
+  clientAddressEnv,
   joinTicketEnv,
   loadServiceConfig,
   portVar,
@@ -15,26 +14,6 @@ import {
 
 const port = portVar;
 const positiveInt = z.coerce.number().int().positive();
-/**
- * TRUST_PROXY: empty, `false` or `0` trusts nothing (clients connect directly); a positive integer N trusts
- * the N nearest proxies (hops); otherwise a comma list of addresses, CIDRs or proxy-addr's named ranges
- * (`loopback`, `linklocal`, `uniquelocal`). Checked here so a bad value stops the API at start.
- */
-const trustProxy = z
-  .string()
-  .trim()
-  .refine(
-    (value) => {
-      if (value === '' || value === 'false' || /^\d+$/.test(value)) return true;
-      try {
-        proxyAddr.compile(value.split(',').map((s) => s.trim()));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be empty, false, a number of hops or a comma list of addresses / CIDRs' },
-  );
 const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
 
 /** The reference web app's build (`web/dist/app` of this repository), served at /app/. */
@@ -45,7 +24,7 @@ const DEFAULT_WEB_APP_DIR = path.resolve(
 
 const ApiEnv = {
   ...joinTicketEnv,
-  ...addressLimitEnv,
+  ...clientAddressEnv,
   API_PORT: port.default(3000),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/pulse'),
   DATABASE_SCHEMA: schemaName.default('public'),
@@ -80,8 +59,6 @@ const ApiEnv = {
     .transform((v) => v === 'true'),
 
   // --- Front door (issue 11): client address behind proxies, auth limits, timeouts. ---
-  /** Which proxies may set X-Forwarded-For (see trustProxy above); default: none. */
-  TRUST_PROXY: trustProxy.default(''),
   /** Slow backstop over every client address: failed logins of one account per window. */
   LOGIN_MAX_PER_ACCOUNT_GLOBAL: positiveInt.default(100),
   LOGIN_ACCOUNT_GLOBAL_WINDOW_SEC: positiveInt.default(86_400),

@@ -12,10 +12,10 @@ import {
   natsNames,
   redactQuery,
 } from '@pulse/contracts';
-import { addressList, readinessReport } from '@pulse/runtime';
+import { addressList, clientAddress, compileTrustProxy, readinessReport } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
-import { AddressSlots, clientAddress, rawHttpAnswer, requestTarget } from './door.js';
+import { AddressSlots, rawHttpAnswer, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
@@ -100,6 +100,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     }
   })();
 
+  const trustProxy = compileTrustProxy(config.TRUST_PROXY);
   const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS, addressList(config.ADDRESS_LIMIT_EXEMPT));
 
   const server = createServer((req, res) => {
@@ -175,7 +176,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     if (target.pathname !== LIVE_PATH) {
       return refuse(404, 'Not Found', ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
     }
-    const address = clientAddress(req, config.TRUST_PROXY_HOPS);
+    const address = clientAddress(req, trustProxy);
     if (!slots.take(address)) {
       const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
       return refuse(429, 'Too Many Requests', ErrorCode.RATE_LIMITED, message, 'too_many_sockets');

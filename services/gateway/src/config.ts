@@ -4,7 +4,7 @@ import { RATING_BATCH_MAX } from '@pulse/contracts';
 import {
   DEV_JOIN_TICKET_SECRET,
   intVar,
-  addressLimitEnv,
+  clientAddressEnv,
   joinTicketEnv,
   loadServiceConfig,
   portVar,
@@ -20,7 +20,7 @@ export const DEFAULT_RATING_BATCH_WINDOW_MS = 25;
 
 const GatewayEnv = {
   ...joinTicketEnv,
-  ...addressLimitEnv,
+  ...clientAddressEnv,
   GATEWAY_PORT: portVar.default(8080),
   GATEWAY_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /** Sustained ratings per second per user (devices send about one a second). */
@@ -48,8 +48,6 @@ const GatewayEnv = {
   SLOW_CONSUMER_MS: intVar(100).default(15_000),
   /** Open WebSockets (and upgrades in progress) per client address on one gateway; beyond it 429. */
   MAX_SOCKETS_PER_ADDRESS: intVar(1).default(50),
-  /** Hops of trusted proxies in front of the gateway whose X-Forwarded-For names the client (0: none). */
-  TRUST_PROXY_HOPS: intVar(0).default(0),
   /** A socket that got no `welcome` this long after the upgrade is closed with 1012 (dependency slow). */
   WELCOME_TIMEOUT_MS: intVar(1).default(10_000),
   /** On shutdown, sockets are closed with 1012 at random moments within this span (no reconnect burst). */

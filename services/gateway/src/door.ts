@@ -1,6 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-import proxyaddr from 'proxy-addr';
-
 /**
  * The request target as a URL, or null when Node's parser accepted something no URL can be made of
  * (`//`, `//:99999/v1/live`, `//[/../v1/live`, …). Such a target once threw outside any handler and took
@@ -11,19 +8,6 @@ export function requestTarget(raw: string | undefined): URL | null {
     return new URL(raw ?? '/', 'http://gateway');
   } catch {
     return null;
-  }
-}
-
-/**
- * The client's address: the socket's peer, or, behind `trustedHops` proxies (the shipped ingress is one),
- * the address those proxies name in X-Forwarded-For. Untrusted X-Forwarded-For entries are ignored.
- */
-export function clientAddress(req: IncomingMessage, trustedHops: number): string {
-  if (trustedHops === 0) return req.socket.remoteAddress ?? 'unknown';
-  try {
-    return proxyaddr(req, (_addr, i) => i < trustedHops);
-  } catch {
-    return req.socket.remoteAddress ?? 'unknown';
   }
 }
 

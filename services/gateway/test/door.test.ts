@@ -153,7 +153,7 @@ describe('The gateway door: hostile requests, socket caps, early frames (issue 1
 
     const behindProxy = await startGateway(world, {
       MAX_SOCKETS_PER_ADDRESS: '1',
-      TRUST_PROXY_HOPS: '1',
+      TRUST_PROXY: '1',
       ADDRESS_LIMIT_EXEMPT: '',
     });
     try {
