@@ -65,7 +65,17 @@ export const RankFrame = z.object({
 });
 export const RescheduledFrame = z.object({ type: z.literal('rescheduled'), startsAt: IsoTime });
 export const CancelledFrame = z.object({ type: z.literal('cancelled') });
-export const EndedFrame = z.object({ type: z.literal('ended'), resultsPath: z.string() });
+export const EndedFrame = z.object({
+  type: z.literal('ended'),
+  resultsPath: z.string(),
+  /**
+   * Extension (issue 14): sent by the gateway that held the socket when the session ended, once every
+   * rating it had received from this client was stored or refused. Every seq up to it counts in the results
+   * (within the score allowance); every higher seq was refused or arrived after the end. Absent when the
+   * socket connected after the end.
+   */
+  lastSeq: z.number().int().min(0).optional(),
+});
 export const ErrorFrame = z.object({
   type: z.literal('error'),
   code: z.nativeEnum(ErrorCode),

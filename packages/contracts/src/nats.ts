@@ -29,6 +29,8 @@ export function partitionOf(sessionId: string): number {
 
 /** The token after the partition that marks a batch subject (a session id is a UUID, never this). */
 export const RATING_BATCH_TOKEN = 'batch';
+/** The token after the partition that marks a gateway's end barrier of a session (see EndBarrierMessage). */
+export const RATING_BARRIER_TOKEN = 'barrier';
 
 /** An id as one subject token: characters other than letters, digits, `_` and `-` become `_`. */
 export const subjectToken = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -49,6 +51,8 @@ export interface NatsNames {
   partitionRatings(partition: number): string;
   /** Subject of one gateway's rating batches of one partition (see rating-batch.ts). */
   ratingBatch(partition: number, gatewayId: string): string;
+  /** Subject of one gateway's end barriers of the sessions of one partition (see EndBarrierMessage). */
+  ratingBarrier(partition: number, gatewayId: string): string;
   /** Core NATS subject on which the engine owning a partition answers LastSeqRequests. */
   lastSeqRequest(partition: number): string;
   /** Every partition's lastSeq request subject (permissions). */
@@ -67,6 +71,8 @@ export interface NatsNames {
   ranks(sessionId: string): string;
   /** Core NATS subject on which gateways share how many clients of a session they hold. */
   presence(sessionId: string): string;
+  /** Every session's presence subject (the engine reads them to know whose end barrier to wait for). */
+  readonly allPresence: string;
   /** Core NATS subject on which a gateway announces a trainee's newest connection (older ones close, 4409). */
   takeover(sessionId: string): string;
   /** Durable consumer through which the owning engine reads (and acks) one partition's messages. */
@@ -92,6 +98,8 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     partitionRatings: (partition: number) => `${namespace}.ratings.${partition}.>`,
     ratingBatch: (partition: number, gatewayId: string) =>
       `${namespace}.ratings.${partition}.${RATING_BATCH_TOKEN}.${subjectToken(gatewayId)}`,
+    ratingBarrier: (partition: number, gatewayId: string) =>
+      `${namespace}.ratings.${partition}.${RATING_BARRIER_TOKEN}.${subjectToken(gatewayId)}`,
     lastSeqRequest: (partition: number) => `${namespace}.engine.last-seq.${partition}`,
     allLastSeqRequests: `${namespace}.engine.last-seq.*`,
     allRatings: `${namespace}.ratings.>`,
@@ -102,6 +110,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     allRegistrationEvents: `${namespace}.sessions.registrations.>`,
     ranks: (sessionId: string) => `${namespace}.ranks.${sessionId}`,
     presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
+    allPresence: `${namespace}.presence.*`,
     takeover: (sessionId: string) => `${namespace}.takeover.${sessionId}`,
     partitionConsumer: (partition: number) => `engine-p${partition}`,
     enginesBucket: `${upper}_ENGINES`,
@@ -144,6 +153,9 @@ export const ratingMsgId = (sessionId: string, userId: string, seq: number): str
   `${sessionId}.${userId}.${seq}`;
 /** Message id of a participant message; one per user and session is enough. */
 export const participantMsgId = (sessionId: string, userId: string): string => `${sessionId}.${userId}.p`;
+/** Message id of a gateway's end barrier of a session; one per gateway and session is enough. */
+export const endBarrierMsgId = (sessionId: string, gatewayId: string): string =>
+  `${sessionId}.${subjectToken(gatewayId)}.end`;
 
 const Uuid = z.string().uuid();
 const IsoTime = z.string().datetime({ offset: true });
@@ -170,7 +182,27 @@ export const ParticipantMessage = z.object({
 });
 export type ParticipantMessage = z.infer<typeof ParticipantMessage>;
 
-export const LiveMessage = z.discriminatedUnion('kind', [RatingMessage, ParticipantMessage]);
+/**
+ * The end of a session is a barrier (issue 14): a rating belongs to the session when a gateway received it
+ * before that gateway learned of the end. On the `ended` event a gateway refuses new ratings, lets the ones
+ * it holds for the session be stored (or refuses them to the device), then publishes this message on its
+ * barrier subject of the session's partition. Every rating of the session it stored is therefore ahead of it
+ * in the stream, and the engine freezes results only once each gateway that held clients of the session has
+ * sent its barrier (or has been silent long enough to be gone).
+ */
+export const EndBarrierMessage = z.object({
+  kind: z.literal('barrier'),
+  sessionId: Uuid,
+  gatewayId: z.string().min(1),
+  ts: z.number().int(),
+});
+export type EndBarrierMessage = z.infer<typeof EndBarrierMessage>;
+
+export const LiveMessage = z.discriminatedUnion('kind', [
+  RatingMessage,
+  ParticipantMessage,
+  EndBarrierMessage,
+]);
 export type LiveMessage = z.infer<typeof LiveMessage>;
 
 export const SessionStatus = z.enum(['scheduled', 'live', 'ended', 'cancelled']);

@@ -15,6 +15,7 @@ import {
 import { addressList, clientAddress, compileTrustProxy, readinessReport } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
+import { EndBarriers } from './end-barrier.js';
 import { AddressSlots, rawHttpAnswer, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -41,6 +42,8 @@ export interface Gateway {
 
 /** How long clients get to answer the 1012 close handshake before their sockets are cut. */
 const CLOSE_HANDSHAKE_MS = 2_000;
+/** Publishes of a session's end barrier before giving up (each waits PUBLISH_TIMEOUT_MS). */
+const END_BARRIER_ATTEMPTS = 3;
 
 export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway {
   const names = natsNames(config.NATS_NAMESPACE);
@@ -66,12 +69,25 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     },
     metrics,
   );
+  const endBarriers = new EndBarriers(
+    jetstream(nc),
+    names,
+    config.GATEWAY_ID,
+    {
+      drainMs: config.END_DRAIN_MS,
+      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+      attempts: END_BARRIER_ATTEMPTS,
+    },
+    metrics,
+    logger,
+  );
   const sessions = new LocalSessions({
     nc,
     names,
     gatewayId: config.GATEWAY_ID,
     presenceIntervalMs: config.PRESENCE_INTERVAL_MS,
     rating: { ratePerSec: config.RATING_RATE_PER_SEC, burst: config.RATING_BURST },
+    endBarriers,
     metrics,
     logger,
   });

@@ -40,6 +40,11 @@ const GatewayEnv = {
   /** How long a publish waits for JetStream's ack before the client gets UNAVAILABLE. */
   PUBLISH_TIMEOUT_MS: intVar(100).default(5_000),
   PRESENCE_INTERVAL_MS: intVar(50).default(1_000),
+  /**
+   * At a session's end, ratings a client sent before it have this long to be stored; the ones still queued
+   * are then refused with NOT_LIVE, so `ended.lastSeq` is known (issue 14).
+   */
+  END_DRAIN_MS: intVar(0).default(5_000),
   /** A pending rank frame is written only while the socket buffers less than this. */
   SEND_BUFFER_LOW_BYTES: intVar(1).default(64 * 1024),
   /** A socket buffering more than this is closed with 4429 (the client stopped reading). */

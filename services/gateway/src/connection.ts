@@ -223,6 +223,23 @@ export class Connection implements SessionClient {
     this.ws.close(code);
   }
 
+  /**
+   * The session ended (issue 14): the ratings this client sent before are stored; those still queued after
+   * `deadlineMs` are refused with NOT_LIVE. Resolves with the highest stored seq once none is in flight.
+   */
+  async settleRatings(deadlineMs: number): Promise<number> {
+    const ratings = this.ratings;
+    if (ratings === null) return this.lastSeq;
+    const timer = setTimeout(
+      () =>
+        ratings.refuseQueued((seq) => new NotLive(seq, 'the session ended before this rating was stored')),
+      deadlineMs,
+    );
+    await ratings.idle();
+    clearTimeout(timer);
+    return ratings.lastStored;
+  }
+
   /** The client's newest rank frame (`seq`: the highest of its seqs the rank counts). */
   offerRank(frame: string, seq: number): void {
     if (!this.welcomed || this.closed) return;

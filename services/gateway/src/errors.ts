@@ -27,8 +27,8 @@ export class InvalidMessage extends GatewayError {
 
 export class NotLive extends GatewayError {
   readonly code = ErrorCode.NOT_LIVE;
-  constructor(seq: number) {
-    super('ratings are accepted only while the session is live', seq);
+  constructor(seq: number, message = 'ratings are accepted only while the session is live') {
+    super(message, seq);
   }
 }
 

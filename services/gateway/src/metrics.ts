@@ -82,6 +82,17 @@ export function createMetrics() {
       help: 'Sockets closed with 4409 because a newer connection of the same trainee took over',
       registers: [registry],
     }),
+    endDrainSeconds: new Histogram({
+      name: 'pulse_gateway_end_drain_seconds',
+      help: "From a session's end event to its end barrier published and its clients told their last stored seq",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
+      registers: [registry],
+    }),
+    endBarriersFailed: new Counter({
+      name: 'pulse_gateway_end_barriers_failed_total',
+      help: 'End barriers JetStream did not take after every attempt (the engine then waits for this gateway to fall silent)',
+      registers: [registry],
+    }),
     uncaughtErrors: new Counter({
       name: 'pulse_gateway_uncaught_errors_total',
       help: 'Errors that escaped every handler and were caught by the last-resort handler',

@@ -31,6 +31,7 @@ export class RatingOrder {
   private readonly queue: PendingRating[] = [];
   private running = false;
   private stopped = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     lastSeq: number,
@@ -66,6 +67,33 @@ export class RatingOrder {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
+    this.settleIdle();
+  }
+
+  /** Resolves once nothing is queued or being published (at once when idle). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Refuses every queued rating that is not being published yet, with `refusal(seq)` (the session ended
+   * before they could be stored); the one in flight settles with its publish.
+   */
+  refuseQueued(refusal: (seq: number) => GatewayError): void {
+    const queued = this.queue.splice(0);
+    for (const rating of queued) {
+      if (rating.seq <= this.highestStored) continue;
+      this.refuse(rating.seq);
+      this.deps.refused(refusal(rating.seq));
+    }
+    if (!this.running) this.settleIdle();
+  }
+
+  private settleIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private async drain(): Promise<void> {
@@ -91,5 +119,6 @@ export class RatingOrder {
       }
     }
     this.running = false;
+    if (this.queue.length === 0 || this.stopped) this.settleIdle();
   }
 }

@@ -6,9 +6,9 @@ import {
   RegistrationEvent,
   SessionEvent,
   Takeover,
-  resultsPath,
   type NatsNames,
 } from '@pulse/contracts';
+import { endedFrame, type EndBarriers, type EndingClient } from './end-barrier.js';
 import { fanOutRanks, type RankReceiver } from './fanout.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceBoard } from './presence.js';
@@ -18,7 +18,7 @@ import { revokesTicket } from './revocation.js';
 import { applyEvent, initialView, type SessionView } from './session-state.js';
 
 /** What a session needs from one of its local clients. */
-export interface SessionClient extends RankReceiver {
+export interface SessionClient extends RankReceiver, EndingClient {
   readonly userId: string;
   /** Unique per connection; with `acceptedAtMs` it orders a trainee's connections (the newest stays). */
   readonly connectionId: string;
@@ -50,6 +50,8 @@ export interface SessionsDeps {
   gatewayId: string;
   presenceIntervalMs: number;
   rating: { ratePerSec: number; burst: number };
+  /** Drains a session's clients at its end and publishes this gateway's end barrier. */
+  endBarriers: EndBarriers;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -168,7 +170,14 @@ export class LocalSession {
     } else if (next.status === 'scheduled' && next.startsAt !== previous.startsAt) {
       const frame = JSON.stringify({ type: 'rescheduled', startsAt: next.startsAt });
       for (const client of welcomed) client.send(frame);
-    } else if (next.status === 'cancelled' || next.status === 'ended') {
+    } else if (next.status === 'ended') {
+      // New ratings are refused from now on (the view is ended); what the clients sent before is stored first.
+      const { endBarriers, logger } = this.registry.deps;
+      endBarriers.close(this.sessionId, welcomed).catch((err: unknown) => {
+        logger.error({ err, sessionId: this.sessionId }, 'end of session failed');
+        for (const client of welcomed) client.closeWith(endedFrame(this.sessionId), CloseCode.SESSION_CLOSED);
+      });
+    } else if (next.status === 'cancelled') {
       const frame = closingFrame(this.sessionId, next);
       for (const client of welcomed) client.closeWith(frame, CloseCode.SESSION_CLOSED);
     }
@@ -265,11 +274,9 @@ function safeJson(data: Uint8Array): unknown {
   }
 }
 
-/** The frame that tells a client its session is over (`cancelled` or `ended`). */
+/** The frame that tells a client that connected after the end its session is over (`cancelled` or `ended`). */
 export function closingFrame(sessionId: string, view: SessionView): string {
-  return view.status === 'cancelled'
-    ? JSON.stringify({ type: 'cancelled' })
-    : JSON.stringify({ type: 'ended', resultsPath: resultsPath(sessionId) });
+  return view.status === 'cancelled' ? JSON.stringify({ type: 'cancelled' }) : endedFrame(sessionId);
 }
 
 /** The registry of sessions that have clients on this gateway; a session leaves it with its last client. */

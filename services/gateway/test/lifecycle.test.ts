@@ -118,7 +118,12 @@ describe('Session lifecycle at the gateway', () => {
     const client = open(gwB, signTicket({ sessionId: session.id }));
     expect((await client.next('welcome')).state).to.equal('live');
     await world.publishEvent({ ...session, status: 'ended', endedAt: new Date().toISOString() }, 'ended');
-    expect(await client.next('ended')).to.deep.equal({ type: 'ended', resultsPath: resultsPath(session.id) });
+    // It sent no rating: every seq up to 0 counts (issue 14: `lastSeq` where its ratings stop).
+    expect(await client.next('ended')).to.deep.equal({
+      type: 'ended',
+      resultsPath: resultsPath(session.id),
+      lastSeq: 0,
+    });
     expect((await client.closed).code).to.equal(CloseCode.SESSION_CLOSED);
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ErrorCode } from '@pulse/contracts';
-import { PublishFailed, type GatewayError } from '../src/errors.js';
+import { NotLive, PublishFailed, type GatewayError } from '../src/errors.js';
 import { RatingOrder, type PendingRating } from '../src/rating-order.js';
 
 /** A RatingOrder whose publishes fail for the seqs in `failing` (once each) and are recorded otherwise. */
@@ -70,5 +70,30 @@ describe('RatingOrder: lastSeq never hides a rating that was not stored', () => 
     fresh.send(1, 2, 3);
     await fresh.settle();
     expect([fresh.duplicates, fresh.stored]).to.deep.equal([[1, 2], [3]]);
+  });
+
+  it('at the end: idle once what was queued is stored, the rest refused with NOT_LIVE and their seqs', async () => {
+    const h = harness(0, []);
+    await h.order.idle(); // nothing queued: at once
+    h.send(1, 2, 3, 4, 5);
+    h.order.refuseQueued((seq) => new NotLive(seq, 'ended')); // 1 is in flight, 2..5 still queued
+    await h.order.idle();
+    expect(h.stored).to.deep.equal([1]);
+    expect(h.order.lastStored).to.equal(1);
+    expect(h.refused.map((e) => [e.code, e.seq])).to.deep.equal([
+      [ErrorCode.NOT_LIVE, 2],
+      [ErrorCode.NOT_LIVE, 3],
+      [ErrorCode.NOT_LIVE, 4],
+      [ErrorCode.NOT_LIVE, 5],
+    ]);
+  });
+
+  it('is idle once the client is gone, whatever was queued', async () => {
+    const h = harness(0, []);
+    h.send(1, 2, 3);
+    const idle = h.order.idle();
+    h.order.stop();
+    await idle;
+    expect(h.stored.length).to.be.at.most(1);
   });
 });

@@ -1,16 +1,18 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RATING_PARTITIONS, natsNames, type NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineConfig } from './config.js';
 import { EngineMetrics } from './metrics.js';
 import { SessionDiscovery } from './nats/discovery.js';
+import { followGatewayPresence } from './nats/gateway-presence.js';
 import { LeaseOwnership } from './nats/lease-ownership.js';
 import { serveLastSeq } from './nats/last-seq-responder.js';
 import { PartitionFeed } from './nats/partition-feed.js';
 import { ensureStreams, readinessReport, streamSettings } from '@pulse/runtime';
 import { SessionActor } from './session/actor.js';
+import { GatewayPresence } from './session/end-barrier.js';
 import { SoleOwnership, type Ownership } from './session/ownership.js';
 import { Partitions, partitionKey } from './session/partitions.js';
 import { ActorRegistry } from './session/registry.js';
@@ -46,6 +48,8 @@ export class Engine {
   readonly ownership: Ownership;
   private readonly js: JetStreamClient;
   private readonly discovery: SessionDiscovery;
+  private readonly gateways: GatewayPresence;
+  private presenceSub: Subscription | null = null;
   private timers: NodeJS.Timeout[] = [];
   private accepting = false;
   private stopping = false;
@@ -82,7 +86,10 @@ export class Engine {
             log,
           )
         : new SoleOwnership());
+    this.gateways = new GatewayPresence(config.GATEWAY_SILENCE_MS, config.GATEWAY_PRESENCE_SETTLE_MS);
     const actorDeps = {
+      gateways: this.gateways,
+      endBarrierMaxWaitMs: config.END_BARRIER_MAX_WAIT_MS,
       nc,
       names: this.names,
       metrics: this.metrics,
@@ -124,6 +131,7 @@ export class Engine {
     const { config, nc, log } = this.deps;
     await this.store.applySchema();
     await ensureStreams(await jetstreamManager(nc), this.names, streamSettings(config));
+    this.presenceSub = followGatewayPresence(nc, this.names, this.gateways, this.deps.now ?? Date.now);
     // Every session's state first, so that a partition replayed next knows which sessions need an actor.
     await this.discovery.start();
     await this.ownership.start(this.partitions);
@@ -131,6 +139,7 @@ export class Engine {
     // One engine-wide tick over the running actors and partitions: no timer per session.
     this.timers.push(
       setInterval(() => {
+        this.gateways.prune(Date.now());
         this.partitions.tick(Date.now());
         this.each((a) => a.postTick());
       }, config.RANK_TICK_MS),
@@ -152,6 +161,7 @@ export class Engine {
     await this.discovery.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.presenceSub?.unsubscribe();
     await this.partitions.stopAll();
     await this.ownership.releaseAll();
   }

@@ -21,6 +21,9 @@ export const DEFAULT_ENGINE_LEASE_TTL_MS = 4_000;
 
 /** How long a graceful stop may take before the engine gives up on ClickHouse and exits. */
 export const DEFAULT_SHUTDOWN_DEADLINE_MS = 30_000;
+export const DEFAULT_END_BARRIER_MAX_WAIT_MS = 30_000;
+export const DEFAULT_GATEWAY_SILENCE_MS = 10_000;
+export const DEFAULT_GATEWAY_PRESENCE_SETTLE_MS = 3_000;
 
 const positiveInt = intVar(1);
 
@@ -51,6 +54,18 @@ const EngineEnv = {
    * The score allowance (see SCORE_ALLOWANCE in contracts). Every engine of a deployment must use the same
    * values: a session that moves replays its ratings under the new owner's rule.
    */
+  /**
+   * An ending session freezes once every gateway holding its clients sent its end barrier; at the latest
+   * this long after the end (a gateway that never sends one), with a warning and a metric (issue 14).
+   */
+  END_BARRIER_MAX_WAIT_MS: intVar(1_000).default(DEFAULT_END_BARRIER_MAX_WAIT_MS),
+  /** A gateway whose presence beats stopped this long ago is gone: its end barrier is no longer awaited. */
+  GATEWAY_SILENCE_MS: intVar(1_000).default(DEFAULT_GATEWAY_SILENCE_MS),
+  /**
+   * How long a started engine listens to presence beats before it trusts it knows every gateway (3 × the
+   * gateways' PRESENCE_INTERVAL_MS); no session freezes earlier.
+   */
+  GATEWAY_PRESENCE_SETTLE_MS: intVar(0).default(DEFAULT_GATEWAY_PRESENCE_SETTLE_MS),
   SCORE_ALLOWANCE_PER_SEC: z.coerce.number().positive().default(SCORE_ALLOWANCE.ratePerSec),
   SCORE_ALLOWANCE_BURST: positiveInt.default(SCORE_ALLOWANCE.burst),
 };

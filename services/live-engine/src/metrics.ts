@@ -20,6 +20,17 @@ export class EngineMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
+  readonly endBarrierSeconds = new Histogram({
+    name: 'pulse_engine_end_barrier_seconds',
+    help: "From a session's end seen by its actor to every holding gateway's end barrier consumed (or the wait's end)",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly endBarrierTimeouts = new Counter({
+    name: 'pulse_engine_end_barrier_timeouts_total',
+    help: 'Sessions frozen at END_BARRIER_MAX_WAIT_MS without the end barrier of a gateway still holding clients',
+    registers: [this.registry],
+  });
   readonly batchRows = new Histogram({
     name: 'pulse_engine_clickhouse_batch_rows',
     help: 'Rows per ClickHouse ratings insert',

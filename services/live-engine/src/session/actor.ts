@@ -6,6 +6,7 @@ import type { AllowanceRule } from '../scoring/participant.js';
 import { SessionStandings, type RatingOutcome } from '../scoring/standings.js';
 import type { Ackable, RawBatcher } from '../storage/raw-batcher.js';
 import type { ResultsBatcher } from '../storage/results-batcher.js';
+import { barrierState, type GatewayBoard } from './end-barrier.js';
 import { Mailbox } from './mailbox.js';
 import type { VersionClock } from './version-clock.js';
 
@@ -37,6 +38,10 @@ export interface ActorDeps {
   readonly snapshotChunk?: number;
   /** The score allowance (SCORE_ALLOWANCE in contracts unless configured). */
   readonly allowance?: AllowanceRule;
+  /** Which gateways hold clients of a session, so owe it an end barrier (see end-barrier.ts). */
+  readonly gateways: GatewayBoard;
+  /** An ending session freezes at the latest this long after its end was seen, barriers or not. */
+  readonly endBarrierMaxWaitMs: number;
 }
 
 /**
@@ -76,6 +81,10 @@ export class SessionActor {
   /** The partition's replay is done: the standings hold everything consumed before. */
   private following: boolean;
   private finishing = false;
+  /** Gateways whose end barrier this session's messages carried: all their ratings of it are counted. */
+  private readonly barriers = new Set<string>();
+  private endSeenAtMs = 0;
+  private barrierPassed = false;
   private finished: (() => void) | null = null;
   readonly done: Promise<void>;
 
@@ -138,10 +147,15 @@ export class SessionActor {
     });
   }
 
-  /** The session ended: finish once everything stored before the end is processed, then freeze results. */
+  /**
+   * The session ended: finish once every gateway holding its clients has sent its end barrier and everything
+   * stored before is processed, then freeze results.
+   */
   end(): void {
     this.mailbox.post(() => {
-      if (this.state === 'live') this.state = 'ending';
+      if (this.state !== 'live') return;
+      this.state = 'ending';
+      this.endSeenAtMs = this.deps.now();
     });
   }
 
@@ -198,6 +212,10 @@ export class SessionActor {
         this.standings.join(msg.userId, msg.name, msg.weightKg);
         continue;
       }
+      if (msg.kind === 'barrier') {
+        this.barriers.add(msg.gatewayId);
+        continue;
+      }
       const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
       outcomes?.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       if (outcome !== 'counted' || !storeCounted) continue;
@@ -222,7 +240,36 @@ export class SessionActor {
   private onTick(): void {
     if (!this.following || !this.partition.owns()) return;
     if (this.state === 'live' || this.state === 'ending') this.publishSnapshot();
-    if (this.state === 'ending' && !this.finishing) void this.tryFinish();
+    if (this.state === 'ending' && !this.finishing && this.endBarrierPassed()) void this.tryFinish();
+  }
+
+  /** Whether every gateway that held clients of the session has sent its end barrier (or the wait is over). */
+  private endBarrierPassed(): boolean {
+    if (this.barrierPassed) return true;
+    const nowMs = this.deps.now();
+    const { gateways, endBarrierMaxWaitMs, metrics } = this.deps;
+    const state = barrierState(
+      this.sessionId,
+      this.barriers,
+      this.endSeenAtMs,
+      nowMs,
+      gateways,
+      endBarrierMaxWaitMs,
+    );
+    if (!state.passed) return false;
+    this.barrierPassed = true;
+    const waitedMs = nowMs - this.endSeenAtMs;
+    metrics.endBarrierSeconds.observe(waitedMs / 1000);
+    if (state.timedOut) {
+      metrics.endBarrierTimeouts.inc();
+      this.log.warn(
+        { waitedMs, awaiting: state.awaiting, barriers: [...this.barriers] },
+        'end barrier timed out: freezing without these gateways',
+      );
+    } else {
+      this.log.info({ waitedMs, barriers: [...this.barriers] }, 'end barrier passed');
+    }
+    return true;
   }
 
   /**

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import {
+  CloseCode,
+  EndBarrierMessage,
+  ErrorCode,
+  RATING_BARRIER_TOKEN,
+  RATING_BATCH_TOKEN,
+  decodeRatingBatch,
+  partitionOf,
+  resultsPath,
+} from '@pulse/contracts';
+import {
+  NatsWorld,
+  TestClient,
+  sessionSnapshot,
+  signTicket,
+  startGateway,
+  type RunningGateway,
+} from './harness.js';
+
+describe('The end of a session is a barrier (issue 14)', () => {
+  let world: NatsWorld;
+  let gwA: RunningGateway;
+  let gwB: RunningGateway;
+  const clients: TestClient[] = [];
+  const open = (gw: RunningGateway, ticket: string) => {
+    const client = TestClient.open(gw, ticket);
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    world = await NatsWorld.start();
+    gwA = await startGateway(world);
+    gwB = await startGateway(world);
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  after(async () => {
+    await Promise.all([gwA.gateway.close(), gwB.gateway.close()]);
+    await world.stop();
+  });
+
+  /** The stream sequences of the session's rating batches and of its end barriers, by gateway. */
+  async function streamOrder(sessionId: string) {
+    const partition = partitionOf(sessionId);
+    const batches: number[] = [];
+    const barriers = new Map<string, number>();
+    for (const msg of await world.storedOn(world.names.partitionRatings(partition))) {
+      const token = msg.subject.split('.')[3];
+      if (token === RATING_BATCH_TOKEN) {
+        const batch = decodeRatingBatch(msg.string());
+        if (batch.ok && batch.sessions.has(sessionId)) batches.push(msg.seq);
+      } else if (token === RATING_BARRIER_TOKEN) {
+        const barrier = EndBarrierMessage.parse(msg.json());
+        if (barrier.sessionId === sessionId) barriers.set(barrier.gatewayId, msg.seq);
+      }
+    }
+    return { batches, barriers };
+  }
+
+  it('stores what a client sent before the end, puts the barrier behind it and tells the client where its ratings stop', async () => {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const userId = randomUUID();
+    const client = open(gwA, signTicket({ sessionId: session.id, userId }));
+    await client.next('welcome');
+    // Ratings before, while and after the gateway learns of the end: every one is either stored (up to
+    // ended.lastSeq) or refused to the device, never silently lost.
+    const ended = world.publishEvent(
+      { ...session, status: 'ended', endedAt: new Date().toISOString() },
+      'ended',
+    );
+    for (let seq = 1; seq <= 60; seq++) client.send({ type: 'rating', seq, energy: seq });
+    await ended;
+    const frame = await client.next('ended', 15_000);
+    expect(frame).to.include({ type: 'ended', resultsPath: resultsPath(session.id) });
+    const lastSeq = frame.lastSeq as number;
+    expect(lastSeq).to.be.a('number');
+    expect((await client.closed).code).to.equal(CloseCode.SESSION_CLOSED);
+
+    const stored = (await world.storedRatings(session.id, userId)).map((r) => r.seq);
+    expect(stored).to.deep.equal(Array.from({ length: lastSeq }, (_, i) => i + 1));
+    const refused = client.frames
+      .filter((f) => f.type === 'error')
+      .map((f) => {
+        expect(f.code).to.equal(ErrorCode.NOT_LIVE);
+        return f.seq as number;
+      });
+    expect(refused).to.deep.equal(Array.from({ length: 60 - lastSeq }, (_, i) => lastSeq + i + 1));
+
+    const { batches, barriers } = await streamOrder(session.id);
+    expect(barriers.size).to.equal(1);
+    const [barrierSeq] = [...barriers.values()];
+    for (const seq of batches) expect(seq).to.be.below(barrierSeq);
+  });
+
+  it('has every gateway holding clients of the session publish its own barrier', async () => {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const a = open(gwA, signTicket({ sessionId: session.id }));
+    const b = open(gwB, signTicket({ sessionId: session.id }));
+    await Promise.all([a.next('welcome'), b.next('welcome')]);
+    a.send({ type: 'rating', seq: 1, energy: 10 });
+    b.send({ type: 'rating', seq: 1, energy: 20 });
+    await Promise.all([
+      a.next('rank', 100).catch(() => undefined),
+      b.next('rank', 100).catch(() => undefined),
+    ]);
+    await world.publishEvent({ ...session, status: 'ended', endedAt: new Date().toISOString() }, 'ended');
+    expect((await a.next('ended')).lastSeq).to.equal(1);
+    expect((await b.next('ended')).lastSeq).to.equal(1);
+    const { batches, barriers } = await streamOrder(session.id);
+    expect(barriers.size).to.equal(2);
+    for (const seq of batches) for (const barrier of barriers.values()) expect(seq).to.be.below(barrier);
+  });
+
+  it('tells a client that connects after the end only where the results are', async () => {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    await world.publishEvent({ ...session, status: 'ended', endedAt: new Date().toISOString() }, 'ended');
+    const late = open(gwB, signTicket({ sessionId: session.id }));
+    expect(await late.next('ended')).to.deep.equal({ type: 'ended', resultsPath: resultsPath(session.id) });
+    expect((await late.closed).code).to.equal(CloseCode.SESSION_CLOSED);
+  });
+});
