@@ -73,6 +73,8 @@ export async function main(
         workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 1),
         resendEvery: positiveInt('resend-every', values['resend-every'], 0),
         topOfHour: values['top-of-hour'] === true,
+        endAfterSec:
+          values['end-after'] === undefined ? undefined : parseDurationMs(values['end-after']) / 1000,
         progress,
       });
       break;

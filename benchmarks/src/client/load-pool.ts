@@ -127,6 +127,13 @@ export class LoadPool {
       unsettled: a.unsettled + b.unsettled,
     }));
   }
+  async awaitEnded(timeoutMs: number): Promise<{ ended: number; withoutEnded: number }> {
+    const answers = await this.all<{ ended: number; withoutEnded: number }>({ cmd: 'awaitEnded', timeoutMs });
+    return answers.reduce((a, b) => ({
+      ended: a.ended + b.ended,
+      withoutEnded: a.withoutEnded + b.withoutEnded,
+    }));
+  }
   async summary(): Promise<ClientSummary[]> {
     return (await this.all<ClientSummary[]>({ cmd: 'summary' })).flat();
   }

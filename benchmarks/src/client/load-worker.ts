@@ -140,14 +140,44 @@ async function settle(timeoutMs: number): Promise<{ settled: number; unsettled: 
   return { settled: results.length - unsettled, unsettled };
 }
 
+/**
+ * Waits until every client got `ended` (or its socket closed): the session was ended while its devices may
+ * still have had ratings on their way (issue 14).
+ */
+async function awaitEnded(timeoutMs: number): Promise<{ ended: number; withoutEnded: number }> {
+  await Promise.allSettled(
+    players.map((p) =>
+      p.conn.ended !== undefined || !p.conn.open
+        ? Promise.resolve()
+        : Promise.race([p.conn.nextFrame((f) => f.type === 'ended', timeoutMs), p.conn.closed]),
+    ),
+  );
+  const ended = players.filter((p) => p.conn.ended !== undefined).length;
+  return { ended, withoutEnded: players.length - ended };
+}
+
 function summary(): ClientSummary[] {
   return players.map((p) => {
+    // A device told at the end where its ratings stop expects exactly those up to it.
+    const endedLastSeq = p.conn.ended?.lastSeq ?? null;
+    const upTo = endedLastSeq ?? p.seq;
     let expectedScore = 0;
-    for (let s = 1; s <= p.seq; s++) if (p.energies[s] !== undefined) expectedScore += p.energies[s];
-    const sentSeqs = p.energies.filter((e) => e !== undefined).length;
+    let sentSeqs = 0;
+    let notTakenAtEnd = 0;
+    for (let s = 1; s <= p.seq; s++) {
+      if (p.energies[s] === undefined) continue;
+      if (s > upTo) {
+        notTakenAtEnd++;
+        continue;
+      }
+      expectedScore += p.energies[s];
+      sentSeqs++;
+    }
     return {
       userId: p.spec.userId,
       sent: sentSeqs,
+      endedLastSeq,
+      notTakenAtEnd,
       maxSeq: p.seq,
       refusals: p.refusals,
       expectedScore,
@@ -204,6 +234,8 @@ async function handle(msg: WorkerCommand): Promise<unknown> {
       return stop();
     case 'settle':
       return settle(msg.timeoutMs);
+    case 'awaitEnded':
+      return awaitEnded(msg.timeoutMs);
     case 'summary':
       return summary();
     case 'close':

@@ -11,6 +11,7 @@ export type WorkerCommand =
   | { id: number; cmd: 'play'; ratePerSec: number; resendEvery: number }
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'settle'; timeoutMs: number }
+  | { id: number; cmd: 'awaitEnded'; timeoutMs: number }
   | { id: number; cmd: 'summary' }
   | { id: number; cmd: 'close' };
 
@@ -31,13 +32,23 @@ export interface WorkerStats {
 /** One client's totals at the end of a run. */
 export interface ClientSummary {
   userId: string;
-  /** Distinct seqs sent (resends excluded). */
+  /**
+   * Distinct seqs sent (resends excluded). When the device was told at the end where its ratings stop
+   * (`ended.lastSeq`), only the seqs up to it: those are the ones Pulse took.
+   */
   sent: number;
   maxSeq: number;
   /** Error frames that refused a rating; the client resent from the refused seq each time. */
   refusals: number;
-  /** Sum of the energy of every distinct seq sent (refused ones were resent): the score the server must show. */
+  /**
+   * Sum of the energy of every distinct seq sent (refused ones were resent), or up to `ended.lastSeq` when the
+   * device was told it: the score the server must show.
+   */
   expectedScore: number;
+  /** `ended.lastSeq`, when the gateway told this device at the end where its counted ratings stop. */
+  endedLastSeq: number | null;
+  /** Distinct seqs sent above `ended.lastSeq` (refused at the end, or sent after it): not counted. */
+  notTakenAtEnd: number;
   lastRankScore: number | null;
   lastRank: number | null;
   lastRankSeq: number | null;

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import {
   parseServerFrame,
+  type EndedFrame,
   type ErrorFrame,
   type RankFrame,
   type ServerFrame,
@@ -25,6 +26,8 @@ type Waiter = { match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) =>
 export class TraineeConnection {
   readonly frames: ServerFrame[] = [];
   welcome: WelcomeFrame | undefined;
+  /** The `ended` frame, once the session ended (its `lastSeq`: where this device's counted ratings stop). */
+  ended: EndedFrame | undefined;
   lastRank: RankFrame | undefined;
   rankFrames = 0;
   /** Longest time between two rank frames while live, in ms. */
@@ -176,6 +179,7 @@ export class TraineeConnection {
       this.welcome = frame;
       this.live = frame.state === 'live';
     } else if (frame.type === 'started') this.live = true;
+    else if (frame.type === 'ended') this.ended = frame;
     else if (frame.type === 'error') {
       this.errors.set(frame.code, (this.errors.get(frame.code) ?? 0) + 1);
       if (frame.seq !== undefined) this.rejectedSeqs.add(frame.seq);

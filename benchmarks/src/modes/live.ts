@@ -22,7 +22,13 @@ import { openTarget, type TargetOptions } from './target.js';
 import { Progress } from './progress.js';
 import { buildLiveReport, type LiveRun, type TimelinePoint } from './live-report.js';
 import type { Report } from '../report/report.js';
-import { runStampede, stampedeSection, type StampedeOptions, type StampedeResult } from './stampede.js';
+import {
+  STAMPEDE_DEFAULTS,
+  runStampede,
+  stampedeSection,
+  type StampedeOptions,
+  type StampedeResult,
+} from './stampede.js';
 
 export interface LiveOptions extends TargetOptions {
   name: string;
@@ -42,9 +48,17 @@ export interface LiveOptions extends TargetOptions {
   progress: boolean;
   /** After the end, every participant asks for its own results at once (issue 13). */
   stampede?: StampedeOptions;
+  /**
+   * End the sessions this many seconds after the last rating was sent, without waiting for the ratings to
+   * be ranked (issue 14: the end under load). Each device then expects exactly the seqs up to the `ended`
+   * frame's `lastSeq` in its results, and every participant's results are checked (the stampede).
+   */
+  endAfterSec?: number;
 }
 
 const SETTLE_TIMEOUT_MS = 20_000;
+/** How long, after the end, every device may wait for its `ended` frame (the gateways drain first). */
+const ENDED_TIMEOUT_MS = 60_000;
 const STORED_TIMEOUT_MS = 60_000;
 const REGISTER_CONCURRENCY = 32;
 const STATS_FLUSH_MS = 1_100;
@@ -179,8 +193,26 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     await sleep(opts.durationSec * 1000);
     await pool.stop();
     progress.stop();
-    log('stopped sending; waiting for the last ratings to be ranked');
-    const settled = await pool.settle(SETTLE_TIMEOUT_MS);
+    const endedAt = new Map<string, number>();
+    const endSessions = () =>
+      mapLimit(sessions, 8, async (s) => {
+        await api.lifecycle(trainer.accessToken, s.id, 'end');
+        endedAt.set(s.id, Date.now());
+      });
+    let settled: { settled: number; unsettled: number };
+    let endUnderLoad: LiveRun['endUnderLoad'];
+    if (opts.endAfterSec === undefined) {
+      log('stopped sending; waiting for the last ratings to be ranked');
+      settled = await pool.settle(SETTLE_TIMEOUT_MS);
+    } else {
+      await sleep(opts.endAfterSec * 1000);
+      log(`ending the session(s) ${opts.endAfterSec} s after the last rating, ranked or not`);
+      const began = Date.now();
+      await endSessions();
+      const ends = await pool.awaitEnded(ENDED_TIMEOUT_MS);
+      endUnderLoad = { ...ends, endedWithinMs: Date.now() - began };
+      settled = { settled: ends.ended, unsettled: ends.withoutEnded };
+    }
     // Until every rating is ranked, so work the pipeline still owed at the end of the play counts too.
     const serverCost = cost.end(connected.ok, opts.durationSec);
     log(
@@ -191,19 +223,17 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     clearInterval(lagTimer);
     await sampler.stop();
     const serviceMetrics = await scrapeServiceMetrics(target.serviceUrls());
-    const endedAt = new Map<string, number>();
-    await mapLimit(sessions, 8, async (s) => {
-      await api.lifecycle(trainer.accessToken, s.id, 'end');
-      endedAt.set(s.id, Date.now());
-    });
+    if (opts.endAfterSec === undefined) await endSessions();
     const summaries = await pool.summary();
     let stampede: StampedeResult | undefined;
-    if (opts.stampede) {
+    // Ended under load, every participant's results are checked against what its device was told.
+    const stampedeOpts = opts.stampede ?? (opts.endAfterSec === undefined ? undefined : STAMPEDE_DEFAULTS);
+    if (stampedeOpts) {
       log(`stampede: ${seats.length} participants ask for their results at once`);
       const expected = new Map(summaries.map((c) => [c.userId, c.expectedScore]));
       const participants = seats.map((p) => ({ ...p, expectedScore: expected.get(p.userId) ?? 0 }));
       stampede = await runStampede(target.apiUrl, participants, async (id) => endedAt.get(id)!, {
-        ...opts.stampede,
+        ...stampedeOpts,
         apiPid: open.pids().api,
       });
     }
@@ -223,6 +253,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       connectFailures: connected.failed.slice(0, 20),
       notLive: liveness.notLive,
       settled,
+      endUnderLoad,
       summaries,
       stored,
       latency: recorder.summary(),
