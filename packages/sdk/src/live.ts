@@ -41,6 +41,12 @@ export interface LiveEnd {
   error?: unknown;
   /** For `ended`: where the results are (`GET` on the API). */
   resultsPath?: string;
+  /**
+   * For `ended`, when the gateway that held the socket at the end said so: every rating up to this seq counts
+   * in the results (within the score allowance); `notTaken` lists the ones above it, which do not.
+   */
+  lastSeq?: number;
+  notTaken?: readonly PendingRating[];
 }
 
 export interface LiveEvents {
@@ -234,6 +240,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
       case 'ended':
       case 'cancelled':
         this.sawEnd = frame;
+        if (frame.type === 'ended' && frame.lastSeq !== undefined) this.confirm(frame.lastSeq);
         return frame.type === 'ended' ? this.emit('ended', frame) : this.emit('cancelled', frame);
       case 'error':
         this.emit('error', frame);
@@ -308,8 +315,11 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   }
 
   private endOf(code: number): LiveEnd {
-    if (this.sawEnd?.type === 'cancelled') return { state: 'cancelled', closeCode: code };
-    return { state: 'ended', closeCode: code, resultsPath: this.sawEnd?.resultsPath };
+    const end = this.sawEnd;
+    if (end?.type === 'cancelled') return { state: 'cancelled', closeCode: code };
+    const ended: LiveEnd = { state: 'ended', closeCode: code, resultsPath: end?.resultsPath };
+    if (end?.lastSeq === undefined) return ended;
+    return { ...ended, lastSeq: end.lastSeq, notTaken: [...this.outbox.unconfirmed] };
   }
 
   private reconnectLater(needTicket: boolean): void {

@@ -93,15 +93,48 @@ describe('LiveSession against the real stack', function () {
     await trainer.endSession(session.id);
     const ends = await Promise.all(ended);
     for (const end of ends) {
-      expect(end).to.deep.include({ state: 'ended', closeCode: CloseCode.SESSION_CLOSED });
+      expect(end).to.deep.include({ state: 'ended', closeCode: CloseCode.SESSION_CLOSED, notTaken: [] });
       expect(end.resultsPath).to.equal(`/v1/sessions/${session.id}/results`);
     }
+    expect(ends.map((end) => end.lastSeq)).to.deep.equal([16, 15, 15]);
     expect(riders[0].states).to.deep.equal(['connecting', 'waiting', 'live', 'ended']);
     const results = await finalResults(trainer, session.id);
     const scores = Object.fromEntries(results.leaderboard.items.map((i) => [i.name, i.score]));
     expect(scores).to.deep.equal(Object.fromEntries(riders.map((r) => [r.name, r.sent])));
     const mine = await riders[2].client.results(session.id);
     expect(mine.me).to.deep.include({ rank: 1, score: riders[2].sent });
+  });
+
+  it('ends a class while ratings are in flight: every seq up to ended.lastSeq counts, the rest are reported', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Abrupt');
+    const session = await newSession(trainer, 'SDK abrupt end');
+    const r = await rider(session, 'Eve');
+    await r.live.start();
+    await trainer.startSession(session.id);
+    await waitFor('live', async () => (r.live.state === 'live' ? true : undefined), 10_000, 20);
+    const energies: number[] = [];
+    let streaming = true;
+    const device = (async () => {
+      for (let i = 0; streaming && r.live.state === 'live'; i++) {
+        const energy = 10 + (i % 50);
+        energies.push(energy);
+        r.live.rate(energy);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await trainer.endSession(session.id); // no waiting for the last ratings to be ranked
+    const end = await r.live.done;
+    streaming = false;
+    await device;
+    expect(end.state).to.equal('ended');
+    expect(end.lastSeq).to.be.a('number');
+    const counted = energies.slice(0, end.lastSeq).reduce((a, b) => a + b, 0);
+    expect(end.notTaken!.map((p) => p.seq)).to.deep.equal(
+      energies.slice(end.lastSeq).map((_, i) => end.lastSeq! + i + 1),
+    );
+    const results = await finalResults(trainer, session.id);
+    expect(results.leaderboard.items.map((i) => i.score)).to.deep.equal([counted]);
   });
 
   it('keeps an exact score across a socket cut mid-stream and a gateway restart', async () => {
