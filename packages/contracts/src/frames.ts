@@ -71,8 +71,9 @@ export const EndedFrame = z.object({
   /**
    * Extension (issue 14): sent by the gateway that held the socket when the session ended, once every
    * rating it had received from this client was stored or refused. Every seq up to it counts in the results
-   * (within the score allowance); every higher seq was refused or arrived after the end. Absent when the
-   * socket connected after the end.
+   * (within the score allowance); every higher seq was refused or arrived after the end. A socket that
+   * connects after the end gets the user's last counted seq of the frozen results, once frozen and while the
+   * engine remembers it; otherwise it is absent.
    */
   lastSeq: z.number().int().min(0).optional(),
 });

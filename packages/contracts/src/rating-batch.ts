@@ -75,5 +75,13 @@ export const ratingBatchMsgId = (
 /** A gateway asks the owner of a session's partition for a user's last counted seq (its `welcome.lastSeq`). */
 export const LastSeqRequest = z.object({ sessionId: z.string().uuid(), userId: z.string().uuid() });
 export type LastSeqRequest = z.infer<typeof LastSeqRequest>;
-export const LastSeqReply = z.object({ lastSeq: z.number().int().min(0) });
+export const LastSeqReply = z.object({
+  lastSeq: z.number().int().min(0),
+  /**
+   * The session's results are frozen and `lastSeq` is the user's last counted seq in them (issue 14): a socket
+   * connecting after the end is told it in `ended.lastSeq`. Absent while the session runs or when the engine no
+   * longer remembers the frozen session.
+   */
+  final: z.literal(true).optional(),
+});
 export type LastSeqReply = z.infer<typeof LastSeqReply>;

@@ -137,6 +137,30 @@ describe('LiveSession against the real stack', function () {
     expect(results.leaderboard.items.map((i) => i.score)).to.deep.equal([counted]);
   });
 
+  it('tells a device whose gateway went down at the end its last counted seq when it comes back', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Outage');
+    const session = await newSession(trainer, 'SDK end during an outage');
+    const r = await rider(session, 'Fay');
+    await r.live.start();
+    await trainer.startSession(session.id);
+    await waitFor('live', async () => (r.live.state === 'live' ? true : undefined), 10_000, 20);
+    await stream(r, 8, (i) => 30 + i);
+    await allConfirmed(r.live);
+    const counted = r.sent;
+    await stack.stop('gateway-1');
+    rate(r, [91, 92]); // into the outbox: no gateway takes them before the end
+    await trainer.endSession(session.id);
+    const results = await finalResults(trainer, session.id);
+    expect(results.leaderboard.items.map((i) => i.score)).to.deep.equal([counted]);
+    await stack.restart('gateway-1');
+    const end = await r.live.done;
+    expect(end).to.deep.include({ state: 'ended', lastSeq: 8 });
+    expect(end.notTaken!.map((p) => [p.seq, p.energy])).to.deep.equal([
+      [9, 91],
+      [10, 92],
+    ]);
+  });
+
   it('keeps an exact score across a socket cut mid-stream and a gateway restart', async () => {
     const trainer = await account(stack, 'trainer', 'Coach Faults');
     const session = await newSession(trainer, 'SDK faults');

@@ -71,6 +71,8 @@ export class Connection implements SessionClient {
   private session: LocalSession | undefined;
   /** Highest seq of this user the engine had counted when the client was welcomed (all stored). */
   private lastSeq = 0;
+  /** The user's last counted seq in the frozen results, when the engine knows it (told in `ended`). */
+  private finalLastSeq: number | undefined;
   /** This client's ratings in seq order on their way to JetStream (created at the welcome). */
   private ratings: RatingOrder | null = null;
   private early: RawData[] | null = [];
@@ -166,7 +168,8 @@ export class Connection implements SessionClient {
       ]);
       const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
       if (event?.success) session.apply(event.data);
-      this.lastSeq = lastSeq;
+      this.lastSeq = lastSeq.lastSeq;
+      this.finalLastSeq = lastSeq.final ? lastSeq.lastSeq : undefined;
       const registration = lastRegistration ? RegistrationEvent.safeParse(lastRegistration.json()) : null;
       if (registration?.success && revokesTicket(registration.data, this.claims)) return this.revoked();
     } catch (err) {
@@ -182,7 +185,7 @@ export class Connection implements SessionClient {
   private welcome(session: LocalSession): void {
     const { view } = session;
     if (view.status === 'cancelled' || view.status === 'ended') {
-      this.closeWith(closingFrame(session.sessionId, view), CloseCode.SESSION_CLOSED);
+      this.closeWith(closingFrame(session.sessionId, view, this.finalLastSeq), CloseCode.SESSION_CLOSED);
       return;
     }
     this.welcomed = true;

@@ -1,8 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LastSeqReply, partitionOf, type LastSeqRequest, type NatsNames } from '@pulse/contracts';
 
-/** A user's last counted seq in a session, for their `welcome.lastSeq`. */
-export type LastSeqSource = (sessionId: string, userId: string) => Promise<number>;
+/** A user's last counted seq in a session, for their `welcome.lastSeq` (`final`: in the frozen results). */
+export type LastSeqSource = (
+  sessionId: string,
+  userId: string,
+) => Promise<{ lastSeq: number; final: boolean }>;
 
 /**
  * Asks the engine that owns the session's partition (core NATS request). Ratings travel in batch messages
@@ -17,6 +20,7 @@ export function engineLastSeq(nc: NatsConnection, names: NatsNames, timeoutMs: n
     const reply = await nc.request(names.lastSeqRequest(partitionOf(sessionId)), JSON.stringify(request), {
       timeout: timeoutMs,
     });
-    return LastSeqReply.parse(reply.json()).lastSeq;
+    const { lastSeq, final } = LastSeqReply.parse(reply.json());
+    return { lastSeq, final: final === true };
   };
 }

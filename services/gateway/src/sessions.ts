@@ -274,9 +274,14 @@ function safeJson(data: Uint8Array): unknown {
   }
 }
 
-/** The frame that tells a client that connected after the end its session is over (`cancelled` or `ended`). */
-export function closingFrame(sessionId: string, view: SessionView): string {
-  return view.status === 'cancelled' ? JSON.stringify({ type: 'cancelled' }) : endedFrame(sessionId);
+/**
+ * The frame that tells a client that connected after the end its session is over (`cancelled` or `ended`,
+ * with the user's last counted seq once the results are frozen and the engine knows it).
+ */
+export function closingFrame(sessionId: string, view: SessionView, finalLastSeq?: number): string {
+  return view.status === 'cancelled'
+    ? JSON.stringify({ type: 'cancelled' })
+    : endedFrame(sessionId, finalLastSeq);
 }
 
 /** The registry of sessions that have clients on this gateway; a session leaves it with its last client. */

@@ -3,7 +3,7 @@ import { LastSeqRequest, type LastSeqReply, type NatsNames } from '@pulse/contra
 import type { Logger } from 'pino';
 
 /** A user's last counted seq in a session (0 when none), as this engine's actors know it. */
-export type LastSeqAnswer = (sessionId: string, userId: string) => Promise<number>;
+export type LastSeqAnswer = (sessionId: string, userId: string) => Promise<LastSeqReply>;
 
 export interface Responder {
   stop(): void;
@@ -34,7 +34,7 @@ export function serveLastSeq(
       const request = LastSeqRequest.safeParse(body);
       if (!request.success) return;
       answer(request.data.sessionId, request.data.userId).then(
-        (lastSeq) => msg.respond(JSON.stringify({ lastSeq } satisfies LastSeqReply)),
+        (reply) => msg.respond(JSON.stringify(reply satisfies LastSeqReply)),
         (e: unknown) => log.warn({ err: e, partition }, 'lastSeq request not answered'),
       );
     },

@@ -68,6 +68,13 @@ export class SessionStandings {
     return this.participants.get(userId);
   }
 
+  /** Every participant's last counted seq (what a frozen session's devices are told). */
+  lastSeqs(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [userId, p] of this.participants) out.set(userId, p.lastSeq);
+    return out;
+  }
+
   /** A trainee connected: on the board with score 0, or their name and weight updated. */
   join(userId: string, name: string, weightKg: number): void {
     const p = this.ensure(userId);

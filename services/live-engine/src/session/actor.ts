@@ -85,6 +85,8 @@ export class SessionActor {
   private readonly barriers = new Set<string>();
   private endSeenAtMs = 0;
   private barrierPassed = false;
+  /** The final results are stored: the standings no longer change. */
+  frozen = false;
   private finished: (() => void) | null = null;
   readonly done: Promise<void>;
 
@@ -317,6 +319,7 @@ export class SessionActor {
     }
     await this.writeResults(1, true);
     this.state = 'ended';
+    this.frozen = true;
     this.log.info({ participants: this.standings.size }, 'session results frozen');
     this.close();
   }

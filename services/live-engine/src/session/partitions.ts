@@ -191,7 +191,7 @@ export class Partitions implements OwnershipListener {
       // lastSeq answers from the start: during the replay an answer may be below what is stored, which is
       // harmless (the device resends a few ratings the engine then ignores); it is never above.
       owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
-        Promise.resolve(registry.get(sessionId)?.lastSeqOf(userId) ?? 0),
+        registry.lastSeqOf(sessionId, userId),
       );
       const start = await owned.input.open();
       // A quiet partition taken over after a crash gets no new delivery: what the dead owner was delivered is

@@ -1,7 +1,13 @@
-import { partitionOf, type SessionSnapshot } from '@pulse/contracts';
+import { partitionOf, type LastSeqReply, type SessionSnapshot } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
 import type { ActorStart, PartitionLink, SessionActor } from './actor.js';
+
+/**
+ * How many users' final lastSeqs the registry remembers over the sessions it froze (the newest sessions kept):
+ * a device that reconnects after the end is told its last counted seq (about 100 bytes each).
+ */
+export const FROZEN_LAST_SEQ_USERS = 100_000;
 
 export type ActorFactory = (sessionId: string, start: ActorStart, partition: PartitionLink) => SessionActor;
 
@@ -22,6 +28,9 @@ export class ActorRegistry {
   private readonly actors = new Map<string, SessionActor>();
   private readonly sessions = new Map<string, SessionSnapshot>();
   private readonly closed = new Set<string>();
+  /** Frozen sessions' final lastSeq per user, oldest session first (bounded by FROZEN_LAST_SEQ_USERS). */
+  private readonly frozenLastSeqs = new Map<string, Map<string, number>>();
+  private frozenUsers = 0;
 
   constructor(
     private readonly create: ActorFactory,
@@ -39,6 +48,18 @@ export class ActorRegistry {
 
   all(): IterableIterator<SessionActor> {
     return this.actors.values();
+  }
+
+  /**
+   * A user's last counted seq: from the session's actor, or, once its results are frozen here, the final one
+   * (`final`), while remembered. 0 for a session this engine does not know.
+   */
+  async lastSeqOf(sessionId: string, userId: string): Promise<LastSeqReply> {
+    const actor = this.actors.get(sessionId);
+    if (actor !== undefined) return { lastSeq: await actor.lastSeqOf(userId) };
+    const frozen = this.frozenLastSeqs.get(sessionId);
+    if (frozen !== undefined) return { lastSeq: frozen.get(userId) ?? 0, final: true };
+    return { lastSeq: 0 };
   }
 
   /** The actors of one partition. */
@@ -109,6 +130,17 @@ export class ActorRegistry {
     if (actor.state === 'ended') {
       this.sessions.delete(sessionId);
       this.closed.add(sessionId);
+    }
+    if (actor.frozen) this.rememberFrozen(sessionId, actor.standings.lastSeqs());
+  }
+
+  private rememberFrozen(sessionId: string, lastSeqs: Map<string, number>): void {
+    this.frozenLastSeqs.set(sessionId, lastSeqs);
+    this.frozenUsers += lastSeqs.size;
+    for (const [oldest, seqs] of this.frozenLastSeqs) {
+      if (this.frozenUsers <= FROZEN_LAST_SEQ_USERS || oldest === sessionId) break;
+      this.frozenLastSeqs.delete(oldest);
+      this.frozenUsers -= seqs.size;
     }
   }
 }

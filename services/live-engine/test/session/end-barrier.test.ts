@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import {
+  LastSeqReply,
   endBarrierMsgId,
+  type LastSeqRequest,
   partitionOf,
   type EndBarrierMessage,
   type PresenceBeat,
@@ -141,6 +143,19 @@ describe('End barrier in the engine (real NATS JetStream and ClickHouse)', () =>
         `SELECT count() AS n FROM ${infra.db}.ratings FINAL WHERE session_id = '${sessionId}'`,
       );
       expect(Number(n)).to.equal(2);
+      // A device reconnecting after the end is told its last counted seq in the frozen results.
+      const ask = async (user: string) => {
+        const request: LastSeqRequest = { sessionId, userId: user };
+        const reply = await infra.nc.request(
+          infra.names.lastSeqRequest(partitionOf(sessionId)),
+          JSON.stringify(request),
+          { timeout: 3_000 },
+        );
+        return LastSeqReply.parse(reply.json());
+      };
+      await eventually(() => (engine.registry.get(sessionId) === undefined ? true : undefined), 5_000);
+      expect(await ask(userId)).to.deep.equal({ lastSeq: 2, final: true });
+      expect(await ask(randomUUID())).to.deep.equal({ lastSeq: 0, final: true });
     } finally {
       clearInterval(beating);
     }
