@@ -23,7 +23,8 @@ import { Publisher } from './publisher.js';
 import { RatingBatches } from './rating-batches.js';
 import { engineLastSeq } from './last-seq.js';
 import { LocalSessions } from './sessions.js';
-import { verifyJoinTicket } from './tickets.js';
+import { answerClosedSession } from './closed-session.js';
+import { expiredJoinTicket, verifyJoinTicket } from './tickets.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -208,6 +209,19 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     try {
       claims = verifyJoinTicket(ticket, config.JOIN_TICKET_SECRET, Date.now());
     } catch (err) {
+      const expired = expiredJoinTicket(
+        ticket,
+        config.JOIN_TICKET_SECRET,
+        Date.now(),
+        config.ENDED_TICKET_GRACE_SEC,
+      );
+      if (expired !== undefined) {
+        answerClosedSession(ws, expired, connectionDeps).catch((e: unknown) => {
+          logger.warn({ err: e }, 'closed-session answer failed');
+          ws.terminate();
+        });
+        return;
+      }
       logger.debug({ code: errorCodeOf(err), reason: (err as Error).message }, 'join ticket refused');
       metrics.framesRejected.inc({ code: errorCodeOf(err) });
       ws.send(errorFrame(err));

@@ -45,6 +45,12 @@ const GatewayEnv = {
    * are then refused with NOT_LIVE, so `ended.lastSeq` is known (issue 14).
    */
   END_DRAIN_MS: intVar(0).default(5_000),
+  /**
+   * A ticket that expired less than this long ago still learns that its session is over (`ended` with its
+   * last counted seq, or `cancelled`); for a session that is not over it is refused like any expired ticket.
+   * 0 turns it off.
+   */
+  ENDED_TICKET_GRACE_SEC: intVar(0).default(86_400),
   /** A pending rank frame is written only while the socket buffers less than this. */
   SEND_BUFFER_LOW_BYTES: intVar(1).default(64 * 1024),
   /** A socket buffering more than this is closed with 4429 (the client stopped reading). */

@@ -8,6 +8,28 @@ import { InvalidTicket } from './errors.js';
  * `alg: none` and tokens for other audiences fail), expiry checked, claims parsed with contracts.
  */
 export function verifyJoinTicket(token: string | null, secret: string, nowMs: number): JoinTicketClaims {
+  return verify(token, secret, nowMs, 0);
+}
+
+/**
+ * A ticket that is authentic but expired less than `graceSec` ago: its holder may still learn that its
+ * session is over and where its counted ratings stop (issue 14), nothing else. Undefined for any other ticket.
+ */
+export function expiredJoinTicket(
+  token: string | null,
+  secret: string,
+  nowMs: number,
+  graceSec: number,
+): JoinTicketClaims | undefined {
+  if (graceSec <= 0) return undefined;
+  try {
+    return verify(token, secret, nowMs, graceSec);
+  } catch {
+    return undefined;
+  }
+}
+
+function verify(token: string | null, secret: string, nowMs: number, toleranceSec: number): JoinTicketClaims {
   if (!token) throw new InvalidTicket('missing ?ticket=');
   let payload: unknown;
   try {
@@ -16,6 +38,7 @@ export function verifyJoinTicket(token: string | null, secret: string, nowMs: nu
       issuer: JOIN_TICKET.issuer,
       audience: JOIN_TICKET.audience,
       clockTimestamp: Math.floor(nowMs / 1000),
+      clockTolerance: toleranceSec,
     });
   } catch (err) {
     const reason = err instanceof jwt.TokenExpiredError ? 'expired' : 'invalid signature or claims';

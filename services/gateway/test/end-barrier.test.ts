@@ -123,4 +123,52 @@ describe('The end of a session is a barrier (issue 14)', () => {
     expect(await late.next('ended')).to.deep.equal({ type: 'ended', resultsPath: resultsPath(session.id) });
     expect((await late.closed).code).to.equal(CloseCode.SESSION_CLOSED);
   });
+
+  describe('a ticket that expired meanwhile', () => {
+    const expiredTicket = (sessionId: string, userId: string) =>
+      signTicket({ sessionId, userId }, { expiresIn: -60 });
+
+    it('still learns that its session ended and, once frozen, where its counted ratings stop', async () => {
+      const session = sessionSnapshot('live');
+      const userId = randomUUID();
+      await world.publishEvent(session, 'started');
+      const client = open(gwA, signTicket({ sessionId: session.id, userId }));
+      await client.next('welcome');
+      for (let seq = 1; seq <= 3; seq++) client.send({ type: 'rating', seq, energy: 50 });
+      await world.publishEvent({ ...session, status: 'ended', endedAt: new Date().toISOString() }, 'ended');
+      expect((await client.next('ended')).lastSeq).to.equal(3);
+      world.frozen.add(session.id);
+      const late = open(gwB, expiredTicket(session.id, userId));
+      expect(await late.next('ended')).to.deep.equal({
+        type: 'ended',
+        resultsPath: resultsPath(session.id),
+        lastSeq: 3,
+      });
+      expect((await late.closed).code).to.equal(CloseCode.SESSION_CLOSED);
+    });
+
+    it('learns that its session was cancelled', async () => {
+      const session = sessionSnapshot('scheduled');
+      await world.publishEvent(
+        { ...session, status: 'cancelled', cancelledAt: new Date().toISOString() },
+        'cancelled',
+      );
+      const late = open(gwA, expiredTicket(session.id, randomUUID()));
+      expect(await late.next('cancelled')).to.deep.equal({ type: 'cancelled' });
+      expect((await late.closed).code).to.equal(CloseCode.SESSION_CLOSED);
+    });
+
+    it('is refused with 4401 while the session is not over, and joins nothing', async () => {
+      const session = sessionSnapshot('live');
+      await world.publishEvent(session, 'started');
+      const userId = randomUUID();
+      const live = open(gwA, signTicket({ sessionId: session.id, userId }));
+      await live.next('welcome');
+      const late = open(gwB, expiredTicket(session.id, userId));
+      expect((await late.next('error')).code).to.equal(ErrorCode.UNAUTHENTICATED);
+      expect((await late.closed).code).to.equal(CloseCode.UNAUTHORIZED);
+      live.send({ type: 'ping' });
+      await live.next('pong'); // the live socket was not replaced
+    });
+  });
 });

@@ -28,6 +28,8 @@ export const SECRET = DEV_JOIN_TICKET_SECRET;
 /** One test's NATS world: its own namespace and streams, deleted by `stop()`. */
 export class NatsWorld {
   readonly names: NatsNames;
+  /** Sessions whose lastSeq answers say `final` (their results are frozen, as an engine would say). */
+  readonly frozen = new Set<string>();
   private constructor(
     readonly nc: NatsConnection,
     readonly jsm: JetStreamManager,
@@ -55,7 +57,12 @@ export class NatsWorld {
       callback: (_err, msg) => {
         const { sessionId, userId } = LastSeqRequest.parse(msg.json());
         void this.storedRatings(sessionId, userId).then((stored) =>
-          msg.respond(JSON.stringify({ lastSeq: Math.max(0, ...stored.map((r) => r.seq)) })),
+          msg.respond(
+            JSON.stringify({
+              lastSeq: Math.max(0, ...stored.map((r) => r.seq)),
+              ...(this.frozen.has(sessionId) ? { final: true } : {}),
+            }),
+          ),
         );
       },
     });

@@ -56,7 +56,10 @@ export class ActorRegistry {
    */
   async lastSeqOf(sessionId: string, userId: string): Promise<LastSeqReply> {
     const actor = this.actors.get(sessionId);
-    if (actor !== undefined) return { lastSeq: await actor.lastSeqOf(userId) };
+    if (actor !== undefined) {
+      const lastSeq = await actor.lastSeqOf(userId);
+      return actor.frozen ? { lastSeq, final: true } : { lastSeq };
+    }
     const frozen = this.frozenLastSeqs.get(sessionId);
     if (frozen !== undefined) return { lastSeq: frozen.get(userId) ?? 0, final: true };
     return { lastSeq: 0 };
