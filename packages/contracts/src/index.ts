@@ -70,3 +70,13 @@ export type { RatingRow, StandingRow, MinuteRow, SessionResultRow } from './clic
 export { ASYNCAPI_VERSION, ASYNCAPI_FRAME_TYPES, asyncApiDocument } from './asyncapi.js';
 export type { AsyncApiDocument, AsyncApiOptions } from './asyncapi.js';
 export { CREDENTIAL_LOG_PATHS, redactQuery, logRedaction } from './logging.js';
+export {
+  Gender,
+  GENDERS,
+  MAX_FOLLOWING,
+  MIN_PROFILE_AGE,
+  MIN_BIRTH_YEAR,
+  AGE_BANDS,
+  ageBandOf,
+} from './social.js';
+export type { AgeBand } from './social.js';

@@ -40,6 +40,8 @@ import { ResultsService } from './results/results-service.js';
 import type { FreezeSignal } from './results/results-service.js';
 import type { ApiServices } from './services.js';
 import { SessionRoutes } from './sessions/session-routes.js';
+import { SocialRoutes } from './social/social-routes.js';
+import { SocialService } from './social/social-service.js';
 import { SessionService } from './sessions/session-service.js';
 
 export interface ApiDeps {
@@ -60,7 +62,14 @@ export interface ApiDeps {
   freezeWatch?: FreezeSignal;
 }
 
-export const ROUTE_CLASSES = [AuthRoutes, SessionRoutes, RegistrationRoutes, FeedbackRoutes, ResultsRoutes];
+export const ROUTE_CLASSES = [
+  AuthRoutes,
+  SessionRoutes,
+  RegistrationRoutes,
+  FeedbackRoutes,
+  ResultsRoutes,
+  SocialRoutes,
+];
 
 function buildServices(deps: ApiDeps): ApiServices {
   const { config, orm } = deps;
@@ -99,6 +108,7 @@ function buildServices(deps: ApiDeps): ApiServices {
       deps.freezeWatch ?? { watch: () => undefined },
     ),
     history: new HistoryService(orm),
+    social: new SocialService(orm),
   };
 }
 

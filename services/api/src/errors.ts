@@ -42,6 +42,13 @@ export class EmailTaken extends PulseError {
   }
 }
 
+export class FollowLimitReached extends PulseError {
+  readonly code = ErrorCode.CONFLICT;
+  constructor(readonly limit: number) {
+    super(`a trainee may follow at most ${limit} others`, { details: { limit } });
+  }
+}
+
 export class FeedbackAlreadyGiven extends PulseError {
   readonly code = ErrorCode.CONFLICT;
   constructor(

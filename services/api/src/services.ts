@@ -4,6 +4,7 @@ import type { RegistrationService } from './registrations/registration-service.j
 import type { HistoryService } from './results/history-service.js';
 import type { ResultsService } from './results/results-service.js';
 import type { SessionService } from './sessions/session-service.js';
+import type { SocialService } from './social/social-service.js';
 
 /** What route handlers reach through `ctx.services`. */
 export interface ApiServices {
@@ -13,4 +14,5 @@ export interface ApiServices {
   feedback: FeedbackService;
   results: ResultsService;
   history: HistoryService;
+  social: SocialService;
 }

@@ -23,6 +23,8 @@ interface Row {
   ) => Promise<void>;
   /** Told apart from another row of the same route in the test's title. */
   label?: string;
+  /** What `:id` stands for when it is not the session (e.g. a user to follow). */
+  target?: (sessionId: string, users: Record<Exclude<Caller, 'anonymous'>, TestUser>) => string;
   expected: [number, number, number, number, number];
 }
 
@@ -39,6 +41,30 @@ const TABLE: Row[] = [
     expected: [401, 204, 204, 204, 204],
   },
   { method: 'GET', path: '/v1/me', state: 'scheduled', expected: [401, 200, 200, 200, 200] },
+  {
+    method: 'PATCH',
+    path: '/v1/me',
+    state: 'scheduled',
+    body: () => ({ showOnBoards: false }),
+    expected: [401, 200, 200, 200, 200],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/users/:id/follow',
+    state: 'scheduled',
+    target: (_, users) => users.otherTrainee.id,
+    // the other trainee would follow themselves: 400
+    expected: [401, 204, 400, 403, 403],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/users/:id/follow',
+    state: 'scheduled',
+    target: (_, users) => users.otherTrainee.id,
+    expected: [401, 204, 400, 403, 403],
+  },
+  { method: 'GET', path: '/v1/me/following', state: 'scheduled', expected: [401, 200, 200, 200, 200] },
+  { method: 'GET', path: '/v1/me/followers', state: 'scheduled', expected: [401, 200, 200, 200, 200] },
   {
     method: 'POST',
     path: '/v1/sessions',
@@ -202,7 +228,7 @@ describe('authorization: every route × every kind of caller', () => {
       it(`${title} as ${who} answers ${row.expected[i]}`, async () => {
         const id = await fixture(row.state);
         await row.prepare?.(id, users, api);
-        const res = await api.call(row.method, row.path.replace(':id', id), {
+        const res = await api.call(row.method, row.path.replace(':id', row.target?.(id, users) ?? id), {
           token: who === 'anonymous' ? undefined : users[who].token,
           body: row.body?.(id),
         });

@@ -145,6 +145,10 @@ describe('real responses match the served OpenAPI document (issue 11)', () => {
     ).to.equal(401);
     expect((await call('GET', '/v1/me', { token: refreshed.body.accessToken })).status).to.equal(200);
     expect((await call('GET', '/v1/me')).status).to.equal(401);
+    const token = refreshed.body.accessToken;
+    const changed = await call('PATCH', '/v1/me', { token, body: { birthYear: 1988, gender: 'male' } });
+    expect(changed.status).to.equal(200);
+    expect((await call('PATCH', '/v1/me', { token, body: { birthYear: 1 } })).status).to.equal(400);
     const out = await call('POST', '/v1/auth/logout', {
       token: refreshed.body.accessToken,
       body: { refreshToken: refreshed.body.refreshToken },
@@ -233,6 +237,23 @@ describe('real responses match the served OpenAPI document (issue 11)', () => {
     expect(
       (await call('POST', `/v1/sessions/${other.body.id}/registrations`, { token: ann.token })).status,
     ).to.equal(409);
+  });
+
+  it('for follows: follow, unfollow, both lists and their errors', async () => {
+    const [ann, bob, coach] = await Promise.all([
+      api.user('trainee'),
+      api.user('trainee'),
+      api.user('trainer'),
+    ]);
+    expect((await call('PUT', `/v1/users/${bob.id}/follow`, { token: ann.token })).status).to.equal(204);
+    expect((await call('PUT', `/v1/users/${ann.id}/follow`, { token: ann.token })).status).to.equal(400);
+    expect((await call('PUT', `/v1/users/${coach.id}/follow`, { token: ann.token })).status).to.equal(404);
+    expect((await call('PUT', `/v1/users/${bob.id}/follow`, { token: coach.token })).status).to.equal(403);
+    expect((await call('GET', '/v1/me/following', { token: ann.token })).status).to.equal(200);
+    expect((await call('GET', '/v1/me/followers', { token: bob.token })).status).to.equal(200);
+    expect((await call('GET', '/v1/me/followers?limit=0', { token: bob.token })).status).to.equal(400);
+    expect((await call('DELETE', `/v1/users/${bob.id}/follow`, { token: ann.token })).status).to.equal(204);
+    expect((await call('DELETE', `/v1/users/${coach.id}/follow`, { token: ann.token })).status).to.equal(404);
   });
 
   it('covered every documented operation', () => {

@@ -78,7 +78,7 @@ describe('the OpenAPI document', () => {
     const documented = Object.entries(doc.paths)
       .flatMap(([p, ops]: [string, any]) => Object.keys(ops).map((m) => `${m} ${p}`))
       .sort();
-    expect(mounted).to.have.length(19);
+    expect(mounted).to.have.length(24);
     expect(documented).to.deep.equal(mounted);
   });
 
@@ -126,6 +126,8 @@ describe('the OpenAPI document', () => {
       ),
     );
     expect(limits.map((l) => l.path).sort()).to.deep.equal([
+      '/v1/me/followers',
+      '/v1/me/following',
       '/v1/me/history',
       '/v1/sessions',
       '/v1/sessions/{id}/feedback',

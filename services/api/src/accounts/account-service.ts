@@ -9,6 +9,7 @@ import { hashRefreshToken, newRefreshToken } from './tokens.js';
 import type { AccessTokens } from './tokens.js';
 import { User } from './user.entity.js';
 import type { Role } from './user.entity.js';
+import type { Gender } from '@pulse/contracts';
 
 export interface UserView {
   id: string;
@@ -16,7 +17,20 @@ export interface UserView {
   name: string;
   role: Role;
   weightKg: number | null;
+  /** Optional (issue 16): never shown to others; the age band only on boards, and only with `showOnBoards`. */
+  birthYear: number | null;
+  gender: Gender | null;
+  showOnBoards: boolean;
   createdAt: string;
+}
+
+/** What a caller may change of their own profile (`null` clears an optional field). */
+export interface ProfileChange {
+  name?: string;
+  weightKg?: number | null;
+  birthYear?: number | null;
+  gender?: Gender | null;
+  showOnBoards?: boolean;
 }
 export interface TokenPair {
   accessToken: string;
@@ -30,6 +44,9 @@ export const userView = (u: User): UserView => ({
   name: u.name,
   role: u.role,
   weightKg: u.weightKg,
+  birthYear: u.birthYear,
+  gender: u.gender,
+  showOnBoards: u.showOnBoards,
   createdAt: u.createdAt.toISOString(),
 });
 
@@ -117,6 +134,20 @@ export class AccountService {
   async profile(userId: string): Promise<UserView> {
     const user = await this.orm.em.fork().findOne(User, userId);
     if (user === null) throw new NotFound('user', userId);
+    return userView(user);
+  }
+
+  /** Changes the caller's own profile; only the fields given. */
+  async updateProfile(userId: string, change: ProfileChange): Promise<UserView> {
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, userId);
+    if (user === null) throw new NotFound('user', userId);
+    if (change.name !== undefined) user.name = change.name;
+    if (change.weightKg !== undefined) user.weightKg = change.weightKg;
+    if (change.birthYear !== undefined) user.birthYear = change.birthYear;
+    if (change.gender !== undefined) user.gender = change.gender;
+    if (change.showOnBoards !== undefined) user.showOnBoards = change.showOnBoards;
+    await em.flush();
     return userView(user);
   }
 

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { body, routeConfig } from 'koa-swagger-decorator';
-import { AuthResult, User, z } from '../http/schemas.js';
+import { MIN_BIRTH_YEAR, MIN_PROFILE_AGE } from '@pulse/contracts';
+import { AuthResult, GenderSchema, User, z } from '../http/schemas.js';
 import { routeDoc } from '../http/route-docs.js';
 import { caller } from '../http/authenticate.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.js';
@@ -17,6 +18,27 @@ const RegisterBody = z
   .strict();
 const LoginBody = z.object({ email: Email, password: z.string().min(1).max(MAX_PASSWORD_LENGTH) }).strict();
 const RefreshBody = z.object({ refreshToken: z.string().min(1).max(512) }).strict();
+const BirthYear = z
+  .number()
+  .int()
+  .min(MIN_BIRTH_YEAR)
+  .refine((year) => year <= new Date().getUTCFullYear() - MIN_PROFILE_AGE, {
+    message: `must be at least ${MIN_PROFILE_AGE} years before this year`,
+  });
+const ProfileBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional(),
+    weightKg: z.number().min(20).max(400).nullable().optional(),
+    birthYear: BirthYear.nullable().optional(),
+    gender: GenderSchema.nullable().optional(),
+    showOnBoards: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('ProfileChange', { description: 'only the fields given change; null clears an optional one' });
+const Profile = User.extend({
+  followingCount: z.number().int(),
+  followersCount: z.number().int(),
+}).openapi('Profile');
 
 interface Parsed<B> {
   body: B;
@@ -92,13 +114,35 @@ export class AuthRoutes {
     routeDoc({
       method: 'get',
       path: '/v1/me',
-      summary: 'The caller’s profile',
+      summary: 'The caller’s profile, with how many they follow and how many follow them',
       tags: ['auth'],
-      success: { status: 200, description: 'profile', schema: User },
+      success: { status: 200, description: 'profile', schema: Profile },
       errors: ['NOT_FOUND'],
     }),
   )
   async me(ctx: Context) {
-    ctx.body = await ctx.services.accounts.profile(caller(ctx).userId);
+    const { userId } = caller(ctx);
+    const [user, counts] = await Promise.all([
+      ctx.services.accounts.profile(userId),
+      ctx.services.social.counts(userId),
+    ]);
+    ctx.body = { ...user, ...counts };
+  }
+
+  @routeConfig(
+    routeDoc({
+      method: 'patch',
+      path: '/v1/me',
+      summary: 'Change the caller’s profile (name, weight, optional birth year and gender, board opt-in)',
+      tags: ['auth'],
+      success: { status: 200, description: 'the changed profile', schema: Profile },
+      errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE'],
+    }),
+  )
+  @body(ProfileBody)
+  async changeProfile(ctx: Context, args: Parsed<z.infer<typeof ProfileBody>>) {
+    const { userId } = caller(ctx);
+    const user = await ctx.services.accounts.updateProfile(userId, args.body);
+    ctx.body = { ...user, ...(await ctx.services.social.counts(userId)) };
   }
 }

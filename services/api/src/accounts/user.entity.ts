@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import type { Gender } from '@pulse/contracts';
 
 export const Role = { TRAINEE: 'trainee', TRAINER: 'trainer' } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -21,6 +22,17 @@ export class User {
 
   @Property({ type: 'double', nullable: true })
   weightKg: number | null = null;
+
+  /** Optional (issue 16); with `gender`, shown on no board unless `showOnBoards`. */
+  @Property({ type: 'smallint', nullable: true })
+  birthYear: number | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  gender: Gender | null = null;
+
+  /** The trainee opted in to appear on age-band boards (their birth year and gender are never shown). */
+  @Property({ type: 'boolean' })
+  showOnBoards = false;
 
   @Property({ type: 'text', hidden: true })
   passwordHash!: string;

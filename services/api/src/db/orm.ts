@@ -9,13 +9,15 @@ import { WorkoutSession } from '../sessions/session.entity.js';
 import { Registration } from '../registrations/registration.entity.js';
 import { Feedback } from '../feedback/feedback.entity.js';
 import { OutboxEvent } from '../outbox/outbox-event.entity.js';
+import { Follow } from '../social/follow.entity.js';
 import { Migration20261125000000_initial } from './migrations/Migration20261125000000_initial.js';
 import { Migration20261210000000_upcoming_index } from './migrations/Migration20261210000000_upcoming_index.js';
 import { Migration20261230000000_feedback_keyset } from './migrations/Migration20261230000000_feedback_keyset.js';
 import { Migration20261230000100_outbox_registration_events } from './migrations/Migration20261230000100_outbox_registration_events.js';
 import { Migration20261231000000_frozen_results } from './migrations/Migration20261231000000_frozen_results.js';
+import { Migration20261231000100_profiles_follows } from './migrations/Migration20261231000100_profiles_follows.js';
 
-export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent];
+export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent, Follow];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
 export const MIGRATIONS = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -26,6 +28,7 @@ export const MIGRATIONS = [
     class: Migration20261230000100_outbox_registration_events,
   },
   { name: 'Migration20261231000000_frozen_results', class: Migration20261231000000_frozen_results },
+  { name: 'Migration20261231000100_profiles_follows', class: Migration20261231000100_profiles_follows },
 ];
 
 export interface DatabaseOptions {

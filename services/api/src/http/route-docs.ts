@@ -4,7 +4,7 @@ import type { ErrorCode } from '@pulse/contracts';
 import { HttpStatus } from '@pulse/contracts';
 import { ErrorEnvelope } from './schemas.js';
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Code = keyof typeof ErrorCode;
 
 export interface RouteDoc {

@@ -1,5 +1,5 @@
 import { z } from 'koa-swagger-decorator';
-import { ErrorCode } from '@pulse/contracts';
+import { ErrorCode, GENDERS, type Gender } from '@pulse/contracts';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../pagination.js';
 import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
 
@@ -28,6 +28,8 @@ export const PageQuery = {
   cursor: z.string().min(1).max(512).optional(),
 };
 
+export const GenderSchema = z.enum(GENDERS as [Gender, ...Gender[]]);
+
 export const User = z
   .object({
     id: Uuid,
@@ -35,6 +37,15 @@ export const User = z
     name: z.string(),
     role: z.enum(['trainee', 'trainer']),
     weightKg: z.number().nullable(),
+    birthYear: z.number().int().nullable().openapi({ description: 'optional; never shown to others' }),
+    // OpenAPI 3.0: a nullable enum must list null among its values.
+    gender: GenderSchema.nullable().openapi({
+      description: 'optional; never shown to others',
+      enum: [...GENDERS, null],
+    }),
+    showOnBoards: z.boolean().openapi({
+      description: 'the trainee appears on the age-band boards of the classes they join (off by default)',
+    }),
     createdAt: IsoTime,
   })
   .openapi('User');
