@@ -13,6 +13,8 @@ import { AccountService } from './accounts/account-service.js';
 import { AuthRoutes } from './accounts/auth-routes.js';
 import { LoginLimiter, RegistrationLimiter } from './accounts/auth-limits.js';
 import { AccessTokens } from './accounts/tokens.js';
+import { ClassEnergyRoutes } from './class-energy/class-energy-routes.js';
+import { ClassEnergyService } from './class-energy/class-energy-service.js';
 import { FeedbackRoutes } from './feedback/feedback-routes.js';
 import { FeedbackService } from './feedback/feedback-service.js';
 import { authenticate } from './http/authenticate.js';
@@ -60,7 +62,14 @@ export interface ApiDeps {
   freezeWatch?: FreezeSignal;
 }
 
-export const ROUTE_CLASSES = [AuthRoutes, SessionRoutes, RegistrationRoutes, FeedbackRoutes, ResultsRoutes];
+export const ROUTE_CLASSES = [
+  AuthRoutes,
+  SessionRoutes,
+  RegistrationRoutes,
+  FeedbackRoutes,
+  ResultsRoutes,
+  ClassEnergyRoutes,
+];
 
 function buildServices(deps: ApiDeps): ApiServices {
   const { config, orm } = deps;
@@ -99,6 +108,7 @@ function buildServices(deps: ApiDeps): ApiServices {
       deps.freezeWatch ?? { watch: () => undefined },
     ),
     history: new HistoryService(orm),
+    classEnergy: new ClassEnergyService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AccountService } from './accounts/account-service.js';
+import type { ClassEnergyService } from './class-energy/class-energy-service.js';
 import type { FeedbackService } from './feedback/feedback-service.js';
 import type { RegistrationService } from './registrations/registration-service.js';
 import type { HistoryService } from './results/history-service.js';
@@ -13,4 +14,5 @@ export interface ApiServices {
   feedback: FeedbackService;
   results: ResultsService;
   history: HistoryService;
+  classEnergy: ClassEnergyService;
 }
