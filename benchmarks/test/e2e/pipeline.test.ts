@@ -11,6 +11,7 @@ import {
   seededRandom,
   sleepUntil,
   describeE2e,
+  resultsOf,
 } from './fixture.js';
 
 const TRAINEES = 200;
@@ -140,7 +141,7 @@ describeE2e('The live pipeline end to end (api, 2 gateways, engine, NATS, ClickH
 
   it('gives a trainee their own rank, score and per-minute energy in `me`', async () => {
     for (const t of fx.trainees.slice(0, 6)) {
-      const page = await fx.api.results(t.account.accessToken, fx.session.id, 10);
+      const page = await resultsOf(t.account, fx.session.id, { limit: 10 });
       const mine = t.sent.filter((s) => !s.resend);
       const score = expected.scores.get(t.account.user.id)!;
       const [lo, hi] = expected.rankRange(t.account.user.id);
