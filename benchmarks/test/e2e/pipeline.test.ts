@@ -115,13 +115,14 @@ describeE2e('The live pipeline end to end (api, 2 gateways, engine, NATS, ClickH
     for (const r of lastRanks.values()) expect(r.top).to.deep.equal(top);
   });
 
-  it('tells every client `ended` with the results path and closes with 4410', async () => {
+  it('tells every client `ended` with the results path and its last counted seq, and closes with 4410', async () => {
     await fx.end();
     await Promise.all(fx.trainees.map((t) => t.conn.nextFrame((f) => f.type === 'ended', 10_000, true)));
     const codes = await Promise.all(fx.trainees.map((t) => t.conn.closed));
     for (const t of fx.trainees) {
+      // lastSeq (issue 14's end barrier): every rating of the trainee was counted before the end.
       expect(framesOf(t.conn, 'ended')).to.deep.equal([
-        { type: 'ended', resultsPath: resultsPath(fx.session.id) },
+        { type: 'ended', resultsPath: resultsPath(fx.session.id), lastSeq: t.seq },
       ]);
     }
     expect(new Set(codes)).to.deep.equal(new Set([CloseCode.SESSION_CLOSED]));
