@@ -6,44 +6,36 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { SCORE_ALLOWANCE, type ServerFrame } from '@pulse/contracts';
+import { PulseClient, type WebSocketLike } from '@pulse/sdk';
 
 /**
  * Pulse as a new user runs it: `npm start`'s stack (scripts/stack.mjs) with an EMPTY environment, then the
- * contract's flow by hand — a trainer starts a class, trainees join and stream, ranks come back, results
- * match what was sent — and the attacks of issue 11 against the same default stack. Two services with
- * different defaults once closed every socket of such a stack with 4401; nothing else in the suite ran it.
+ * contract's flow — a trainer starts a class, trainees join and stream, ranks come back, results match what
+ * was sent — and the attacks of issue 11 against the same default stack. Two services with different
+ * defaults once closed every socket of such a stack with 4401; nothing else in the suite ran it.
+ *
+ * The trainer and the honest trainee are @pulse/sdk clients (issue 15: one client implementation); the
+ * attackers stay raw sockets and raw bytes, since they test the door, not a client.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const API = 'http://127.0.0.1:3000';
 const GATEWAY = 'http://127.0.0.1:8080';
 const ENGINE = 'http://127.0.0.1:8090';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function call(method: string, url: string, body?: unknown, token?: string) {
-  const res = await fetch(`${API}${url}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as Json };
-}
-
+/** A new account signed in through the SDK, with its user id. */
 async function account(role: 'trainer' | 'trainee', name: string) {
-  const email = `${role}-${randomUUID()}@e2e.pulse.test`;
-  const res = await call('POST', '/v1/auth/register', {
-    email,
+  const client = new PulseClient({ baseUrl: API });
+  const { user } = await client.signUp({
+    email: `${role}-${randomUUID()}@e2e.pulse.test`,
     password: 'correct horse battery',
     name,
     role,
   });
-  expect(res.status, JSON.stringify(res.body)).to.equal(201);
-  return { token: res.body.accessToken as string, userId: res.body.user.id as string };
+  return { client, userId: user.id };
 }
+
+/** Node sockets for the SDK's live session (browsers use their global WebSocket). */
+const nodeWebSocket = (url: string) => new WebSocket(url) as unknown as WebSocketLike;
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -55,7 +47,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
-/** A device: one socket, its frames, and the ability to await one. */
+/** A raw device for the attacks: one socket, its frames, and the ability to await one. */
 class Device {
   readonly frames: ServerFrame[] = [];
   readonly closed: Promise<number>;
@@ -90,12 +82,6 @@ class Device {
   close(): void {
     this.ws.terminate();
   }
-}
-
-async function join(sessionId: string, token: string) {
-  const res = await call('POST', `/v1/sessions/${sessionId}/join`, {}, token);
-  expect(res.status, JSON.stringify(res.body)).to.equal(200);
-  return res.body as { gatewayUrl: string; ticket: string; state: string };
 }
 
 /** Sends raw bytes and resolves with the first line of the answer ('' when the server closed silently). */
@@ -156,35 +142,25 @@ describe('The default stack, as `npm start` runs it with an empty environment (i
   });
 
   it('runs a class: welcome, live ranks, and results equal to what each device sent, while attacked', async () => {
-    const trainer = await account('trainer', 'Coach');
-    const created = await call(
-      'POST',
-      '/v1/sessions',
-      {
-        title: 'Default stack class',
-        type: 'hiit',
-        startsAt: new Date(Date.now() + 60_000).toISOString(),
-        durationMinutes: 30,
-        capacity: 10,
-      },
-      trainer.token,
-    );
-    expect(created.status, JSON.stringify(created.body)).to.equal(201);
-    const sessionId = created.body.id as string;
+    const trainer = (await account('trainer', 'Coach')).client;
+    const created = await trainer.createSession({
+      title: 'Default stack class',
+      type: 'hiit',
+      startsAt: new Date(Date.now() + 60_000).toISOString(),
+      durationMinutes: 30,
+      capacity: 10,
+    });
+    const sessionId = created.id;
     const honest = await account('trainee', 'Honest');
     const cheater = await account('trainee', 'Cheater');
-    for (const t of [honest, cheater]) {
-      const reg = await call('POST', `/v1/sessions/${sessionId}/registrations`, {}, t.token);
-      expect(reg.body.status).to.equal('registered');
-    }
+    for (const t of [honest, cheater])
+      expect((await t.client.register(sessionId)).status).to.equal('registered');
 
     // The honest trainee waits in the waiting room, then is moved in when the class starts.
-    const honestJoin = await join(sessionId, honest.token);
-    expect(honestJoin.state).to.equal('waiting');
-    const device = new Device(honestJoin.gatewayUrl, honestJoin.ticket);
-    expect((await device.frame('welcome')).state).to.equal('waiting');
-    expect((await call('POST', `/v1/sessions/${sessionId}/start`, {}, trainer.token)).status).to.equal(200);
-    await device.frame('started');
+    const device = honest.client.live(sessionId, { webSocket: nodeWebSocket });
+    expect((await device.start()).state).to.equal('waiting');
+    expect((await trainer.startSession(sessionId)).status).to.equal('live');
+    await until('the honest device live', async () => (device.state === 'live' ? true : undefined));
 
     // Hostile request targets on both ports while the class runs (issue 11: one of these killed the gateway).
     for (const port of [3000, 8080]) {
@@ -203,7 +179,7 @@ describe('The default stack, as `npm start` runs it with an empty environment (i
     const burst = (d: Device) => {
       for (let i = 0; i < 150; i++) d.rate(++cheaterSeq, 100);
     };
-    const parallel = await Promise.all([1, 2, 3, 4, 5].map(() => join(sessionId, cheater.token)));
+    const parallel = await Promise.all([1, 2, 3, 4, 5].map(() => cheater.client.join(sessionId)));
     const sockets = parallel.map((j) => new Device(j.gatewayUrl, j.ticket));
     await until('the five sockets welcomed', async () =>
       sockets.every((d) => d.frames.some((f) => f.type === 'welcome') || d.closeCode !== null)
@@ -218,16 +194,16 @@ describe('The default stack, as `npm start` runs it with an empty environment (i
     const survivor = sockets.find((d) => d.closeCode === null)!;
     expect(survivor, 'one socket stays open').to.not.equal(undefined);
 
-    // Meanwhile the honest device streams one rating a second.
+    // Meanwhile the honest device streams one rating a second (the SDK numbers and resends them).
     const honestEnergies = [40, 55.5, 61, 72.25, 38, 90];
     const honestLoop = (async () => {
-      for (let i = 0; i < honestEnergies.length; i++) {
-        device.rate(i + 1, honestEnergies[i]);
+      for (const energy of honestEnergies) {
+        device.rate(energy);
         await new Promise((r) => setTimeout(r, 1_000));
       }
     })();
     for (let round = 0; round < 8; round++) {
-      const j = await join(sessionId, cheater.token);
+      const j = await cheater.client.join(sessionId);
       const d = new Device(j.gatewayUrl, j.ticket);
       await d.frame('welcome');
       burst(d);
@@ -239,35 +215,38 @@ describe('The default stack, as `npm start` runs it with an empty environment (i
     const attackSeconds = (Date.now() - attackStartedAt) / 1000;
 
     // A ticket stops working once its trainee unregisters (the API's outbox tells the gateways).
-    const leaver = await account('trainee', 'Leaver');
-    await call('POST', `/v1/sessions/${sessionId}/registrations`, {}, leaver.token);
-    const leaverJoin = await join(sessionId, leaver.token);
+    // (Raw sockets: the SDK would ask for a new ticket on 4401; this checks the gateway's door.)
+    const leaver = (await account('trainee', 'Leaver')).client;
+    await leaver.register(sessionId);
+    const leaverJoin = await leaver.join(sessionId);
     const leaverDevice = new Device(leaverJoin.gatewayUrl, leaverJoin.ticket);
     await leaverDevice.frame('welcome');
-    expect(
-      (await call('DELETE', `/v1/sessions/${sessionId}/registrations/me`, undefined, leaver.token)).status,
-    ).to.equal(204);
+    await leaver.unregister(sessionId);
     expect(await leaverDevice.closed).to.equal(4401);
     const stale = new Device(leaverJoin.gatewayUrl, leaverJoin.ticket);
     expect(await stale.closed).to.equal(4401);
 
     // The honest device's rank frame counts all its ratings.
     const honestScore = honestEnergies.reduce((a, b) => a + b, 0);
-    const rank = await device.frame('rank', (f) => f.score === honestScore);
+    const rank = await until('a rank counting every honest rating', async () =>
+      device.rank?.score === honestScore ? device.rank : undefined,
+    );
     expect(rank.participants).to.be.oneOf([2, 3]); // the leaver joined the board before leaving
+    expect(device.outbox.unconfirmed).to.deep.equal([]);
 
-    expect((await call('POST', `/v1/sessions/${sessionId}/end`, {}, trainer.token)).status).to.equal(200);
-    expect(await device.closed).to.equal(4410);
+    expect((await trainer.endSession(sessionId)).status).to.equal('ended');
+    // `ended` is the SDK's end state for the `ended` frame followed by close 4410.
+    expect(await device.done).to.deep.include({ state: 'ended', closeCode: 4410 });
     const results = await until(
       'frozen results',
       async () => {
-        const res = await call('GET', `/v1/sessions/${sessionId}/results`, undefined, honest.token);
-        return res.status === 200 && res.body.me?.score === honestScore ? res.body : undefined;
+        const res = await honest.client.results(sessionId); // 202 RESULTS_PENDING throws until frozen
+        return res.final && res.me?.score === honestScore ? res : undefined;
       },
       60_000,
     );
-    expect(results.me.score).to.equal(honestScore);
-    const cheaterRow = (results.leaderboard.items as Json[]).find((row) => row.userId === cheater.userId);
+    expect(results.me!.score).to.equal(honestScore);
+    const cheaterRow = results.leaderboard.items.find((row) => row.userId === cheater.userId);
     const limit = (SCORE_ALLOWANCE.burst + Math.ceil(SCORE_ALLOWANCE.ratePerSec * attackSeconds)) * 100;
     expect(cheaterRow, 'the cheater is on the board').to.not.equal(undefined);
     expect(cheaterRow!.score, `sent ${cheaterSeq} ratings of 100 in ${attackSeconds} s`).to.be.at.most(limit);

@@ -55,8 +55,8 @@ describe('operations rules (issue 14: manifests an operator can trust)', () => {
       expect(autoscaledWithReplicas(objectsOf(dir))).to.deep.equal([]);
     });
 
-    it(`${dir}: spreads api, gateway and live-engine over zones, then nodes`, () => {
-      for (const name of ['api', 'gateway', 'live-engine']) {
+    it(`${dir}: spreads api, gateway, live-engine and web over zones, then nodes`, () => {
+      for (const name of ['api', 'gateway', 'live-engine', 'web']) {
         const spread = find(objectsOf(dir), 'Deployment', name).spec.template.spec
           .topologySpreadConstraints as {
           topologyKey: string;

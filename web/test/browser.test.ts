@@ -74,6 +74,17 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
       testId,
       expected,
     );
+  /** Waits until a chart's text alternative (its canvas' aria-label) contains every one of `parts`. */
+  const waitChart = (page: Page, testId: string, parts: string[]) =>
+    page.waitForFunction(
+      (id, want) => {
+        const label = document.querySelector(`[data-testid="${id}"]`)?.getAttribute('aria-label') ?? '';
+        return want.every((w) => label.includes(w));
+      },
+      { timeout: 30_000 },
+      testId,
+      parts,
+    );
   const click = async (page: Page, label: string) =>
     (await page.waitForSelector(`::-p-text(${label})`))!.click();
 
@@ -145,6 +156,15 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
     await audit(riders[0].page, 'trainee live');
     await shot(riders[0].page, 'trainee-live');
     await waitText(trainer.page, 'participants', '2');
+    // The class's energy (issue 15): minute 1's average of all twelve readings is (6 x 80 + 6 x 40) / 12 = 60;
+    // one trainee in 40–50, one in 80–90.
+    await waitChart(trainer.page, 'class-minutes-chart', ['min 1: 60']);
+    await waitChart(trainer.page, 'energy-distribution-chart', [
+      '30–40: 0',
+      '40–50: 1',
+      '70–80: 0',
+      '80–90: 1',
+    ]);
     await audit(trainer.page, 'trainer live');
     await shot(trainer.page, 'trainer-live');
 

@@ -1,14 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { RankFrame, ServerFrame } from '@pulse/contracts';
+import { ErrorCode, PulseApiError, PulseClient } from '@pulse/sdk';
+import type { LeaderboardEntry, SessionResults, Session, User } from '@pulse/sdk';
 import type { LocalStack } from '../../src/stack.js';
 import { type LocalStackOptions } from '../../src/stack.js';
-import {
-  ApiClient,
-  registerAndJoin,
-  registerTrainees,
-  type Account,
-  type Session,
-} from '../../src/client/rest.js';
+import { mapLimit } from '../../src/client/rest.js';
 import { TraineeConnection } from '../../src/client/trainee.js';
 import { waitFor } from '../../src/stack/ports.js';
 import { storedRatings } from '../../src/metrics/stored-ratings.js';
@@ -40,6 +37,91 @@ export const e2eStackOptions = (extra: LocalStackOptions = {}): LocalStackOption
   },
 });
 
+/**
+ * A signed-in account: REST goes through @pulse/sdk (issue 15: one client implementation). `accessToken` is
+ * the SDK's current token, for the few checks that read raw HTTP (status codes, ETag, 304).
+ */
+export interface Account {
+  client: PulseClient;
+  user: User;
+  readonly accessToken: string;
+}
+
+/** Signs an account up through the SDK (trainees get distinct weights, as the load harness gives them). */
+export async function signUp(
+  stack: LocalStack,
+  role: 'trainer' | 'trainee',
+  name: string,
+  weightKg?: number,
+): Promise<Account> {
+  const client = new PulseClient({ baseUrl: stack.apiUrl });
+  const email = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '.')}.${randomUUID()}@e2e.pulse.test`;
+  const { user } = await client.signUp({
+    email,
+    password: 'correct horse battery',
+    name,
+    role,
+    ...(weightKg === undefined ? {} : { weightKg }),
+  });
+  return {
+    client,
+    user,
+    get accessToken() {
+      return client.tokens.current!.accessToken;
+    },
+  };
+}
+
+/** `count` trainees (16 sign-ups in flight), each with a distinct name and weight. */
+export const signUpTrainees = (stack: LocalStack, count: number, prefix: string): Promise<Account[]> =>
+  mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    (i) => signUp(stack, 'trainee', `${prefix} ${i + 1}`, 55 + (i % 40)),
+  );
+
+/** Registers every account for the session and returns its join answer (ticket, gateway, state). */
+export const registerAndJoin = (sessionId: string, accounts: readonly Account[]) =>
+  mapLimit(accounts, 16, async (a) => {
+    await a.client.register(sessionId);
+    return a.client.join(sessionId);
+  });
+
+/**
+ * One page of results as `account` sees it, waiting while an ended session's results are being frozen
+ * (the SDK throws RESULTS_PENDING with `retryAfter` seconds for the API's 202).
+ */
+export async function resultsOf(
+  account: Account,
+  sessionId: string,
+  query: { limit?: number; cursor?: string } = {},
+  patienceMs = 30_000,
+): Promise<SessionResults> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await account.client.results(sessionId, query);
+    } catch (err) {
+      if (!(err instanceof PulseApiError) || err.code !== ErrorCode.RESULTS_PENDING || Date.now() > deadline)
+        throw err;
+      await new Promise((r) => setTimeout(r, Math.max(0.05, err.retryAfter ?? 1) * 1000));
+    }
+  }
+}
+
+/** Every leaderboard page of a session's results, plus the caller's `me` from the first page. */
+export async function allResults(account: Account, sessionId: string) {
+  const first = await resultsOf(account, sessionId, { limit: 100 });
+  const items: LeaderboardEntry[] = [...first.leaderboard.items];
+  let cursor = first.leaderboard.nextCursor;
+  while (cursor) {
+    const page = await resultsOf(account, sessionId, { limit: 100, cursor });
+    items.push(...page.leaderboard.items);
+    cursor = page.leaderboard.nextCursor;
+  }
+  return { items, me: first.me };
+}
+
 /** One rating as the test sent it; `resend` marks a repeat of an earlier seq. */
 export interface SentRating {
   userId: string;
@@ -55,25 +137,30 @@ export interface Trainee {
   seq: number;
 }
 
-/** A trainer's session with trainees registered and connected (round-robin over the gateways). */
+/**
+ * A trainer's session with trainees registered and connected (round-robin over the gateways). REST is the
+ * SDK's; each trainee's socket is a raw TraineeConnection that validates every frame against the contract
+ * and can send a chosen seq again: these suites test the gateways' and engines' exact counting (duplicates,
+ * resends, crashes), which a client with an outbox would hide.
+ */
 export class SessionFixture {
-  readonly api: ApiClient;
   trainer!: Account;
   session!: Session;
   trainees: Trainee[] = [];
 
-  constructor(readonly stack: LocalStack) {
-    this.api = new ApiClient(stack.apiUrl);
-  }
+  constructor(readonly stack: LocalStack) {}
 
   async create(traineeCount: number, prefix = 'Rider'): Promise<void> {
-    this.trainer = await this.api.register('trainer', `Coach ${prefix}`);
-    this.session = await this.api.createSession(this.trainer.accessToken, {
+    this.trainer = await signUp(this.stack, 'trainer', `Coach ${prefix}`);
+    this.session = await this.trainer.client.createSession({
       title: `E2E ${prefix}`,
+      type: 'cycling',
+      durationMinutes: 30,
       capacity: 10_000,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
     });
-    const accounts = await registerTrainees(this.api, traineeCount, 16, prefix);
-    const joins = await registerAndJoin(this.api, this.session.id, accounts);
+    const accounts = await signUpTrainees(this.stack, traineeCount, prefix);
+    const joins = await registerAndJoin(this.session.id, accounts);
     this.trainees = accounts.map((account, i) => {
       expect(joins[i].state, `join state of ${account.user.name}`).to.equal('waiting');
       const url = this.stack.gatewayUrls[i % this.stack.gatewayUrls.length];
@@ -91,10 +178,10 @@ export class SessionFixture {
   }
 
   start(): Promise<Session> {
-    return this.api.lifecycle(this.trainer.accessToken, this.session.id, 'start');
+    return this.trainer.client.startSession(this.session.id);
   }
   end(): Promise<Session> {
-    return this.api.lifecycle(this.trainer.accessToken, this.session.id, 'end');
+    return this.trainer.client.endSession(this.session.id);
   }
 
   /** Sends the trainee's next rating and logs it. */
@@ -129,12 +216,12 @@ export class SessionFixture {
     accept: (items: { userId: string; rank: number; score: number }[]) => boolean,
     timeoutMs = 30_000,
   ) {
-    let last: Awaited<ReturnType<ApiClient['allResults']>> | undefined;
+    let last: Awaited<ReturnType<typeof allResults>> | undefined;
     try {
       return await waitFor(
         'results',
         async () => {
-          last = await this.api.allResults(this.trainer.accessToken, this.session.id);
+          last = await allResults(this.trainer, this.session.id);
           return accept(last.items) ? last : undefined;
         },
         timeoutMs,

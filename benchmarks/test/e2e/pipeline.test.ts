@@ -11,6 +11,7 @@ import {
   seededRandom,
   sleepUntil,
   describeE2e,
+  resultsOf,
 } from './fixture.js';
 
 const TRAINEES = 200;
@@ -114,13 +115,14 @@ describeE2e('The live pipeline end to end (api, 2 gateways, engine, NATS, ClickH
     for (const r of lastRanks.values()) expect(r.top).to.deep.equal(top);
   });
 
-  it('tells every client `ended` with the results path and closes with 4410', async () => {
+  it('tells every client `ended` with the results path and its last counted seq, and closes with 4410', async () => {
     await fx.end();
     await Promise.all(fx.trainees.map((t) => t.conn.nextFrame((f) => f.type === 'ended', 10_000, true)));
     const codes = await Promise.all(fx.trainees.map((t) => t.conn.closed));
     for (const t of fx.trainees) {
+      // lastSeq (issue 14's end barrier): every rating of the trainee was counted before the end.
       expect(framesOf(t.conn, 'ended')).to.deep.equal([
-        { type: 'ended', resultsPath: resultsPath(fx.session.id) },
+        { type: 'ended', resultsPath: resultsPath(fx.session.id), lastSeq: t.seq },
       ]);
     }
     expect(new Set(codes)).to.deep.equal(new Set([CloseCode.SESSION_CLOSED]));
@@ -140,7 +142,7 @@ describeE2e('The live pipeline end to end (api, 2 gateways, engine, NATS, ClickH
 
   it('gives a trainee their own rank, score and per-minute energy in `me`', async () => {
     for (const t of fx.trainees.slice(0, 6)) {
-      const page = await fx.api.results(t.account.accessToken, fx.session.id, 10);
+      const page = await resultsOf(t.account, fx.session.id, { limit: 10 });
       const mine = t.sent.filter((s) => !s.resend);
       const score = expected.scores.get(t.account.user.id)!;
       const [lo, hi] = expected.rankRange(t.account.user.id);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { LocalStack } from '../../src/stack.js';
-import { TokenKeeper } from '../../src/client/rest.js';
+import { PulseClient } from '@pulse/sdk';
 import { TraineeConnection } from '../../src/client/trainee.js';
 import { ExpectedStandings, scoresFromSent } from '../../src/verify/standings.js';
 import { SessionFixture, e2eStackOptions, type Trainee, describeE2e } from './fixture.js';
@@ -28,7 +28,7 @@ describeE2e('A trainee reconnecting through the other gateway', function () {
 
   /** A fresh ticket and socket for the rider, on the gateway given. */
   async function reconnect(gatewayUrl: string) {
-    const join = await fx.api.join(rider.account.accessToken, fx.session.id);
+    const join = await rider.account.client.join(fx.session.id);
     expect(join.state).to.equal('live');
     rider.conn = new TraineeConnection(gatewayUrl, join.ticket, { validate: 'full', keepFrames: true });
     return rider.conn.connect();
@@ -73,18 +73,16 @@ describeE2e('A trainee reconnecting through the other gateway', function () {
     });
   });
   it('keeps a long-running client signed in by rotating its tokens through /v1/auth/refresh', async () => {
-    const original = rider.account.refreshToken;
-    const keeper = new TokenKeeper(fx.api, rider.account, 0);
-    const rotated = await keeper.accessToken();
-    // The keeper rotated the pair: the refresh token it started from is spent.
-    const reuse = await fx.api
-      .request('POST', '/v1/auth/refresh', undefined, { refreshToken: original })
-      .then(
-        () => 200,
-        (err: { status?: number }) => err.status,
-      );
-    expect(reuse).to.equal(401);
-    const me = await fx.api.request<{ id: string }>('GET', '/v1/me', rotated);
-    expect(me.id).to.equal(rider.account.user.id);
+    const { client } = rider.account;
+    const original = client.tokens.current!.refreshToken;
+    // An access token that no longer verifies, as after its lifetime: the SDK refreshes once and retries.
+    client.tokens.set({ accessToken: 'expired', refreshToken: original });
+    expect((await client.me()).id).to.equal(rider.account.user.id);
+    expect(client.tokens.current!.refreshToken).to.not.equal(original);
+    // The SDK rotated the pair: the refresh token it started from is spent.
+    const reuse = await new PulseClient({ baseUrl: stack.apiUrl }).api.POST('/v1/auth/refresh', {
+      body: { refreshToken: original },
+    });
+    expect(reuse.response.status).to.equal(401);
   });
 });

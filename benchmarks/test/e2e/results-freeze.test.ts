@@ -1,11 +1,19 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST replies are untyped JSON */
 import { expect } from 'chai';
 import { LocalStack } from '../../src/stack.js';
-import { registerAndJoin, registerTrainees, type Account } from '../../src/client/rest.js';
 import { sleep, waitFor } from '../../src/stack/ports.js';
 import { ExpectedStandings, scoresFromSent } from '../../src/verify/standings.js';
 import { rawRatings, resultsFromRatings, DEFAULT_WEIGHT_KG } from '../../src/verify/results-from-ratings.js';
-import { SessionFixture, e2eStackOptions, seededRandom, describeE2e, MINUTE_MS } from './fixture.js';
+import {
+  SessionFixture,
+  e2eStackOptions,
+  seededRandom,
+  describeE2e,
+  MINUTE_MS,
+  registerAndJoin,
+  signUpTrainees,
+  type Account,
+} from './fixture.js';
 
 const TRAINEES = 12;
 const ROUNDS = 14;
@@ -32,8 +40,8 @@ describeE2e(
     async function played(prefix: string, seed: number) {
       const fx = new SessionFixture(stack);
       await fx.create(TRAINEES, prefix);
-      const [absent] = await registerTrainees(fx.api, 1, 1, `${prefix} Absent`);
-      await registerAndJoin(fx.api, fx.session.id, [absent]);
+      const [absent] = await signUpTrainees(stack, 1, `${prefix} Absent`);
+      await registerAndJoin(fx.session.id, [absent]);
       await fx.connectAll();
       await fx.start();
       await Promise.all(fx.trainees.map((t) => t.conn.nextFrame((f) => f.type === 'started', 10_000, true)));
@@ -48,8 +56,21 @@ describeE2e(
       return { fx, absent };
     }
 
-    async function pollResults(fx: SessionFixture, token: string, query = '') {
-      return fx.api.send('GET', `/v1/sessions/${fx.session.id}/results${query}`, token);
+    /**
+     * One results request through the SDK's generated client, which leaves the HTTP answer visible: these
+     * checks are about the status codes and caching headers of frozen results (202, ETag, 304).
+     */
+    async function pollResults(
+      fx: SessionFixture,
+      account: Account,
+      query: { limit?: number; cursor?: string } = {},
+      headers: Record<string, string> = {},
+    ) {
+      const { data, error, response } = await account.client.api.GET('/v1/sessions/{id}/results', {
+        params: { path: { id: fx.session.id }, query },
+        headers,
+      });
+      return { status: response.status, headers: response.headers, body: data ?? error };
     }
 
     /** Frozen results and history, page by page and caller by caller, against the raw ratings. */
@@ -68,11 +89,7 @@ describeE2e(
       const board: any[] = [];
       let cursor: string | null = null;
       do {
-        const page: any = await pollResults(
-          fx,
-          fx.trainer.accessToken,
-          `?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ''}`,
-        );
+        const page: any = await pollResults(fx, fx.trainer, { limit: PAGE, ...(cursor ? { cursor } : {}) });
         expect(page.status).to.equal(200);
         expect(page.body.final).to.equal(true);
         expect(page.body.leaderboard.items.length).to.be.at.most(PAGE);
@@ -86,7 +103,7 @@ describeE2e(
       // Every participant's own `me`, and 304 when it asks again with the ETag.
       for (const t of fx.trainees) {
         const id = t.account.user.id;
-        const res: any = await pollResults(fx, t.account.accessToken, `?limit=${PAGE}`);
+        const res: any = await pollResults(fx, t.account, { limit: PAGE });
         expect(res.status).to.equal(200);
         const want = computed.get(id)!;
         const { rank, ...numbers } = res.body.me;
@@ -99,27 +116,18 @@ describeE2e(
           minutes: want.minutes,
         });
         const etag = res.headers.get('etag');
-        const again = await fx.api.send(
-          'GET',
-          `/v1/sessions/${fx.session.id}/results?limit=${PAGE}`,
-          t.account.accessToken,
-          undefined,
-          {
-            'if-none-match': etag,
-          },
-        );
+        const again = await pollResults(fx, t.account, { limit: PAGE }, { 'if-none-match': etag });
         expect(again.status).to.equal(304);
       }
-      const absentView: any = await pollResults(fx, absent.accessToken);
+      const absentView: any = await pollResults(fx, absent);
       expect(absentView.status).to.equal(200);
       expect(absentView.body).to.not.have.property('me');
 
       // History from the same frozen rows.
       const rider = fx.trainees[0].account;
-      const history: any = await fx.api.send('GET', '/v1/me/history?limit=1', rider.accessToken);
-      expect(history.status).to.equal(200);
-      const entry = history.body.items[0];
-      const mine = ((await pollResults(fx, rider.accessToken)).body as any).me;
+      const history = await rider.client.history({ limit: 1 });
+      const entry = history.items[0];
+      const mine = ((await pollResults(fx, rider)).body as any).me;
       expect(entry.session.id).to.equal(fx.session.id);
       expect(entry).to.deep.include({
         rank: mine.rank,
@@ -128,9 +136,9 @@ describeE2e(
         calories: computed.get(rider.user.id)!.calories,
         avgEnergy: computed.get(rider.user.id)!.avgEnergy,
       });
-      const absentHistory: any = await fx.api.send('GET', '/v1/me/history', absent.accessToken);
-      expect(absentHistory.body.items.map((i: any) => i.session.id)).to.deep.equal([fx.session.id]);
-      expect(absentHistory.body.items[0]).to.deep.include({ rank: null, score: null });
+      const absentHistory = await absent.client.history();
+      expect(absentHistory.items.map((i) => i.session.id)).to.deep.equal([fx.session.id]);
+      expect(absentHistory.items[0]).to.deep.include({ rank: null, score: null });
     }
 
     it('answers 202 while the engine is down at the end, then freezes the exact results once it is back', async () => {
@@ -139,7 +147,7 @@ describeE2e(
       await fx.end();
       const deadline = Date.now() + 2_000;
       while (Date.now() < deadline) {
-        const res: any = await pollResults(fx, fx.trainees[0].account.accessToken);
+        const res: any = await pollResults(fx, fx.trainees[0].account);
         expect(res.status, JSON.stringify(res.body)).to.equal(202);
         expect(res.headers.get('retry-after')).to.equal('1');
         expect(res.body.error.code).to.equal('RESULTS_PENDING');
@@ -148,7 +156,7 @@ describeE2e(
       await stack.restart('engine-1');
       await waitFor(
         'frozen results',
-        async () => ((await pollResults(fx, fx.trainer.accessToken)).status === 200 ? true : undefined),
+        async () => ((await pollResults(fx, fx.trainer)).status === 200 ? true : undefined),
         60_000,
         200,
       );
@@ -164,7 +172,7 @@ describeE2e(
       await stack.restart('engine-1');
       await waitFor(
         'frozen results',
-        async () => ((await pollResults(fx, fx.trainer.accessToken)).status === 200 ? true : undefined),
+        async () => ((await pollResults(fx, fx.trainer)).status === 200 ? true : undefined),
         60_000,
         200,
       );

@@ -81,7 +81,7 @@ describeE2e(
      */
     async function reconnect(fx: SessionFixture, t: Trainee, url: string) {
       for (let attempt = 1; ; attempt++) {
-        const join = await fx.api.join(t.account.accessToken, fx.session.id);
+        const join = await t.account.client.join(fx.session.id);
         t.conn = new TraineeConnection(url, join.ticket, { validate: 'full', keepFrames: true });
         try {
           return await t.conn.connect();

@@ -21,6 +21,9 @@ export type Feedback = Schemas['Feedback'];
 export type FeedbackSummary = Schemas['FeedbackSummary'];
 export type HistoryPage = Schemas['HistoryPage'];
 export type HistoryEntry = Schemas['HistoryEntry'];
+export type ClassEnergy = Schemas['ClassEnergy'];
+export type ClassMinute = Schemas['ClassMinute'];
+export type EnergyBucket = Schemas['EnergyBucket'];
 type Body<Op extends keyof operations> =
   NonNullable<operations[Op]['requestBody']> extends { content: { 'application/json': infer B } } ? B : never;
 type Query<Op extends keyof operations> = operations[Op] extends { parameters: { query?: infer Q } }
@@ -169,6 +172,10 @@ export class PulseClient {
   }
   history(query: PageQuery = {}): Promise<HistoryPage> {
     return unwrap(this.api.GET('/v1/me/history', { params: { query } }));
+  }
+  /** The owning trainer's view of a live or ended class: per-minute class average energy and its distribution. */
+  classEnergy(id: string): Promise<ClassEnergy> {
+    return unwrap(this.api.GET('/v1/sessions/{id}/class-energy', { params: { path: { id } } }));
   }
 
   /** A trainee's live session (not started: call `start()`); tickets come from `join`, renewed on 4401. */

@@ -45,6 +45,23 @@ describe('PulseClient over REST', function () {
     expect(page.items.map((s) => s.id)).to.deep.equal([session.id]);
   });
 
+  it('reads a live class’s energy as its trainer, typed, and refuses it to anyone else', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Energy');
+    const session = await newSession(trainer, 'Energy');
+    await trainer.startSession(session.id);
+    const energy = await trainer.classEnergy(session.id);
+    expect(energy.minutes).to.deep.equal([]);
+    expect(energy.distribution.minute).to.equal(null);
+    expect(energy.distribution.buckets.map((b) => b.from)).to.deep.equal([
+      0, 10, 20, 30, 40, 50, 60, 70, 80, 90,
+    ]);
+    const other = await account(stack, 'trainer', 'Coach Other');
+    expect(await rejection(other.classEnergy(session.id))).to.include({
+      code: ErrorCode.FORBIDDEN,
+      status: 403,
+    });
+  });
+
   it('turns every non-2xx answer into a PulseApiError with the contract’s code, status and details', async () => {
     const trainer = await account(stack, 'trainer', 'Coach Errors');
     const session = await newSession(trainer, 'Errors');

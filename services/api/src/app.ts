@@ -13,6 +13,8 @@ import { AccountService } from './accounts/account-service.js';
 import { AuthRoutes } from './accounts/auth-routes.js';
 import { LoginLimiter, RegistrationLimiter } from './accounts/auth-limits.js';
 import { AccessTokens } from './accounts/tokens.js';
+import { ClassEnergyRoutes } from './class-energy/class-energy-routes.js';
+import { ClassEnergyService } from './class-energy/class-energy-service.js';
 import { FeedbackRoutes } from './feedback/feedback-routes.js';
 import { FeedbackService } from './feedback/feedback-service.js';
 import { authenticate } from './http/authenticate.js';
@@ -69,6 +71,7 @@ export const ROUTE_CLASSES = [
   FeedbackRoutes,
   ResultsRoutes,
   SocialRoutes,
+  ClassEnergyRoutes,
 ];
 
 function buildServices(deps: ApiDeps): ApiServices {
@@ -109,6 +112,7 @@ function buildServices(deps: ApiDeps): ApiServices {
     ),
     history: new HistoryService(orm),
     social: new SocialService(orm),
+    classEnergy: new ClassEnergyService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AccountService } from './accounts/account-service.js';
+import type { ClassEnergyService } from './class-energy/class-energy-service.js';
 import type { FeedbackService } from './feedback/feedback-service.js';
 import type { RegistrationService } from './registrations/registration-service.js';
 import type { HistoryService } from './results/history-service.js';
@@ -15,4 +16,5 @@ export interface ApiServices {
   results: ResultsService;
   history: HistoryService;
   social: SocialService;
+  classEnergy: ClassEnergyService;
 }

@@ -115,6 +115,19 @@ const TABLE: Row[] = [
   },
   { method: 'GET', path: '/v1/sessions/:id/feedback', state: 'ended', expected: [401, 403, 403, 200, 403] },
   { method: 'GET', path: '/v1/me/history', state: 'ended', expected: [401, 200, 200, 403, 403] },
+  // Issue 15: the class's energy is the owning trainer's, live or ended; before the start there is none.
+  {
+    method: 'GET',
+    path: '/v1/sessions/:id/class-energy',
+    state: 'live',
+    expected: [401, 403, 403, 200, 403],
+  },
+  {
+    method: 'GET',
+    path: '/v1/sessions/:id/class-energy',
+    state: 'scheduled',
+    expected: [401, 403, 403, 409, 403],
+  },
   // Issue 11: the feedback list pages; out-of-range instants are refused only after authentication.
   {
     method: 'GET',

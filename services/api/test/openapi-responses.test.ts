@@ -206,6 +206,10 @@ describe('real responses match the served OpenAPI document (issue 11)', () => {
 
     expect((await call('POST', `/v1/sessions/${id}/end`, { token: coach.token })).status).to.equal(409);
     expect((await call('POST', `/v1/sessions/${id}/start`, { token: coach.token })).status).to.equal(200);
+    // Issue 15: the trainer's live view of the class; another trainer's is refused.
+    const classEnergy = `/v1/sessions/${id}/class-energy`;
+    expect((await call('GET', classEnergy, { token: coach.token })).status).to.equal(200);
+    expect((await call('GET', classEnergy, { token: otherCoach.token })).status).to.equal(403);
     expect((await call('POST', `/v1/sessions/${id}/end`, { token: coach.token })).status).to.equal(200);
     // Ended, not frozen yet (issue 13): 202 with Retry-After; frozen once the engine's final row exists.
     expect((await call('GET', `/v1/sessions/${id}/results`, { token: ann.token })).status).to.equal(202);

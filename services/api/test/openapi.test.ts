@@ -78,7 +78,7 @@ describe('the OpenAPI document', () => {
     const documented = Object.entries(doc.paths)
       .flatMap(([p, ops]: [string, any]) => Object.keys(ops).map((m) => `${m} ${p}`))
       .sort();
-    expect(mounted).to.have.length(24);
+    expect(mounted).to.have.length(25);
     expect(documented).to.deep.equal(mounted);
   });
 

@@ -1,5 +1,5 @@
 import type { Session, User } from '@pulse/sdk';
-import { useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { describeError, formatTime, pulse } from '../client.js';
 import { SeriesChart } from '../chart.js';
 import { go } from '../route.js';
@@ -141,25 +141,9 @@ export function TrainerSession({ id }: { id: string }) {
   );
 }
 
-/** The live class as the trainer sees it: participants, top 10 and the class average, from the live results. */
+/** The live class as the trainer sees it: participants and top 10 from the live results, every 2 s. */
 function ClassLive({ id }: { id: string }) {
-  const samples = useRef<{ labels: string[]; values: number[] }>({ labels: [], values: [] });
-  const results = usePolling(
-    async () => {
-      const r = await pulse.results(id, { limit: 100 });
-      const scores = r.leaderboard.items.map((i) => i.score);
-      if (scores.length > 0) {
-        const { labels, values } = samples.current;
-        samples.current = {
-          labels: [...labels, new Date().toLocaleTimeString()].slice(-30),
-          values: [...values, Math.round(scores.reduce((a, b) => a + b, 0) / scores.length)].slice(-30),
-        };
-      }
-      return r;
-    },
-    2_000,
-    [id],
-  );
+  const results = usePolling(() => pulse.results(id, { limit: 100 }), 2_000, [id]);
   const items = results.value?.leaderboard.items ?? [];
   return (
     <section aria-labelledby="live-heading">
@@ -168,9 +152,40 @@ function ClassLive({ id }: { id: string }) {
         Participants with a score: <strong data-testid="participants">{items.length}</strong>
       </p>
       <Leaderboard items={items.slice(0, 10)} caption="Top 10" />
-      <h3>Class average score</h3>
-      <SeriesChart kind="line" label="Class average score" {...samples.current} />
+      <ClassEnergyCharts id={id} everyMs={3_000} />
     </section>
+  );
+}
+
+/**
+ * The class's energy (GET /v1/sessions/:id/class-energy, owning trainer only): the class average per minute and
+ * how the participants spread over energy in the latest minute. Polled while live; read once after the end.
+ */
+function ClassEnergyCharts({ id, everyMs }: { id: string; everyMs: number | null }) {
+  const energy = usePolling(() => pulse.classEnergy(id), everyMs, [id]);
+  const e = energy.value;
+  if (!e) return <ErrorLine error={energy.error} />;
+  const { minute, buckets } = e.distribution;
+  return (
+    <>
+      <h3>Class average energy per minute</h3>
+      <SeriesChart
+        kind="line"
+        label="Class average energy per minute"
+        labels={e.minutes.map((m) => `min ${m.minute + 1}`)}
+        values={e.minutes.map((m) => Math.round(m.avgEnergy))}
+        testId="class-minutes-chart"
+      />
+      <h3>Energy distribution{minute === null ? '' : ` (minute ${minute + 1})`}</h3>
+      <SeriesChart
+        kind="bar"
+        label="Participants by energy"
+        labels={buckets.map((b) => `${b.from}–${b.to}`)}
+        values={buckets.map((b) => b.participants)}
+        testId="energy-distribution-chart"
+      />
+      <ErrorLine error={energy.error} />
+    </>
   );
 }
 
@@ -182,6 +197,7 @@ function ClassResults({ id }: { id: string }) {
       <section aria-labelledby="results-heading">
         <h2 id="results-heading">Results {results.value && !results.value.final && '(being finalised)'}</h2>
         <Leaderboard items={results.value?.leaderboard.items ?? []} caption="Final ranking" />
+        <ClassEnergyCharts id={id} everyMs={null} />
       </section>
       <section aria-labelledby="feedback-heading">
         <h2 id="feedback-heading">Feedback</h2>

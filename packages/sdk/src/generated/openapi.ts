@@ -88,6 +88,26 @@ export interface paths {
         patch: operations["patchV1Me"];
         trace?: never;
     };
+    "/v1/sessions/{id}/class-energy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The class’s energy (owning trainer): per-minute class average and the current distribution
+         * @description While live, what the engine last flushed (seconds behind the ratings); after the end, the whole class. The distribution counts participants by their average energy in the latest minute with readings. `Cache-Control: no-store`.
+         */
+        get: operations["getV1SessionsIdClass-energy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{id}/feedback": {
         parameters: {
             query?: never;
@@ -425,6 +445,32 @@ export interface components {
         Profile: components["schemas"]["User"] & {
             followingCount: number;
             followersCount: number;
+        };
+        ClassMinute: {
+            /** @description minutes since the start, from 0 */
+            minute: number;
+            /** @description mean of every reading of the class in this minute */
+            avgEnergy: number;
+            /** @description participants with a reading in this minute */
+            participants: number;
+            samples: number;
+        };
+        EnergyBucket: {
+            /** @description inclusive */
+            from: number;
+            /** @description exclusive, except 100 in the last bucket */
+            to: number;
+            participants: number;
+        };
+        ClassEnergy: {
+            minutes: components["schemas"]["ClassMinute"][];
+            distribution: {
+                /** @description the latest minute with readings; null before the first */
+                minute: number | null;
+                bucketWidth: number;
+                /** @description ten buckets over 0..100, in order */
+                buckets: components["schemas"]["EnergyBucket"][];
+            };
         };
         Feedback: {
             /** Format: uuid */
@@ -979,6 +1025,93 @@ export interface operations {
             };
             /** @description PAYLOAD_TOO_LARGE */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "getV1SessionsIdClass-energy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description per-minute class average and energy distribution */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassEnergy"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INVALID_STATE */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,29 @@
+import { createServer } from 'node:http';
+import { buildWebServer } from './app.js';
+import { loadConfig } from './config.js';
+import { loadStaticFiles } from './static-files.js';
+
+/** Seconds between SIGTERM and closing: /readyz is 503 meanwhile, so the Service stops sending first. */
+const DRAIN_MS = 5_000;
+
+const config = loadConfig(process.env);
+const files = loadStaticFiles(config.WEB_APP_DIR);
+const readiness = { draining: false };
+const server = createServer(buildWebServer({ files, readiness }));
+server.listen(config.WEB_PORT, () => {
+  console.log(
+    JSON.stringify({
+      msg: 'web app served',
+      port: config.WEB_PORT,
+      dir: config.WEB_APP_DIR,
+      files: files.size,
+    }),
+  );
+});
+process.once('SIGTERM', () => {
+  readiness.draining = true;
+  setTimeout(() => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+  }, DRAIN_MS).unref();
+});
