@@ -12,8 +12,8 @@
  *   receives session events and rank snapshots (core subscriptions), applies the stream settings on start.
  * - engine: reads each ratings partition through a durable pull consumer (and an ordered one to replay),
  *   discovers sessions through an ordered consumer on the events stream, owns partitions through the KV
- *   bucket, answers lastSeq requests (replies on the requester's inbox), publishes rank snapshots, applies
- *   the stream settings on start.
+ *   bucket, answers lastSeq requests (replies on the requester's inbox), publishes rank snapshots, hears the
+ *   gateways' presence beats (end barriers, issue 14), applies the stream settings on start.
  */
 
 import type { NatsNames } from '@pulse/contracts';
@@ -108,7 +108,8 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
         ...messageReads(names.eventsStream),
         ...kvBucket(names.enginesBucket),
       ],
-      subscribe: [names.allLastSeqRequests, INBOX],
+      // Presence beats: which gateways hold clients of an ending session and owe it an end barrier (issue 14).
+      subscribe: [names.allLastSeqRequests, names.allPresence, INBOX],
     },
   };
 }

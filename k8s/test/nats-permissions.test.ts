@@ -277,6 +277,7 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(await outcome(publish(engine, names.rating(sid, uid)))).to.equal('denied');
     expect(await outcome(publish(engine, names.sessionEvent(sid)))).to.equal('denied');
     expect(await outcome(publish(engine, names.presence(sid)))).to.equal('denied');
+    expect(await subscription(engine, names.allPresence)).to.equal('allowed');
     expect(await outcome(() => jsm.streams.delete(names.ratingsStream))).to.equal('denied');
     expect(await outcome(() => jsm.streams.purge(names.eventsStream))).to.equal('denied');
     expect(await subscription(engine, names.allRatings)).to.equal('denied');
