@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
+import { AgeBandId, BAND_TOP_SIZE } from './social.js';
 
 /** Text frames longer than this are answered with INVALID_MESSAGE (the socket stays open). */
 export const MAX_CLIENT_FRAME_BYTES = 1024;
@@ -62,6 +63,18 @@ export const RankFrame = z.object({
   at: IsoTime,
   /** Extension: the highest of the user's seqs that this rank already counts. */
   seq: z.number().int().min(0).optional(),
+  /**
+   * Extension (issue 16): the trainee's age-band board, when they opted in (`showOnBoards` and a birth
+   * year): the band, their rank and how many are on it, and its first five.
+   */
+  band: z
+    .object({
+      id: AgeBandId,
+      rank: z.number().int().min(1),
+      participants: z.number().int().min(1),
+      top: z.array(TopEntry).max(BAND_TOP_SIZE),
+    })
+    .optional(),
 });
 export const RescheduledFrame = z.object({ type: z.literal('rescheduled'), startsAt: IsoTime });
 export const CancelledFrame = z.object({ type: z.literal('cancelled') });

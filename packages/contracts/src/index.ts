@@ -51,6 +51,7 @@ export {
   RegistrationEvent,
   RANK_SNAPSHOT_CHUNK,
   RankSnapshot,
+  BandBoard,
   PresenceBeat,
   Takeover,
 } from './nats.js';
@@ -77,6 +78,8 @@ export {
   MIN_PROFILE_AGE,
   MIN_BIRTH_YEAR,
   AGE_BANDS,
+  AgeBandId,
+  BAND_TOP_SIZE,
   ageBandOf,
 } from './social.js';
 export type { AgeBand } from './social.js';

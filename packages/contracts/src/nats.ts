@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TopEntry } from './frames.js';
+import { AgeBandId, BAND_TOP_SIZE } from './social.js';
 
 /**
  * Every subject and stream lives under a namespace so that tests (and several deployments sharing one
@@ -179,6 +180,8 @@ export const ParticipantMessage = z.object({
   name: z.string(),
   weightKg: z.number().positive(),
   ts: z.number().int(),
+  /** The trainee's age band, when they opted in to age-band boards (from the join ticket, issue 16). */
+  band: AgeBandId.optional(),
 });
 export type ParticipantMessage = z.infer<typeof ParticipantMessage>;
 
@@ -253,6 +256,13 @@ export const RegistrationEvent = z.object({
 });
 export type RegistrationEvent = z.infer<typeof RegistrationEvent>;
 
+/** One age band's board in a rank snapshot: how many are on it and its first BAND_TOP_SIZE. */
+export const BandBoard = z.object({
+  participants: z.number().int().min(0),
+  top: z.array(TopEntry).max(BAND_TOP_SIZE),
+});
+export type BandBoard = z.infer<typeof BandBoard>;
+
 /** Participants per rank snapshot message, so that one message stays far below NATS's 1 MB limit. */
 export const RANK_SNAPSHOT_CHUNK = 4000;
 
@@ -278,6 +288,14 @@ export const RankSnapshot = z.object({
    * least once a second, carries everyone). Absent or false: a full snapshot of every participant.
    */
   delta: z.boolean().optional(),
+  /**
+   * Age-band boards (issue 16), present once a participant of the session opted in: `bandOf[i]` is the index
+   * in AGE_BANDS of entry i's band (-1: on no band board) and `bandRanks[i]` its rank there (0: none);
+   * `bands[b]` is band b's board (its participants and top BAND_TOP_SIZE), null when nobody is in it.
+   */
+  bandOf: z.array(z.number().int().min(-1)).optional(),
+  bandRanks: z.array(z.number().int().min(0)).optional(),
+  bands: z.array(BandBoard.nullable()).optional(),
 });
 export type RankSnapshot = z.infer<typeof RankSnapshot>;
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The vocabulary of personal boards (issue 16): the genders a profile may state, the documented age bands and
  * how many trainees one may follow. Data and one pure mapping; every service reads them from here.
@@ -26,6 +28,9 @@ export const AGE_BANDS = [
   { id: '65-plus', fromAge: 65, toAge: Number.POSITIVE_INFINITY },
 ] as const;
 export type AgeBand = (typeof AGE_BANDS)[number]['id'];
+export const AgeBandId = z.enum(AGE_BANDS.map((b) => b.id) as [AgeBand, ...AgeBand[]]);
+/** Entries of a band's board carried in a rank frame (`rank.band.top`). */
+export const BAND_TOP_SIZE = 5;
 
 /** The band of someone born in `birthYear`, in the UTC year `yearUtc` (e.g. the session's start year). */
 export function ageBandOf(birthYear: number, yearUtc: number): AgeBand {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgeBandId } from './social.js';
 
 /**
  * The join ticket: a short-lived HS256 JWT that the API signs on POST /v1/sessions/:id/join and the
@@ -19,5 +20,10 @@ export const JoinTicketClaims = z.object({
   startsAt: z.string().datetime({ offset: true }),
   /** Issued at (JWT, unix seconds): a ticket issued before the trainee unregistered no longer works. */
   iat: z.number().int().nonnegative().optional(),
+  /**
+   * The trainee's age band in the session's year, only when they opted in to age-band boards
+   * (`showOnBoards`) and told their birth year (issue 16).
+   */
+  band: AgeBandId.optional(),
 });
 export type JoinTicketClaims = z.infer<typeof JoinTicketClaims>;

@@ -24,6 +24,9 @@ export type HistoryEntry = Schemas['HistoryEntry'];
 export type ClassEnergy = Schemas['ClassEnergy'];
 export type ClassMinute = Schemas['ClassMinute'];
 export type EnergyBucket = Schemas['EnergyBucket'];
+export type Profile = Schemas['Profile'];
+export type FollowPage = Schemas['FollowPage'];
+export type FollowEntry = Schemas['FollowEntry'];
 type Body<Op extends keyof operations> =
   NonNullable<operations[Op]['requestBody']> extends { content: { 'application/json': infer B } } ? B : never;
 type Query<Op extends keyof operations> = operations[Op] extends { parameters: { query?: infer Q } }
@@ -33,6 +36,7 @@ export type SignUp = Body<'postV1AuthRegister'>;
 export type NewSession = Body<'postV1Sessions'>;
 export type SessionEdit = Body<'patchV1SessionsId'>;
 export type NewFeedback = Body<'postV1SessionsIdFeedback'>;
+export type ProfileChange = Body<'patchV1Me'>;
 export type SessionQuery = Query<'getV1Sessions'>;
 export type PageQuery = { limit?: number; cursor?: string };
 
@@ -116,8 +120,30 @@ export class PulseClient {
       await unwrap(this.api.POST('/v1/auth/logout', { body: { refreshToken } }));
     this.tokens.set(undefined);
   }
-  me(): Promise<User> {
+  /** The caller's profile, with how many they follow and how many follow them. */
+  me(): Promise<Profile> {
     return unwrap(this.api.GET('/v1/me'));
+  }
+  /** Changes the caller's profile: only the fields given (null clears birth year, gender or weight). */
+  updateProfile(body: ProfileChange): Promise<Profile> {
+    return unwrap(this.api.PATCH('/v1/me', { body }));
+  }
+
+  /** Follows a trainee (issue 16; again is a no-op). */
+  async follow(userId: string): Promise<void> {
+    await unwrap(this.api.PUT('/v1/users/{id}/follow', { params: { path: { id: userId } } }));
+  }
+  /** Stops following a trainee (not following is a no-op). */
+  async unfollow(userId: string): Promise<void> {
+    await unwrap(this.api.DELETE('/v1/users/{id}/follow', { params: { path: { id: userId } } }));
+  }
+  /** The trainees the caller follows, newest first. */
+  following(query: PageQuery = {}): Promise<FollowPage> {
+    return unwrap(this.api.GET('/v1/me/following', { params: { query } }));
+  }
+  /** The trainees who follow the caller, newest first. */
+  followers(query: PageQuery = {}): Promise<FollowPage> {
+    return unwrap(this.api.GET('/v1/me/followers', { params: { query } }));
   }
 
   createSession(body: NewSession): Promise<Session> {

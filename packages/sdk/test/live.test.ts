@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { waitFor } from '@pulse/benchmarks';
 import type { LocalStack } from '@pulse/benchmarks';
+import { ageBandOf } from '@pulse/contracts';
 import { CloseCode } from '../src/index.js';
 import type { LiveSession, LiveState, PulseClient, Session } from '../src/index.js';
 import {
@@ -159,6 +160,35 @@ describe('LiveSession against the real stack', function () {
       [9, 91],
       [10, 92],
     ]);
+  });
+
+  it('carries the age-band board of the trainees who opted in, and of no one else (issue 16)', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Bands');
+    const session = await newSession(trainer, 'SDK bands');
+    const riders = await Promise.all(['Gus', 'Hal', 'Ivy'].map((n) => rider(session, n)));
+    const year = new Date(session.startsAt).getUTCFullYear();
+    await riders[0].client.updateProfile({ birthYear: year - 40, showOnBoards: true }); // both 35-44
+    await riders[1].client.updateProfile({ birthYear: year - 41, showOnBoards: true });
+    await riders[2].client.updateProfile({ birthYear: year - 40 }); // not opted in
+    await Promise.all(riders.map((r) => r.live.start()));
+    await trainer.startSession(session.id);
+    await Promise.all(
+      riders.map((r) =>
+        waitFor('live', async () => (r.live.state === 'live' ? true : undefined), 10_000, 20),
+      ),
+    );
+    await Promise.all(riders.map((r, k) => stream(r, 5, (i) => 10 * (k + 1) + i)));
+    await Promise.all(riders.map((r) => allConfirmed(r.live)));
+    const [gus, hal, ivy] = riders.map((r) => r.live.rank!);
+    expect(ivy.band).to.equal(undefined);
+    expect(hal.band).to.deep.include({ id: ageBandOf(year - 40, year), rank: 1, participants: 2 });
+    expect(gus.band).to.deep.include({ id: ageBandOf(year - 40, year), rank: 2, participants: 2 });
+    expect(gus.band!.top.map((t) => [t.name, t.score])).to.deep.equal([
+      ['Hal', riders[1].sent],
+      ['Gus', riders[0].sent],
+    ]);
+    await trainer.endSession(session.id);
+    await Promise.all(riders.map((r) => r.live.done));
   });
 
   it('keeps an exact score across a socket cut mid-stream and a gateway restart', async () => {

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { JOIN_TICKET, JoinTicketClaims } from '@pulse/contracts';
+import { JOIN_TICKET, JoinTicketClaims, ageBandOf } from '@pulse/contracts';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
 
@@ -109,6 +109,27 @@ describe('registrations, waitlist and join', () => {
     expect(res.status).to.equal(200);
     expect(res.body.state).to.equal('live');
     expect((jwt.decode(res.body.ticket) as any).weightKg).to.equal(70);
+  });
+
+  it('puts the age band in the ticket only for a trainee who opted in to band boards (issue 16)', async () => {
+    const s = await api.session(coach);
+    const [opted, private_, noYear] = await Promise.all([
+      api.user('trainee'),
+      api.user('trainee'),
+      api.user('trainee'),
+    ]);
+    await api.call('PATCH', '/v1/me', { token: opted.token, body: { birthYear: 1990, showOnBoards: true } });
+    await api.call('PATCH', '/v1/me', { token: private_.token, body: { birthYear: 1990 } });
+    await api.call('PATCH', '/v1/me', { token: noYear.token, body: { showOnBoards: true } });
+    const bandOf = async (t: TestUser) => {
+      await register(s.id, t);
+      const res = await api.call('POST', `/v1/sessions/${s.id}/join`, { token: t.token });
+      return (jwt.decode(res.body.ticket) as any).band;
+    };
+    const year = new Date(s.startsAt).getUTCFullYear();
+    expect(await bandOf(opted)).to.equal(ageBandOf(1990, year));
+    expect(await bandOf(private_)).to.equal(undefined);
+    expect(await bandOf(noYear)).to.equal(undefined);
   });
 
   it('refuses join with 403 to waitlisted, unregistered and trainer callers, and 409 once ended', async () => {

@@ -9,6 +9,7 @@ import {
   SessionEvent,
   parseClientFrame,
   participantMsgId,
+  type ParticipantMessage,
   type JoinTicketClaims,
   type NatsNames,
   type RatingFrame,
@@ -158,7 +159,8 @@ export class Connection implements SessionClient {
         name: this.claims.name,
         weightKg: this.claims.weightKg,
         ts: Date.now(),
-      });
+        band: this.claims.band,
+      } satisfies ParticipantMessage);
       const [lastEvent, lastSeq, lastRegistration] = await Promise.all([
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.sessionEvent(sid) }),
         this.deps.lastSeq(sid, sub),

@@ -1,4 +1,4 @@
-import type { RankSnapshot } from '@pulse/contracts';
+import { AGE_BANDS, type RankSnapshot } from '@pulse/contracts';
 
 /** Whoever receives a rank frame (a connection); fan-out only needs this one method. */
 export interface RankReceiver {
@@ -18,16 +18,36 @@ export function fanOutRanks(
 ): number {
   const tail = `,"top":${JSON.stringify(snapshot.top)},"at":"${new Date(snapshot.at).toISOString()}","seq":`;
   const participants = `,"participants":${snapshot.participants},"score":`;
-  const { userIds, ranks, scores, seqs } = snapshot;
+  const { userIds, ranks, scores, seqs, bandOf, bandRanks } = snapshot;
+  const bandParts = bandPartsOf(snapshot);
   let offered = 0;
   for (let i = 0; i < userIds.length; i++) {
     const receivers = receiversOf(userIds[i]);
     if (!receivers) continue;
-    const frame = `{"type":"rank","rank":${ranks[i]}${participants}${scores[i]}${tail}${seqs[i]}}`;
+    const band = bandOf === undefined || bandOf[i] < 0 ? undefined : bandParts[bandOf[i]];
+    const bandPart =
+      band === undefined || bandRanks![i] <= 0 ? '' : `${band.head}${bandRanks![i]}${band.tail}`;
+    const frame = `{"type":"rank","rank":${ranks[i]}${participants}${scores[i]}${tail}${seqs[i]}${bandPart}}`;
     for (const receiver of receivers) {
       receiver.offerRank(frame, seqs[i]);
       offered += 1;
     }
   }
   return offered;
+}
+
+/**
+ * Each age band's part of a rank frame (issue 16) around the client's own rank in it, encoded once per chunk:
+ * `,"band":{"id":…,"participants":…,"top":[…],"rank":` + rank + `}`.
+ */
+function bandPartsOf(snapshot: RankSnapshot): Array<{ head: string; tail: string } | undefined> {
+  if (snapshot.bands === undefined) return [];
+  return snapshot.bands.map((board, b) =>
+    board === null || AGE_BANDS[b] === undefined
+      ? undefined
+      : {
+          head: `,"band":{"id":"${AGE_BANDS[b].id}","participants":${board.participants},"top":${JSON.stringify(board.top)},"rank":`,
+          tail: '}',
+        },
+  );
 }

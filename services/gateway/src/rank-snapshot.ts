@@ -1,7 +1,8 @@
-import { TopEntry, type RankSnapshot } from '@pulse/contracts';
+import { BandBoard, TopEntry, type RankSnapshot } from '@pulse/contracts';
 import { z } from 'zod';
 
 const Top = z.array(TopEntry).max(10);
+const Bands = z.array(BandBoard.nullable());
 
 /**
  * Reads one rank snapshot chunk from the engine, cheaply: the subject is the engine's own, so instead of
@@ -34,7 +35,25 @@ export function readRankSnapshot(text: string, sessionId: string): RankSnapshot 
   }
   const top = Top.safeParse(s.top);
   if (!top.success) return null;
+  if (!bandColumnsOk(s, n)) return null;
   return { ...(s as unknown as RankSnapshot), top: top.data };
+}
+
+/** The age-band columns (issue 16): all three or none, as long as the entries, `bands` small and valid. */
+function bandColumnsOk(s: Record<string, unknown>, n: number): boolean {
+  const { bandOf, bandRanks, bands } = s;
+  if (bandOf === undefined && bandRanks === undefined && bands === undefined) return true;
+  if (!Array.isArray(bandOf) || !Array.isArray(bandRanks) || bandOf.length !== n || bandRanks.length !== n) {
+    return false;
+  }
+  const boards = Bands.safeParse(bands);
+  if (!boards.success) return false;
+  for (let i = 0; i < n; i++) {
+    const b = bandOf[i];
+    if (!isInt(b) || b < -1 || b >= boards.data.length || !isInt(bandRanks[i]) || bandRanks[i] < 0)
+      return false;
+  }
+  return true;
 }
 
 function isInt(v: unknown): v is number {

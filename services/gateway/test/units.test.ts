@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { ErrorCode, type SessionEvent, type SessionSnapshot } from '@pulse/contracts';
+import { ErrorCode, RankFrame, type SessionEvent, type SessionSnapshot } from '@pulse/contracts';
 import { DEV_JOIN_TICKET_SECRET, InvalidConfig } from '@pulse/runtime';
 import { loadConfig } from '../src/config.js';
 import { errorFrame, NotLive } from '../src/errors.js';
 import { fanOutRanks } from '../src/fanout.js';
+import { readRankSnapshot } from '../src/rank-snapshot.js';
 import { PresenceBoard } from '../src/presence.js';
 import { TokenBucket } from '../src/rate-limit.js';
 import { applyEvent, initialView } from '../src/session-state.js';
@@ -153,5 +154,72 @@ describe('verifyJoinTicket and error frames', () => {
       code: ErrorCode.INTERNAL,
       message: 'internal error',
     });
+  });
+
+  it("adds the client's age-band board when the snapshot carries bands, encoded once per band (issue 16)", () => {
+    const [ana, bo, cy] = [randomUUID(), randomUUID(), randomUUID()];
+    const top = [
+      { rank: 1, userId: ana, name: 'Ana', score: 30 },
+      { rank: 2, userId: bo, name: 'Bo', score: 20 },
+    ];
+    const bandTop = [{ rank: 1, userId: bo, name: 'Bo', score: 20 }];
+    const got = new Map<string, string>();
+    fanOutRanks(
+      {
+        sessionId: randomUUID(),
+        tick: 1,
+        at: 0,
+        participants: 3,
+        top,
+        chunk: 0,
+        chunks: 1,
+        userIds: [ana, bo, cy],
+        ranks: [1, 2, 3],
+        scores: [30, 20, 10],
+        seqs: [3, 2, 1],
+        bandOf: [-1, 1, 1],
+        bandRanks: [0, 1, 2],
+        bands: [null, { participants: 2, top: bandTop }, null, null, null, null],
+      },
+      (userId) => [{ offerRank: (f: string) => got.set(userId, f) }],
+    );
+    expect(JSON.parse(got.get(ana)!)).to.not.have.property('band');
+    expect(JSON.parse(got.get(cy)!).band).to.deep.equal({
+      id: '25-34',
+      participants: 2,
+      top: bandTop,
+      rank: 2,
+    });
+    expect(RankFrame.safeParse(JSON.parse(got.get(cy)!)).success).to.equal(true);
+  });
+});
+
+describe('readRankSnapshot band columns (issue 16)', () => {
+  const base = (extra: object) =>
+    JSON.stringify({
+      sessionId: SID,
+      tick: 0,
+      at: 0,
+      participants: 1,
+      top: [],
+      chunk: 0,
+      chunks: 1,
+      userIds: ['u'],
+      ranks: [1],
+      scores: [1],
+      seqs: [1],
+      ...extra,
+    });
+  const SID = randomUUID();
+
+  it('takes all three band columns or none, and refuses any that does not fit', () => {
+    const bands = [null, { participants: 1, top: [] }, null, null, null, null];
+    expect(readRankSnapshot(base({}), SID)).to.not.equal(null);
+    expect(readRankSnapshot(base({ bandOf: [1], bandRanks: [1], bands }), SID)).to.not.equal(null);
+    expect(readRankSnapshot(base({ bandOf: [1], bandRanks: [1] }), SID)).to.equal(null);
+    expect(readRankSnapshot(base({ bandOf: [1, 1], bandRanks: [1], bands }), SID)).to.equal(null);
+    expect(readRankSnapshot(base({ bandOf: [9], bandRanks: [1], bands }), SID)).to.equal(null);
+    expect(readRankSnapshot(base({ bandOf: [1], bandRanks: [-1], bands }), SID)).to.equal(null);
+    expect(readRankSnapshot(base({ bandOf: ['x'], bandRanks: [1], bands }), SID)).to.equal(null);
   });
 });

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { LiveState } from '@pulse/contracts';
+import { ageBandOf, type AgeBand, type LiveState } from '@pulse/contracts';
 import { User } from '../accounts/user.entity.js';
 import { Forbidden, NotFound } from '../errors.js';
 import { recordRegistrationEvent } from '../outbox/outbox.js';
@@ -111,6 +111,7 @@ export class RegistrationService {
       name: trainee.name,
       weightKg: trainee.weightKg ?? DEFAULT_WEIGHT_KG,
       startsAt: snapshot.startsAt,
+      ...boardBand(trainee, snapshot.startsAt),
     });
     return {
       state: session.status === 'live' ? 'live' : 'waiting',
@@ -119,6 +120,12 @@ export class RegistrationService {
       ticket,
     };
   }
+}
+
+/** The age band the trainee appears under on the session's band board: only when they opted in (issue 16). */
+function boardBand(trainee: User, startsAt: string): { band?: AgeBand } {
+  if (!trainee.showOnBoards || trainee.birthYear === null) return {};
+  return { band: ageBandOf(trainee.birthYear, new Date(startsAt).getUTCFullYear()) };
 }
 
 async function lockSession(tx: EntityManager, sessionId: string): Promise<WorkoutSession> {

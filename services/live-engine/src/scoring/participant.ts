@@ -25,6 +25,8 @@ export interface Participant {
   reachedOrder: number;
   /** Gateway stamp of the first rating counted; the score allowance grows from here. */
   firstRatingAtMs: number | null;
+  /** Index in AGE_BANDS of the age-band board the trainee opted in to, or -1 (issue 16). */
+  band: number;
   readonly minutes: Map<number, MinuteBucket>;
 }
 
@@ -38,6 +40,7 @@ export function newParticipant(userId: string, reachedOrder: number): Participan
     lastSeq: 0,
     reachedOrder,
     firstRatingAtMs: null,
+    band: -1,
     minutes: new Map(),
   };
 }

@@ -1,5 +1,9 @@
 import {
+  AGE_BANDS,
+  BAND_TOP_SIZE,
   SCORE_ALLOWANCE,
+  type AgeBand,
+  type BandBoard,
   type MinuteRow,
   type RankSnapshot,
   type StandingRow,
@@ -32,6 +36,11 @@ export type RatingOutcome = 'counted' | 'duplicate' | 'over_allowance';
  */
 export class SessionStandings {
   readonly board = new Leaderboard<Participant>();
+  /**
+   * One board per age band (issue 16), indexed like AGE_BANDS, holding the participants who opted in: the same
+   * order-statistic treap, so a rank within a band costs O(log n) and a band's top is a short walk.
+   */
+  private readonly bandBoards: Array<Leaderboard<Participant> | null> = AGE_BANDS.map(() => null);
   private readonly participants = new Map<string, Participant>();
   private order = 0;
   private dirtyMinutes = new Map<MinuteBucket, string>();
@@ -75,13 +84,48 @@ export class SessionStandings {
     return out;
   }
 
-  /** A trainee connected: on the board with score 0, or their name and weight updated. */
-  join(userId: string, name: string, weightKg: number): void {
+  /**
+   * A trainee connected: on the board with score 0, or their name and weight updated; on their age band's
+   * board when they opted in (`band`), moved or taken off it when that changed.
+   */
+  join(userId: string, name: string, weightKg: number, band?: AgeBand): void {
     const p = this.ensure(userId);
     p.name = name;
     p.weightKg = weightKg;
+    const index = band === undefined ? -1 : AGE_BANDS.findIndex((b) => b.id === band);
+    if (index !== p.band) {
+      if (p.band >= 0) this.bandBoards[p.band]!.remove(userId);
+      p.band = index;
+      if (index >= 0) this.bandBoardOf(index).upsert(userId, p.scoreCenti, p.reachedOrder, p);
+    }
     this.changed = true;
     this.dirty.add(userId);
+  }
+
+  /** Whether anyone of the session is on an age-band board (snapshots then carry the band columns). */
+  get hasBands(): boolean {
+    return this.bandBoards.some((b) => b !== null && b.size > 0);
+  }
+
+  private bandBoardOf(index: number): Leaderboard<Participant> {
+    return (this.bandBoards[index] ??= new Leaderboard<Participant>());
+  }
+
+  /** Each band's board as a snapshot carries it: participants and top BAND_TOP_SIZE (null when empty). */
+  private bandSummaries(): Array<BandBoard | null> {
+    return this.bandBoards.map((board) =>
+      board === null || board.size === 0
+        ? null
+        : {
+            participants: board.size,
+            top: board.top(BAND_TOP_SIZE).map(({ userId, scoreCenti, rank, value }) => ({
+              rank,
+              userId,
+              name: value!.name,
+              score: scoreCenti / 100,
+            })),
+          },
+    );
   }
 
   /**
@@ -102,6 +146,7 @@ export class SessionStandings {
     this.dirtyMinutes.set(bucket, userId);
     if (centi !== 0) p.reachedOrder = ++this.order;
     this.board.upsert(userId, p.scoreCenti, p.reachedOrder);
+    if (p.band >= 0) this.bandBoards[p.band]!.upsert(userId, p.scoreCenti, p.reachedOrder, p);
     this.changed = true;
     this.dirty.add(userId);
     return 'counted';
@@ -120,9 +165,24 @@ export class SessionStandings {
     const chunks = Math.max(1, Math.ceil(n / chunkSize));
     const top: TopEntry[] = [];
     const out: RankSnapshot[] = [];
+    const bands = this.hasBands ? this.bandSummaries() : null;
+    const bandRankOf = new Map<string, number>();
+    if (bands !== null) {
+      for (const board of this.bandBoards)
+        board?.forEachInOrder((userId, _s, rank) => bandRankOf.set(userId, rank));
+    }
     for (let c = 0; c < chunks; c++) {
       const len = Math.min(chunkSize, n - c * chunkSize);
+      const bandColumns =
+        bands === null
+          ? {}
+          : {
+              bandOf: new Array<number>(Math.max(0, len)),
+              bandRanks: new Array<number>(Math.max(0, len)),
+              bands,
+            };
       out.push({
+        ...bandColumns,
         sessionId: this.sessionId,
         tick,
         at: atMs,
@@ -145,6 +205,10 @@ export class SessionStandings {
       chunk.ranks[j] = rank;
       chunk.scores[j] = score;
       chunk.seqs[j] = p!.lastSeq;
+      if (chunk.bandOf !== undefined) {
+        chunk.bandOf[j] = p!.band;
+        chunk.bandRanks![j] = bandRankOf.get(userId) ?? 0;
+      }
       if (rank <= TOP_SIZE) top.push({ rank, userId, name: p!.name, score });
     });
     this.changed = false;
@@ -174,11 +238,13 @@ export class SessionStandings {
     }));
     const chunks = Math.ceil(m / chunkSize);
     const out: RankSnapshot[] = [];
+    const bands = this.hasBands ? this.bandSummaries() : null;
     let c = 0;
     let current: RankSnapshot | null = null;
     for (const userId of this.dirty) {
       if (current === null || current.userIds.length === chunkSize) {
         current = {
+          ...(bands === null ? {} : { bandOf: [], bandRanks: [], bands }),
           sessionId: this.sessionId,
           tick,
           at: atMs,
@@ -199,6 +265,10 @@ export class SessionStandings {
       current.ranks.push(this.board.rankOf(userId));
       current.scores.push(p.scoreCenti / 100);
       current.seqs.push(p.lastSeq);
+      if (current.bandOf !== undefined) {
+        current.bandOf.push(p.band);
+        current.bandRanks!.push(p.band >= 0 ? this.bandBoards[p.band]!.rankOf(userId) : 0);
+      }
     }
     this.dirty.clear();
     return out;

@@ -211,7 +211,7 @@ export class SessionActor {
     const outcomes = live ? new Map<RatingOutcome, number>() : null;
     for (const msg of group.entries) {
       if (msg.kind === 'participant') {
-        this.standings.join(msg.userId, msg.name, msg.weightKg);
+        this.standings.join(msg.userId, msg.name, msg.weightKg, msg.band);
         continue;
       }
       if (msg.kind === 'barrier') {
