@@ -84,9 +84,14 @@ export async function dropIsolation(infra: InfraUrls, iso: Isolation): Promise<s
     const nc = await connect({ servers: infra.natsUrl });
     try {
       const jsm = await jetstreamManager(nc);
-      const names = natsNames(iso.natsNamespace);
-      for (const stream of [names.ratingsStream, names.eventsStream]) {
-        await jsm.streams.delete(stream).catch((err: Error) => {
+      // Every stream of the namespace: ratings, events, and the KV / object-store buckets the services made
+      // (JetStream reserves each one's max_bytes against the server's store until it is deleted).
+      const prefix = natsNames(iso.natsNamespace).ratingsStream.replace(/RATINGS$/, '');
+      const mine = (name: string) =>
+        [prefix, `KV_${prefix}`, `OBJ_${prefix}`].some((p) => name.startsWith(p));
+      for await (const name of jsm.streams.names()) {
+        if (!mine(name)) continue;
+        await jsm.streams.delete(name).catch((err: Error) => {
           if (!/not found/i.test(err.message)) throw err;
         });
       }

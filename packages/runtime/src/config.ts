@@ -29,12 +29,18 @@ export const sharedEnv = {
     .default(DEFAULT_NATS_NAMESPACE),
   /** Replicas of the streams and KV buckets a service creates or updates on start (3 in production). */
   NATS_STREAM_REPLICAS: intVar(1).max(5).default(1),
-  /** Limits of the ratings stream: long enough to replay any live session, bounded in bytes (discard old). */
+  /**
+   * Limits of the ratings stream: long enough to replay any live session, bounded in bytes (discard old).
+   * JetStream reserves every stream's max_bytes against the server's store when the stream is created, so
+   * the defaults are a development machine's: 2 GiB holds ~30 million batched ratings (~70 bytes each,
+   * 50 10k-participant-minutes) and lets dozens of stacks and test namespaces share one local server.
+   * Production sizes it from its volumes (k8s/README.md, JetStream sizing).
+   */
   NATS_RATINGS_MAX_AGE_SEC: intVar(60).default(24 * 3_600),
-  NATS_RATINGS_MAX_BYTES: intVar(1_048_576).default(10 * 1024 ** 3),
+  NATS_RATINGS_MAX_BYTES: intVar(1_048_576).default(2 * 1024 ** 3),
   /** Limits of the session-events stream (a few messages per session; the last one is a session's state). */
   NATS_EVENTS_MAX_AGE_SEC: intVar(60).default(90 * 24 * 3_600),
-  NATS_EVENTS_MAX_BYTES: intVar(1_048_576).default(1024 ** 3),
+  NATS_EVENTS_MAX_BYTES: intVar(1_048_576).default(256 * 1024 ** 2),
   /** NATS credentials; required in production, where each service may only use its own subjects. */
   NATS_USER: z.string().default(''),
   NATS_PASSWORD: z.string().default(''),

@@ -93,7 +93,7 @@ describe('toStreamConfig', () => {
     });
     expect(toStreamConfig(events, DEFAULT_STREAM_SETTINGS.events)).to.include({
       max_age: 90 * 24 * 3_600 * 1e9,
-      max_bytes: 1024 ** 3,
+      max_bytes: 256 * 1024 ** 2,
     });
   });
 });
