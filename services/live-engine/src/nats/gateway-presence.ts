@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { PresenceBeat, type NatsNames } from '@pulse/contracts';
 import type { GatewayPresence } from '../session/end-barrier.js';
+import { subscribeParsed } from './subscribe-parsed.js';
 
 /**
  * Feeds the gateways' presence beats (core NATS, every session) into the board the ending actors consult:
@@ -13,17 +14,7 @@ export function followGatewayPresence(
   now: () => number,
 ): Subscription {
   board.listening(now());
-  return nc.subscribe(names.allPresence, {
-    callback: (err, msg) => {
-      if (err !== null) return;
-      let body: unknown;
-      try {
-        body = msg.json();
-      } catch {
-        return;
-      }
-      const beat = PresenceBeat.safeParse(body);
-      if (beat.success) board.record(beat.data.sessionId, beat.data.gatewayId, beat.data.connected, now());
-    },
-  });
+  return subscribeParsed(nc, names.allPresence, PresenceBeat, (beat) =>
+    board.record(beat.sessionId, beat.gatewayId, beat.connected, now()),
+  );
 }

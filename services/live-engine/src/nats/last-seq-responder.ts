@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LastSeqRequest, type LastSeqReply, type NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
+import { subscribeParsed } from './subscribe-parsed.js';
 
 /** A user's last counted seq in a session (0 when none), as this engine's actors know it. */
 export type LastSeqAnswer = (sessionId: string, userId: string) => Promise<LastSeqReply>;
@@ -22,22 +23,11 @@ export function serveLastSeq(
   answer: LastSeqAnswer,
   log: Logger,
 ): Responder {
-  const sub = nc.subscribe(names.lastSeqRequest(partition), {
-    callback: (err, msg) => {
-      if (err !== null) return;
-      let body: unknown;
-      try {
-        body = msg.json();
-      } catch {
-        return;
-      }
-      const request = LastSeqRequest.safeParse(body);
-      if (!request.success) return;
-      answer(request.data.sessionId, request.data.userId).then(
-        (reply) => msg.respond(JSON.stringify(reply satisfies LastSeqReply)),
-        (e: unknown) => log.warn({ err: e, partition }, 'lastSeq request not answered'),
-      );
-    },
+  const sub = subscribeParsed(nc, names.lastSeqRequest(partition), LastSeqRequest, (request, msg) => {
+    answer(request.sessionId, request.userId).then(
+      (reply) => msg.respond(JSON.stringify(reply satisfies LastSeqReply)),
+      (e: unknown) => log.warn({ err: e, partition }, 'lastSeq request not answered'),
+    );
   });
   return { stop: () => sub.unsubscribe() };
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { rng } from '../random.js';
 import { Leaderboard } from '../../src/ranking/leaderboard.js';
 
 interface Naive {
@@ -12,17 +13,6 @@ function naiveRanking(users: Map<string, Naive>): Naive[] {
     (a, b) =>
       b.score - a.score || a.order - b.order || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
   );
-}
-
-/** Deterministic pseudo-random numbers so that a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
 }
 
 describe('Leaderboard', () => {

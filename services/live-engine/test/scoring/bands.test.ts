@@ -1,17 +1,7 @@
 import { expect } from 'chai';
 import { AGE_BANDS, BAND_TOP_SIZE, type AgeBand, type RankSnapshot } from '@pulse/contracts';
 import { SessionStandings } from '../../src/scoring/standings.js';
-
-/** A seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from '../random.js';
 
 /** Every entry of a full snapshot, in rank order, with its band columns. */
 function entries(chunks: RankSnapshot[]) {
@@ -31,7 +21,7 @@ describe('age-band boards in the standings (issue 16)', () => {
 
   it('ranks each opted-in participant within their band exactly as the whole board orders them', () => {
     for (const seed of [1, 7, 42]) {
-      const rnd = random(seed);
+      const rnd = rng(seed);
       const s = new SessionStandings(sessionId, 0, 60_000);
       const bandOf = new Map<string, AgeBand | undefined>();
       for (let u = 0; u < 300; u++) {
