@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
-import { AgeBandId, BAND_TOP_SIZE } from './social.js';
+import { AgeBandId, BAND_TOP_SIZE, FOLLOWING_TOP_SIZE } from './social.js';
 
 /** Text frames longer than this are answered with INVALID_MESSAGE (the socket stays open). */
 export const MAX_CLIENT_FRAME_BYTES = 1024;
@@ -73,6 +73,18 @@ export const RankFrame = z.object({
       rank: z.number().int().min(1),
       participants: z.number().int().min(1),
       top: z.array(TopEntry).max(BAND_TOP_SIZE),
+    })
+    .optional(),
+  /**
+   * Extension (issue 16): the board of the trainee and the people they follow who are in the class: their
+   * rank among them, how many they are (the trainee included) and its first five (ranks within this board).
+   * Absent for a trainee who follows no one in the class.
+   */
+  following: z
+    .object({
+      rank: z.number().int().min(1),
+      participants: z.number().int().min(1),
+      top: z.array(TopEntry).max(FOLLOWING_TOP_SIZE),
     })
     .optional(),
 });

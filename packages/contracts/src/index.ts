@@ -80,6 +80,8 @@ export {
   AGE_BANDS,
   AgeBandId,
   BAND_TOP_SIZE,
+  FOLLOWING_TOP_SIZE,
+  FollowSet,
   ageBandOf,
 } from './social.js';
 export type { AgeBand } from './social.js';

@@ -80,6 +80,12 @@ export interface NatsNames {
   partitionConsumer(partition: number): string;
   /** JetStream KV bucket of the live engines: membership heartbeats and one lease per owned session. */
   readonly enginesBucket: string;
+  /**
+   * JetStream KV bucket of whom each trainee follows (issue 16): key = the follower's id, value = a FollowSet,
+   * written by the API (through its outbox) on every follow change; gateways read a connecting trainee's set
+   * and watch for changes, so a follow applies from the next rank frame.
+   */
+  readonly followsBucket: string;
 }
 
 export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames {
@@ -115,6 +121,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     takeover: (sessionId: string) => `${namespace}.takeover.${sessionId}`,
     partitionConsumer: (partition: number) => `engine-p${partition}`,
     enginesBucket: `${upper}_ENGINES`,
+    followsBucket: `${upper}_FOLLOWS`,
   });
 }
 

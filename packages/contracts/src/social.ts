@@ -31,6 +31,14 @@ export type AgeBand = (typeof AGE_BANDS)[number]['id'];
 export const AgeBandId = z.enum(AGE_BANDS.map((b) => b.id) as [AgeBand, ...AgeBand[]]);
 /** Entries of a band's board carried in a rank frame (`rank.band.top`). */
 export const BAND_TOP_SIZE = 5;
+/** Entries of the board of the people one follows carried in a rank frame (`rank.following.top`). */
+export const FOLLOWING_TOP_SIZE = 5;
+
+/** The value of a trainee's key in the follows bucket: whom they follow, with the names to show. */
+export const FollowSet = z.object({
+  following: z.array(z.object({ userId: z.string().uuid(), name: z.string() })).max(MAX_FOLLOWING),
+});
+export type FollowSet = z.infer<typeof FollowSet>;
 
 /** The band of someone born in `birthYear`, in the UTC year `yearUtc` (e.g. the session's start year). */
 export function ageBandOf(birthYear: number, yearUtc: number): AgeBand {

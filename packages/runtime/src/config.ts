@@ -41,6 +41,8 @@ export const sharedEnv = {
   /** Limits of the session-events stream (a few messages per session; the last one is a session's state). */
   NATS_EVENTS_MAX_AGE_SEC: intVar(60).default(90 * 24 * 3_600),
   NATS_EVENTS_MAX_BYTES: intVar(1_048_576).default(256 * 1024 ** 2),
+  /** Byte limit of the follows KV bucket (one value per trainee who follows anyone, up to ~60 KB each). */
+  NATS_FOLLOWS_KV_MAX_BYTES: intVar(1_048_576).default(256 * 1024 ** 2),
   /** NATS credentials; required in production, where each service may only use its own subjects. */
   NATS_USER: z.string().default(''),
   NATS_PASSWORD: z.string().default(''),

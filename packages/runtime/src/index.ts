@@ -29,6 +29,7 @@ export {
   DEFAULT_STREAM_SETTINGS,
   NATS_RECONNECT_WAIT_MS,
   connectNats,
+  ensureFollowsBucket,
   ensureStreams,
   isNotFound,
   natsOptions,

@@ -8,6 +8,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import { streamConfigs, type NatsNames } from '@pulse/contracts';
 import { z } from 'zod';
 import { sharedEnv, type SharedConfig } from './config.js';
@@ -42,6 +43,8 @@ export interface StreamSettings {
   replicas: number;
   ratings: StreamLimits;
   events: StreamLimits;
+  /** Byte limit of the follows KV bucket (its values never age out). */
+  followsMaxBytes: number;
 }
 
 /** The stream settings a service's configuration asks for. */
@@ -49,6 +52,7 @@ export const streamSettings = (config: SharedConfig): StreamSettings => ({
   replicas: config.NATS_STREAM_REPLICAS,
   ratings: { maxAgeMs: config.NATS_RATINGS_MAX_AGE_SEC * 1000, maxBytes: config.NATS_RATINGS_MAX_BYTES },
   events: { maxAgeMs: config.NATS_EVENTS_MAX_AGE_SEC * 1000, maxBytes: config.NATS_EVENTS_MAX_BYTES },
+  followsMaxBytes: config.NATS_FOLLOWS_KV_MAX_BYTES,
 });
 
 /** The stream settings of a default (local) deployment: what every service uses with an empty environment. */
@@ -104,6 +108,32 @@ export async function ensureStreams(
       }
     }
   }
+}
+
+/**
+ * The follows KV bucket (issue 16), created or brought to the configured replicas and byte limit: the API
+ * writes it (through its outbox), gateways read and watch it. One value per follower, history 1.
+ */
+export async function ensureFollowsBucket(
+  jsm: JetStreamManager,
+  names: NatsNames,
+  settings: StreamSettings,
+): Promise<KV> {
+  const kv = await new Kvm(jsm.jetstream()).create(names.followsBucket, {
+    history: 1,
+    replicas: settings.replicas,
+    max_bytes: settings.followsMaxBytes,
+  });
+  const stream = `KV_${names.followsBucket}`;
+  const { config } = await jsm.streams.info(stream);
+  if (config.num_replicas !== settings.replicas || config.max_bytes !== settings.followsMaxBytes) {
+    await jsm.streams.update(stream, {
+      ...config,
+      num_replicas: settings.replicas,
+      max_bytes: settings.followsMaxBytes,
+    });
+  }
+  return kv;
 }
 
 /** A stream or consumer JetStream does not know. */

@@ -111,7 +111,7 @@ function buildServices(deps: ApiDeps): ApiServices {
       deps.freezeWatch ?? { watch: () => undefined },
     ),
     history: new HistoryService(orm),
-    social: new SocialService(orm),
+    social: new SocialService(orm, deps.outbox),
     classEnergy: new ClassEnergyService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
   };
 }

@@ -4,6 +4,7 @@ import {
   InvalidConfig,
   connectNats,
   createLogger,
+  ensureFollowsBucket,
   ensureStreams,
   installLastResort,
   streamSettings,
@@ -41,7 +42,9 @@ async function main(): Promise<void> {
   });
   const nats = await connectNats(config, 'pulse-api');
   const names = natsNames(config.NATS_NAMESPACE);
-  await ensureStreams(await jetstreamManager(nats), names, streamSettings(config));
+  const jsm = await jetstreamManager(nats);
+  await ensureStreams(jsm, names, streamSettings(config));
+  await ensureFollowsBucket(jsm, names, streamSettings(config));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const clickhouse = openClickHouse(config.CLICKHOUSE_URL);
   await applyClickHouseSchema(clickhouse, config.CLICKHOUSE_DB, config.CLICKHOUSE_CLUSTER);

@@ -18,7 +18,7 @@ import type { Config } from '../src/config.js';
 import { openDatabase } from '../src/db/orm.js';
 import { applyClickHouseSchema, openClickHouse } from '../src/infra/clickhouse.js';
 import type { ClickHouseClient } from '../src/infra/clickhouse.js';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@pulse/runtime';
+import { DEFAULT_STREAM_SETTINGS, ensureFollowsBucket, ensureStreams } from '@pulse/runtime';
 import { OutboxPublisher } from '../src/outbox/outbox-publisher.js';
 import { FreezeWatch } from '../src/results/freeze-watch.js';
 import { ResultsFreezer } from '../src/results/results-freeze.js';
@@ -100,7 +100,9 @@ export class TestApi {
       statementTimeoutMs: this.config.DATABASE_STATEMENT_TIMEOUT_MS,
     });
     this.nats = await connect({ servers: this.config.NATS_URL });
-    await ensureStreams(await jetstreamManager(this.nats), this.names, DEFAULT_STREAM_SETTINGS);
+    const jsm = await jetstreamManager(this.nats);
+    await ensureStreams(jsm, this.names, DEFAULT_STREAM_SETTINGS);
+    await ensureFollowsBucket(jsm, this.names, DEFAULT_STREAM_SETTINGS);
     this.redis = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: 1 });
     this.clickhouse = openClickHouse(this.config.CLICKHOUSE_URL);
     await applyClickHouseSchema(this.clickhouse, this.config.CLICKHOUSE_DB);
@@ -139,7 +141,11 @@ export class TestApi {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     const jsm = await jetstreamManager(this.nats);
-    for (const stream of [this.names.ratingsStream, this.names.eventsStream]) {
+    for (const stream of [
+      this.names.ratingsStream,
+      this.names.eventsStream,
+      `KV_${this.names.followsBucket}`,
+    ]) {
       await jsm.streams.delete(stream).catch(() => undefined);
     }
     await this.nats.close();

@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- replies are untyped JSON */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { MAX_FOLLOWING } from '@pulse/contracts';
+import { Kvm } from '@nats-io/kv';
+import { FollowSet, MAX_FOLLOWING } from '@pulse/contracts';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
 
@@ -78,6 +79,36 @@ describe('profiles and follows (issue 16, real PostgreSQL)', () => {
     expect((await unfollow()).status).to.equal(204);
     expect((await unfollow()).status).to.equal(204);
     expect((await list(ana, 'following')).items).to.deep.equal([]);
+  });
+
+  it('publishes whom a trainee follows to the follows bucket after every change, in order (issue 16)', async () => {
+    const kv = await new Kvm(api.nats).open(api.names.followsBucket);
+    const valueOf = async (userId: string) => {
+      const entry = await kv.get(userId);
+      return entry === null ? undefined : FollowSet.parse(entry.json());
+    };
+    const settle = async (expected: unknown) => {
+      for (let i = 0; i < 100; i++) {
+        const value = await valueOf(ana.id);
+        if (JSON.stringify(value) === JSON.stringify(expected)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await valueOf(ana.id)).to.deep.equal(expected);
+    };
+    const cy = await api.user('trainee');
+    await follow(ana, bo.id);
+    await follow(ana, cy.id);
+    await follow(ana, cy.id); // no change: nothing new to publish
+    await settle({
+      following: [
+        { userId: bo.id, name: bo.name },
+        { userId: cy.id, name: cy.name },
+      ],
+    });
+    const unfollowed = await api.call('DELETE', `/v1/users/${bo.id}/follow`, { token: ana.token });
+    expect(unfollowed.status, JSON.stringify(unfollowed.body)).to.equal(204);
+    await settle({ following: [{ userId: cy.id, name: cy.name }] });
+    expect(await valueOf(bo.id)).to.equal(undefined); // bo follows no one
   });
 
   it('refuses to follow oneself (400), a trainer or an unknown user (404), and lets only trainees follow (403)', async () => {

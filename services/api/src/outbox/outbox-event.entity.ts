@@ -1,8 +1,11 @@
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
-import type { RegistrationEvent, SessionEvent, SessionEventType } from '@pulse/contracts';
+import type { FollowSet, RegistrationEvent, SessionEvent, SessionEventType } from '@pulse/contracts';
 
-/** What an outbox row announces: a session's lifecycle change or a trainee's registration change. */
-export type OutboxEventType = SessionEventType | 'registration';
+/**
+ * What an outbox row announces: a session's lifecycle change, a trainee's registration change, or whom a
+ * trainee follows now (`follows`, written to the follows KV bucket).
+ */
+export type OutboxEventType = SessionEventType | 'registration' | 'follows';
 
 /** An event written in the same transaction as the change it describes, published after commit. */
 @Entity({ tableName: 'outbox_event' })
@@ -12,10 +15,11 @@ export class OutboxEvent {
   @PrimaryKey({ type: 'uuid' })
   id!: string;
 
-  @Property({ type: 'uuid' })
-  sessionId!: string;
+  /** The session of a lifecycle or registration event; null for `follows`. */
+  @Property({ type: 'uuid', nullable: true })
+  sessionId: string | null = null;
 
-  /** The trainee of a `registration` event; null for lifecycle events. */
+  /** The trainee of a `registration` or `follows` event; null for lifecycle events. */
   @Property({ type: 'uuid', nullable: true })
   userId: string | null = null;
 
@@ -23,7 +27,7 @@ export class OutboxEvent {
   type!: OutboxEventType;
 
   @Property({ type: 'json' })
-  payload!: SessionEvent | RegistrationEvent;
+  payload!: SessionEvent | RegistrationEvent | FollowSet;
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type {
+  FollowSet,
   NatsNames,
   RegistrationEvent,
   RegistrationEventStatus,
@@ -56,11 +57,30 @@ export function recordRegistrationEvent(
   return row;
 }
 
-/** The subject a row is published on: the session's lifecycle subject or the trainee's registration one. */
+/**
+ * Records whom a trainee follows now, in the caller's transaction (the whole set: the last value is the
+ * truth); published to the trainee's key of the follows KV bucket, which gateways watch (issue 16).
+ */
+export function recordFollowSet(tx: EntityManager, followerId: string, set: FollowSet): OutboxEvent {
+  const row = new OutboxEvent();
+  row.id = randomUUID();
+  row.userId = followerId;
+  row.type = 'follows';
+  row.createdAt = new Date();
+  row.payload = set;
+  tx.persist(row);
+  return row;
+}
+
+/**
+ * The subject a row is published on: the session's lifecycle subject, the trainee's registration one, or the
+ * follower's key of the follows KV bucket (a KV put is a publish on `$KV.<bucket>.<key>`).
+ */
 export function outboxSubject(names: NatsNames, row: OutboxEvent): string {
+  if (row.type === 'follows') return `$KV.${names.followsBucket}.${row.userId}`;
   return row.type === 'registration' && row.userId !== null
-    ? names.registrationEvent(row.sessionId, row.userId)
-    : names.sessionEvent(row.sessionId);
+    ? names.registrationEvent(row.sessionId!, row.userId)
+    : names.sessionEvent(row.sessionId!);
 }
 
 /** Lets services wake the publisher right after a commit instead of waiting for its next poll. */

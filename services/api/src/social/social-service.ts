@@ -1,8 +1,9 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { MAX_FOLLOWING } from '@pulse/contracts';
+import { MAX_FOLLOWING, type FollowSet } from '@pulse/contracts';
 import { z } from 'zod';
 import { Role } from '../accounts/user.entity.js';
 import { FollowLimitReached, NotFound, ValidationFailed } from '../errors.js';
+import { recordFollowSet, type OutboxSignal } from '../outbox/outbox.js';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.js';
 import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
 
@@ -37,7 +38,10 @@ const SIDES = {
 
 /** Who follows whom among trainees (issue 16): the graph the personal boards rank. */
 export class SocialService {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly outbox: OutboxSignal,
+  ) {}
 
   /**
    * `followerId` follows the trainee `followeeId`; again is a no-op. Oneself → 400, someone who is not a
@@ -49,12 +53,7 @@ export class SocialService {
     await this.orm.em.fork().transactional(async (tx) => {
       const connection = tx.getConnection();
       await requireTrainee(tx, followeeId);
-      await connection.execute(
-        'select id from app_user where id = ?::uuid for update',
-        [followerId],
-        'all',
-        tx.getTransactionContext(),
-      );
+      await lockFollower(tx, followerId);
       const [{ following, already }] = await connection.execute<{ following: number; already: boolean }[]>(
         `select count(*)::int as following, bool_or(followee_id = ?::uuid) as already
            from follow where follower_id = ?::uuid`,
@@ -70,20 +69,30 @@ export class SocialService {
         'run',
         tx.getTransactionContext(),
       );
+      recordFollowSet(tx, followerId, await followSetOf(tx, followerId));
     });
+    this.outbox.kick();
   }
 
   /** Stops following; not following already is a no-op. Oneself → 400, someone who is not a trainee → 404. */
   async unfollow(followerId: string, followeeId: string): Promise<void> {
     refuseSelf(followerId, followeeId);
-    const em = this.orm.em.fork();
-    await requireTrainee(em, followeeId);
-    await em
-      .getConnection()
-      .execute('delete from follow where follower_id = ?::uuid and followee_id = ?::uuid', [
-        followerId,
-        followeeId,
-      ]);
+    const changed = await this.orm.em.fork().transactional(async (tx) => {
+      await requireTrainee(tx, followeeId);
+      await lockFollower(tx, followerId);
+      const deleted = await tx
+        .getConnection()
+        .execute<{ followee_id: string }[]>(
+          'delete from follow where follower_id = ?::uuid and followee_id = ?::uuid returning followee_id',
+          [followerId, followeeId],
+          'all',
+          tx.getTransactionContext(),
+        );
+      if (deleted.length === 0) return false;
+      recordFollowSet(tx, followerId, await followSetOf(tx, followerId));
+      return true;
+    });
+    if (changed) this.outbox.kick();
   }
 
   /** Whom `userId` follows (`following`) or who follows them (`followers`), newest first. */
@@ -148,4 +157,28 @@ function refuseSelf(followerId: string, followeeId: string): void {
   if (followerId === followeeId) {
     throw new ValidationFailed('a trainee cannot follow themselves', { details: { field: 'id' } });
   }
+}
+
+/** A follower's follows change one request at a time (their user row is the lock). */
+async function lockFollower(tx: EntityManager, followerId: string): Promise<void> {
+  await tx
+    .getConnection()
+    .execute(
+      'select id from app_user where id = ?::uuid for update',
+      [followerId],
+      'all',
+      tx.getTransactionContext(),
+    );
+}
+
+/** Whom the follower follows, oldest first, with names: the follows bucket's value (issue 16). */
+async function followSetOf(tx: EntityManager, followerId: string): Promise<FollowSet> {
+  const rows = await tx.getConnection().execute<{ user_id: string; name: string }[]>(
+    `select f.followee_id as user_id, u.name from follow f join app_user u on u.id = f.followee_id
+       where f.follower_id = ?::uuid order by f.created_at, f.followee_id`,
+    [followerId],
+    'all',
+    tx.getTransactionContext(),
+  );
+  return { following: rows.map((r) => ({ userId: r.user_id, name: r.name })) };
 }
