@@ -5,8 +5,8 @@
  * nats-server with the same table and drives each user's operations through it.
  *
  * Subject names come from @pulse/contracts' natsNames(); the services' operations behind each line:
- * - api: publishes session lifecycle and registration events (JetStream, outbox) and applies the stream
- *   settings on start.
+ * - api: publishes session lifecycle and registration events and follow sets (JetStream, outbox) and applies
+ *   the stream and follows-bucket settings on start.
  * - gateway: publishes rating batches and participant messages (JetStream), reads the last message of a
  *   subject (a session's state), asks the engines for a user's lastSeq (core request), shares presence,
  *   receives session events and rank snapshots (core subscriptions), applies the stream settings on start.
@@ -74,7 +74,15 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
   const streams = [names.ratingsStream, names.eventsStream].flatMap(streamSettings);
   return {
     api: {
-      publish: [names.allSessionEvents, names.allRegistrationEvents, JS_ACCOUNT_INFO, ...streams],
+      publish: [
+        names.allSessionEvents,
+        names.allRegistrationEvents,
+        JS_ACCOUNT_INFO,
+        ...streams,
+        // Follow sets (issue 16): the API writes the follows bucket through its outbox and ensures it on start.
+        `$KV.${names.followsBucket}.>`,
+        ...streamSettings(`KV_${names.followsBucket}`),
+      ],
       subscribe: [INBOX],
     },
     gateway: {
@@ -87,6 +95,10 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
         ...streams,
         ...messageReads(names.ratingsStream),
         ...messageReads(names.eventsStream),
+        // Follow sets (issue 16): read a trainee's on connect, watch for changes; never written here.
+        ...streamSettings(`KV_${names.followsBucket}`),
+        ...messageReads(`KV_${names.followsBucket}`),
+        ...consumerUse(`KV_${names.followsBucket}`),
       ],
       subscribe: [
         names.allSessionEvents,

@@ -172,6 +172,23 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(await subscription(nc, names.ranks(sid))).to.equal('denied');
   });
 
+  it('lets the api write the follows bucket and the gateway read and watch it, not write it (issue 16)', async () => {
+    const [api, gw] = [await as('api'), await as('gateway')];
+    const bucket = names.followsBucket;
+    const apiKv = await new Kvm(api).create(bucket, { history: 1 });
+    const follower = randomUUID();
+    await jetstream(api).publish(`$KV.${bucket}.${follower}`, '{"following":[]}');
+    const gwKv = await new Kvm(gw).open(bucket);
+    expect((await gwKv.get(follower))?.string()).to.equal('{"following":[]}');
+    const watcher = await gwKv.watch({ key: '>' });
+    await apiKv.put(follower, '{"following":[{"userId":"x","name":"X"}]}');
+    let seen = 0;
+    for await (const entry of watcher) if (entry.key === follower && ++seen >= 2) break;
+    expect(seen).to.equal(2);
+    expect(await outcome(publish(gw, `$KV.${bucket}.${follower}`))).to.equal('denied');
+    expect(await outcome(publish(await as('engine'), `$KV.${bucket}.${follower}`))).to.equal('denied');
+  });
+
   it('lets the gateway store ratings, read last messages, share presence and hear events and ranks', async () => {
     const [gw, api, engine] = [await as('gateway'), await as('api'), await as('engine')];
     const jsm = await jetstreamManager(gw);

@@ -40,6 +40,8 @@ const LIMITS: Record<string, { age?: string; bytes: string }> = {
   eventsStream: { age: 'NATS_EVENTS_MAX_AGE_SEC', bytes: 'NATS_EVENTS_MAX_BYTES' },
   // A KV bucket's age is the lease TTL (ENGINE_LEASE_TTL_MS).
   enginesBucket: { bytes: 'NATS_ENGINES_KV_MAX_BYTES' },
+  // Follow sets never age out (the last value is the truth).
+  followsBucket: { bytes: 'NATS_FOLLOWS_KV_MAX_BYTES' },
 };
 
 const GIB = 1024 ** 3;

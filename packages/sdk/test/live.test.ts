@@ -191,6 +191,48 @@ describe('LiveSession against the real stack', function () {
     await Promise.all(riders.map((r) => r.live.done));
   });
 
+  it('ranks a trainee among the people they follow, from the frame after the follow (issue 16)', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Friends');
+    const session = await newSession(trainer, 'SDK following');
+    const riders = await Promise.all(['Jo', 'Kim', 'Lu', 'Max'].map((n) => rider(session, n)));
+    await Promise.all(riders.map((r) => r.live.start()));
+    await trainer.startSession(session.id);
+    await Promise.all(
+      riders.map((r) =>
+        waitFor('live', async () => (r.live.state === 'live' ? true : undefined), 10_000, 20),
+      ),
+    );
+    await Promise.all(riders.map((r, k) => stream(r, 3, (i) => 10 * (k + 1) + i)));
+    await Promise.all(riders.map((r) => allConfirmed(r.live)));
+    const [jo, kim, lu, max] = riders;
+    expect(jo.live.rank!.following).to.equal(undefined); // follows no one yet
+    // Jo follows Kim and Lu mid-class: the next frames rank Jo among the three.
+    const ids = await Promise.all(riders.map(async (r) => (await r.client.me()).id));
+    await jo.client.follow(ids[1]);
+    await jo.client.follow(ids[2]);
+    const board = await waitFor(
+      'a following board',
+      async () => {
+        rate(jo, [1]); // a new rating brings a new frame
+        await allConfirmed(jo.live);
+        const f = jo.live.rank!.following;
+        return f?.participants === 3 ? f : undefined;
+      },
+      20_000,
+      200,
+    );
+    // Independent: the three by the scores each device sent (Lu > Kim > Jo).
+    expect(board.rank).to.equal(3);
+    expect(board.top.map((t) => [t.rank, t.name, t.score])).to.deep.equal([
+      [1, 'Lu', lu.sent],
+      [2, 'Kim', kim.sent],
+      [3, 'Jo', jo.sent],
+    ]);
+    expect(max.live.rank!.following).to.equal(undefined);
+    await trainer.endSession(session.id);
+    await Promise.all(riders.map((r) => r.live.done));
+  });
+
   it('keeps an exact score across a socket cut mid-stream and a gateway restart', async () => {
     const trainer = await account(stack, 'trainer', 'Coach Faults');
     const session = await newSession(trainer, 'SDK faults');

@@ -16,6 +16,7 @@ import { addressList, clientAddress, compileTrustProxy, readinessReport } from '
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { EndBarriers } from './end-barrier.js';
+import { FollowSets } from './follow-sets.js';
 import { AddressSlots, rawHttpAnswer, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -82,6 +83,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     metrics,
     logger,
   );
+  const follows = new FollowSets(nc, names, logger);
   const sessions = new LocalSessions({
     nc,
     names,
@@ -89,6 +91,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     presenceIntervalMs: config.PRESENCE_INTERVAL_MS,
     rating: { ratePerSec: config.RATING_RATE_PER_SEC, burst: config.RATING_BURST },
     endBarriers,
+    follows,
     metrics,
     logger,
   });
@@ -239,6 +242,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     draining = true;
     await spreadOver(config.GATEWAY_DRAIN_MS, [...connections], (c) => c.close(CloseCode.RECONNECT));
     sessions.stop();
+    follows.stop();
     await Promise.race([Promise.all([publisher.idle(), batches.idle()]), delay(config.SHUTDOWN_TIMEOUT_MS)]);
     await Promise.race([
       new Promise<void>((resolve) => wss.close(() => resolve())),

@@ -72,6 +72,7 @@ export class Connection implements SessionClient {
   private session: LocalSession | undefined;
   /** Highest seq of this user the engine had counted when the client was welcomed (all stored). */
   private lastSeq = 0;
+  private followsTracked = false;
   /** The user's last counted seq in the frozen results, when the engine knows it (told in `ended`). */
   private finalLastSeq: number | undefined;
   /** This client's ratings in seq order on their way to JetStream (created at the welcome). */
@@ -123,6 +124,10 @@ export class Connection implements SessionClient {
     );
   }
 
+  get name(): string {
+    return this.claims.name;
+  }
+
   get ticketIssuedAtSec(): number {
     return this.claims.iat ?? 0;
   }
@@ -167,6 +172,7 @@ export class Connection implements SessionClient {
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.registrationEvent(sid, sub) }),
         publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
         session.presenceSettled,
+        this.trackFollows(),
       ]);
       const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
       if (event?.success) session.apply(event.data);
@@ -329,7 +335,17 @@ export class Connection implements SessionClient {
     this.welcomeTimer = null;
   }
 
+  /** Whom this trainee follows, kept current while the socket is open (never fails the connect). */
+  private async trackFollows(): Promise<void> {
+    this.followsTracked = true;
+    await this.deps.sessions.deps.follows.track(this.claims.sub);
+  }
+
   private onClose(): void {
+    if (this.followsTracked) {
+      this.followsTracked = false;
+      this.deps.sessions.deps.follows.untrack(this.claims.sub);
+    }
     const wasOpen = !this.closed;
     this.closed = true;
     this.clearWelcomeTimer();

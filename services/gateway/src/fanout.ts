@@ -15,6 +15,8 @@ export interface RankReceiver {
 export function fanOutRanks(
   snapshot: RankSnapshot,
   receiversOf: (userId: string) => Iterable<RankReceiver> | undefined,
+  /** A user's own extra fields (`,"following":{…}`), or '' (issue 16). */
+  ownPartOf: (userId: string) => string = () => '',
 ): number {
   const tail = `,"top":${JSON.stringify(snapshot.top)},"at":"${new Date(snapshot.at).toISOString()}","seq":`;
   const participants = `,"participants":${snapshot.participants},"score":`;
@@ -27,7 +29,8 @@ export function fanOutRanks(
     const band = bandOf === undefined || bandOf[i] < 0 ? undefined : bandParts[bandOf[i]];
     const bandPart =
       band === undefined || bandRanks![i] <= 0 ? '' : `${band.head}${bandRanks![i]}${band.tail}`;
-    const frame = `{"type":"rank","rank":${ranks[i]}${participants}${scores[i]}${tail}${seqs[i]}${bandPart}}`;
+    const own = ownPartOf(userIds[i]);
+    const frame = `{"type":"rank","rank":${ranks[i]}${participants}${scores[i]}${tail}${seqs[i]}${bandPart}${own}}`;
     for (const receiver of receivers) {
       receiver.offerRank(frame, seqs[i]);
       offered += 1;

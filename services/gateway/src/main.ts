@@ -4,6 +4,7 @@ import {
   InvalidConfig,
   connectNats,
   createLogger,
+  ensureFollowsBucket,
   ensureStreams,
   installLastResort,
   streamSettings,
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const nc = await connectNats(config, `gateway-${config.GATEWAY_ID}`);
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, natsNames(config.NATS_NAMESPACE), streamSettings(config));
+  await ensureFollowsBucket(jsm, natsNames(config.NATS_NAMESPACE), streamSettings(config));
   const gateway = buildGateway({ config, nc, jsm, logger });
   installLastResort(logger, () => gateway.metrics.uncaughtErrors.inc());
   gateway.server.listen(config.GATEWAY_PORT, () => {

@@ -9,6 +9,8 @@ import {
   type NatsNames,
 } from '@pulse/contracts';
 import { endedFrame, type EndBarriers, type EndingClient } from './end-barrier.js';
+import type { FollowSets } from './follow-sets.js';
+import { followingBoard, type Standing } from './following-board.js';
 import { fanOutRanks, type RankReceiver } from './fanout.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceBoard } from './presence.js';
@@ -20,6 +22,8 @@ import { applyEvent, initialView, type SessionView } from './session-state.js';
 /** What a session needs from one of its local clients. */
 export interface SessionClient extends RankReceiver, EndingClient {
   readonly userId: string;
+  /** The trainee's display name (their entry on a following board). */
+  readonly name: string;
   /** Unique per connection; with `acceptedAtMs` it orders a trainee's connections (the newest stays). */
   readonly connectionId: string;
   readonly acceptedAtMs: number;
@@ -52,6 +56,8 @@ export interface SessionsDeps {
   rating: { ratePerSec: number; burst: number };
   /** Drains a session's clients at its end and publishes this gateway's end barrier. */
   endBarriers: EndBarriers;
+  /** Whom this gateway's trainees follow (issue 16). */
+  follows: FollowSets;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -79,6 +85,8 @@ export class LocalSession {
   readonly presenceSettled: Promise<void>;
   private heardOthers: () => void = () => undefined;
   lastWaitingCount = -1;
+  /** Every participant's latest rank and score from the engine's snapshots (for the following boards). */
+  private readonly standings = new Map<string, Standing>();
   private readonly subs: Subscription[];
 
   constructor(
@@ -225,7 +233,30 @@ export class LocalSession {
       this.registry.deps.logger.warn({ sessionId: this.sessionId }, 'ignoring malformed rank snapshot');
       return;
     }
-    fanOutRanks(snapshot, (userId) => this.byUser.get(userId));
+    const { userIds, ranks, scores } = snapshot;
+    for (let i = 0; i < userIds.length; i++) {
+      const known = this.standings.get(userIds[i]);
+      if (known === undefined) this.standings.set(userIds[i], { rank: ranks[i], score: scores[i] });
+      else {
+        known.rank = ranks[i];
+        known.score = scores[i];
+      }
+    }
+    fanOutRanks(
+      snapshot,
+      (userId) => this.byUser.get(userId),
+      (userId) => this.followingPart(userId),
+    );
+  }
+
+  /** `,"following":{…}` for a trainee who follows someone in the class, else '' (issue 16). */
+  private followingPart(userId: string): string {
+    const following = this.registry.deps.follows.following(userId);
+    if (following.size === 0) return '';
+    const client = this.byUser.get(userId)?.values().next().value;
+    if (client === undefined) return '';
+    const board = followingBoard({ userId, name: client.name }, following, this.standings);
+    return board === null ? '' : `,"following":${JSON.stringify(board)}`;
   }
 
   refreshRanks(nowMs: number): void {

@@ -21,7 +21,7 @@ import {
 import { buildGateway, type Gateway } from '../src/app.js';
 import { DEV_JOIN_TICKET_SECRET } from '@pulse/runtime';
 import { loadConfig } from '../src/config.js';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@pulse/runtime';
+import { DEFAULT_STREAM_SETTINGS, ensureFollowsBucket, ensureStreams } from '@pulse/runtime';
 
 export const SECRET = DEV_JOIN_TICKET_SECRET;
 
@@ -44,6 +44,7 @@ export class NatsWorld {
     const jsm = await jetstreamManager(nc);
     const world = new NatsWorld(nc, jsm, `t${randomUUID().slice(0, 8)}`);
     await ensureStreams(jsm, world.names, DEFAULT_STREAM_SETTINGS);
+    await ensureFollowsBucket(jsm, world.names, DEFAULT_STREAM_SETTINGS);
     if (engine) world.answerLastSeq();
     return world;
   }
@@ -94,6 +95,7 @@ export class NatsWorld {
   async stop(): Promise<void> {
     await this.jsm.streams.delete(this.names.ratingsStream).catch(() => undefined);
     await this.jsm.streams.delete(this.names.eventsStream).catch(() => undefined);
+    await this.jsm.streams.delete(`KV_${this.names.followsBucket}`).catch(() => undefined);
     await this.nc.close();
   }
 
