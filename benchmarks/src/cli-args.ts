@@ -56,6 +56,8 @@ export function parseCli(argv: string[]) {
       'cpu-prof': { type: 'string' },
       'service-env': { type: 'string', multiple: true },
       source: { type: 'string' },
+      routes: { type: 'string' },
+      paced: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -88,6 +90,8 @@ live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) -
 api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per route, 0 = as fast as possible)
        --seed-sessions 10000 --participants 20 (trainees in the results session)
        --seed-history 1000 (ended sessions with frozen results per trainee: GET /v1/me/history)
+       --routes list,detail,register,join,results,history,login (a comma list: only those routes)
+       --paced (with --rate: an open-loop load, one request every 1/rate s, latency from when it was due)
 stampede: --source seeded|live (seeded: no engine, the engine's final ClickHouse rows written by the harness)
        --participants 1000 (per session) --sessions 1 --connections 64 --minutes 3 (seeded buckets each)
        live source: the live flags (--rate, --duration 10s, --gateways, --engines, --ramp)

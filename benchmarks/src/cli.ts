@@ -11,7 +11,7 @@ import {
 } from './cli-args.js';
 import { writeReport, type Report } from './report/report.js';
 import { runLive } from './modes/live.js';
-import { runApiBench } from './modes/api.js';
+import { ROUTE_KEYS, runApiBench } from './modes/api.js';
 import { runLeaderboard } from './modes/leaderboard.js';
 import { runSoak, takeMinutes } from './modes/soak.js';
 import { runStampedeMode } from './modes/stampede-mode.js';
@@ -19,6 +19,16 @@ import { STAMPEDE_DEFAULTS } from './modes/stampede.js';
 import type { TargetOptions } from './modes/target.js';
 
 const log = (line: string) => console.error(`[bench] ${line}`);
+
+/** `--routes list,history` → the api mode's route keys; every key must be known. */
+function parseRoutes(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const keys = text.split(',').map((k) => k.trim());
+  const unknown = keys.filter((k) => !(ROUTE_KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new Error(`--routes: unknown ${unknown.join(', ')} (${ROUTE_KEYS.join(', ')})`);
+  return keys;
+}
 
 function targetOptions(values: ReturnType<typeof parseCli>['values']): TargetOptions {
   const isolation =
@@ -113,6 +123,8 @@ export async function main(
         seedSessions: positiveInt('seed-sessions', values['seed-sessions'], 10_000),
         participants: positiveInt('participants', values.participants, 20),
         seedHistory: positiveInt('seed-history', values['seed-history'], 1000),
+        routes: parseRoutes(values.routes),
+        paced: values.paced === true,
       });
       break;
     case 'leaderboard':

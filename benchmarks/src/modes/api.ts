@@ -11,6 +11,7 @@ import {
 } from '../client/rest.js';
 import { TraineeConnection } from '../client/trainee.js';
 import { openTarget, type OpenTarget, type TargetOptions } from './target.js';
+import { pacedLoad } from './paced-load.js';
 import { perRequest, processCpuMs } from '../metrics/process-cpu.js';
 import type { Report } from '../report/report.js';
 
@@ -27,7 +28,14 @@ export interface ApiBenchOptions extends TargetOptions {
   participants: number;
   /** Ended sessions with frozen results seeded for every trainee (their history). */
   seedHistory: number;
+  /** Only the routes whose key is listed (ROUTE_KEYS); all when absent. */
+  routes?: string[];
+  /** With `rate`: an open-loop load paced at `rate` (pacedLoad) instead of autocannon's bursts. */
+  paced?: boolean;
 }
+
+/** `--routes` keys, in the order the routes run. */
+export const ROUTE_KEYS = ['list', 'detail', 'register', 'join', 'results', 'history', 'login'] as const;
 
 export interface RouteResult {
   route: string;
@@ -129,35 +137,66 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
       ],
     ];
     const results: RouteResult[] = [];
-    for (const [route, make] of routes) {
+    const chosen = routes.filter((_, i) => opts.routes === undefined || opts.routes.includes(ROUTE_KEYS[i]));
+    for (const [route, make] of chosen) {
       log(`api: ${route} for ${opts.durationSec} s`);
       const apiPid = open.pids().api;
       const cpuBefore = processCpuMs(apiPid);
-      const r = await autocannon({
-        url: open.target.apiUrl,
-        connections: opts.connections,
-        duration: opts.durationSec,
-        ...(opts.rate > 0 ? { overallRate: opts.rate } : {}),
-        requests: [{ setupRequest: (req) => ({ ...req, ...make() }) }],
-      });
+      const r = opts.paced && opts.rate > 0 ? await paced(open, opts, make) : await cannon(open, opts, make);
       results.push({
         route,
-        requests: r.requests.total,
-        reqPerSec: Math.round(r.requests.average),
-        apiCpuMsPerRequest: perRequest(cpuBefore, processCpuMs(apiPid), r.requests.total),
+        ...r,
+        apiCpuMsPerRequest: perRequest(cpuBefore, processCpuMs(apiPid), r.requests),
         loadAvg: Math.round(loadavg()[0] * 10) / 10,
-        p50: r.latency.p50,
-        p90: r.latency.p90,
-        p99: r.latency.p99,
-        max: r.latency.max,
-        non2xx: r.non2xx,
-        errors: r.errors,
       });
     }
     return apiReport(opts, startedAt, results);
   } finally {
     await open.close();
   }
+}
+
+type Measured = Omit<RouteResult, 'route' | 'apiCpuMsPerRequest' | 'loadAvg'>;
+
+async function cannon(open: OpenTarget, opts: ApiBenchOptions, make: () => RouteRequest): Promise<Measured> {
+  const r = await autocannon({
+    url: open.target.apiUrl,
+    connections: opts.connections,
+    duration: opts.durationSec,
+    ...(opts.rate > 0 ? { overallRate: opts.rate } : {}),
+    requests: [{ setupRequest: (req) => ({ ...req, ...make() }) }],
+  });
+  return {
+    requests: r.requests.total,
+    reqPerSec: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
+}
+
+async function paced(open: OpenTarget, opts: ApiBenchOptions, make: () => RouteRequest): Promise<Measured> {
+  const r = await pacedLoad({
+    url: open.target.apiUrl,
+    rate: opts.rate,
+    durationSec: opts.durationSec,
+    connections: opts.connections,
+    next: make,
+  });
+  const { p50, p90, p99, max } = r.latency;
+  return {
+    requests: r.requests,
+    reqPerSec: r.reqPerSec,
+    p50,
+    p90,
+    p99,
+    max,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 async function seed(
@@ -373,7 +412,7 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
     })),
     tables: [
       {
-        title: `per route: ${opts.connections} connections, ${opts.durationSec} s, ${opts.rate > 0 ? `${opts.rate} req/s offered` : 'unthrottled'}, ${opts.seedSessions} sessions seeded, ${opts.seedHistory} ended sessions of history per trainee`,
+        title: `per route: ${opts.connections} connections, ${opts.durationSec} s, ${opts.rate > 0 ? `${opts.rate} req/s offered${opts.paced ? ' (paced, open loop)' : ' (autocannon)'}` : 'unthrottled'}, ${opts.seedSessions} sessions seeded, ${opts.seedHistory} ended sessions of history per trainee`,
         columns: [
           'route',
           'requests',
@@ -423,6 +462,7 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
       seedSessions: opts.seedSessions,
       seedHistory: opts.seedHistory,
       connections: opts.connections,
+      driver: opts.paced && opts.rate > 0 ? 'paced' : 'autocannon',
     },
   };
 }
