@@ -42,9 +42,10 @@ import { ResultsService } from './results/results-service.js';
 import type { FreezeSignal } from './results/results-service.js';
 import type { ApiServices } from './services.js';
 import { SessionRoutes } from './sessions/session-routes.js';
+import { SessionListCache } from './sessions/session-list-cache.js';
+import { SessionService } from './sessions/session-service.js';
 import { SocialRoutes } from './social/social-routes.js';
 import { SocialService } from './social/social-service.js';
-import { SessionService } from './sessions/session-service.js';
 
 export interface ApiDeps {
   config: Config;
@@ -93,7 +94,7 @@ function buildServices(deps: ApiDeps): ApiServices {
     exempt,
   });
   const accessTokens = new AccessTokens(config.JWT_ACCESS_SECRET, config.ACCESS_TOKEN_TTL_SEC);
-  const sessions = new SessionService(orm, deps.outbox);
+  const sessions = new SessionService(orm, deps.outbox, new SessionListCache(config.SESSION_LIST_CACHE_MS));
   const freezer = deps.freezer ?? new ResultsFreezer(orm, deps.clickhouse, config.CLICKHOUSE_DB, deps.logger);
   const frozen = new FrozenResults(orm);
   freezer.onFrozen((sessionId, session, board) => frozen.prime(sessionId, session, board));

@@ -1,6 +1,6 @@
 /**
- * A map that keeps at most `capacity` entries, dropping the least recently used. For immutable values
- * only (frozen sessions, board pages): nothing here ever needs invalidating.
+ * A map that keeps at most `capacity` entries, dropping the least recently used (frozen sessions and board
+ * pages, which never change; the session list's pages, which its owner clears).
  */
 export class BoundedCache<K, V> {
   private readonly entries = new Map<K, V>();
@@ -25,6 +25,10 @@ export class BoundedCache<K, V> {
 
   delete(key: K): void {
     this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
   }
 
   get size(): number {

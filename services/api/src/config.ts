@@ -11,6 +11,7 @@ import {
   portVar,
   type ServiceEnv,
 } from '@pulse/runtime';
+import { DEFAULT_SESSION_LIST_CACHE_MS } from './sessions/session-list-cache.js';
 
 const port = portVar;
 const positiveInt = z.coerce.number().int().positive();
@@ -69,6 +70,10 @@ const ApiEnv = {
   REGISTER_IP_WINDOW_SEC: positiveInt.default(600),
   /** PostgreSQL `statement_timeout` of the API's connections (migrations run without it). */
   DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5000),
+
+  // --- Read paths (issue 13). ---
+  /** Longest a session list page is served from memory after another replica changed it; 0: no cache. */
+  SESSION_LIST_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(DEFAULT_SESSION_LIST_CACHE_MS),
 };
 
 const apiEnv: ServiceEnv<typeof ApiEnv> = {

@@ -60,7 +60,10 @@ export class RegistrationService {
       await tx.flush();
       return { registration: registrationView(row), created: true };
     });
-    if (result.created) this.outbox.kick();
+    if (result.created) {
+      this.sessions.listChanged();
+      this.outbox.kick();
+    }
     return result;
   }
 
@@ -84,6 +87,7 @@ export class RegistrationService {
       next.status = RegistrationStatus.REGISTERED;
       recordRegistrationEvent(tx, sessionId, next.traineeId, 'registered');
     });
+    this.sessions.listChanged();
     this.outbox.kick();
   }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SessionSnapshot } from '@pulse/contracts';
 import type { Page } from '../pagination.js';
-import { BoundedCache } from './bounded-cache.js';
+import { BoundedCache } from '../bounded-cache.js';
 import type { MinuteTuple } from './final-boards.js';
 import type { LeaderboardEntry, MyResult, ResultsPage } from './results-view.js';
 

@@ -95,7 +95,8 @@ export class SessionRoutes {
   )
   async list(ctx: Context, args: Parsed<unknown, z.infer<typeof ListQuery>>) {
     caller(ctx);
-    ctx.body = await ctx.services.sessions.list(args.query);
+    ctx.type = 'application/json';
+    ctx.body = await ctx.services.sessions.listJson(args.query);
   }
 
   @routeConfig(

@@ -12,6 +12,7 @@ import { Registration, RegistrationStatus } from '../registrations/registration.
 import type { RegistrationView } from '../registrations/registration-view.js';
 import { WorkoutSession } from './session.entity.js';
 import { listSessions, sessionDetail } from './session-reads.js';
+import { SessionListCache } from './session-list-cache.js';
 import { sessionView } from './session-view.js';
 import type { SessionView } from './session-view.js';
 import { STAMPED_BY, SessionTransition, assertAllowed, nextStatus } from './state-machine.js';
@@ -43,8 +44,14 @@ export class SessionService {
   constructor(
     private readonly orm: MikroORM,
     private readonly outbox: OutboxSignal,
+    private readonly listCache: SessionListCache = new SessionListCache(0),
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** A session's row or its registrations changed (committed): the list must show it from now on. */
+  listChanged(): void {
+    this.listCache.invalidate();
+  }
 
   async create(trainerId: string, input: NewSession): Promise<SessionView> {
     const startsAt = this.futureDate(input.startsAt);
@@ -54,6 +61,7 @@ export class SessionService {
       tx.persist(session);
       recordSessionEvent(tx, session, 'created');
     });
+    this.listChanged();
     this.outbox.kick();
     return sessionView(session, { registered: 0, waitlisted: 0 });
   }
@@ -62,6 +70,20 @@ export class SessionService {
     const detail = await sessionDetail(this.orm, id, userId);
     if (detail === null) throw new NotFound('session', id);
     return detail;
+  }
+
+  /** `list` as JSON, shared with every caller asking the same page (SessionListCache). */
+  listJson(filter: SessionFilter): Promise<string> {
+    const key = JSON.stringify([
+      filter.status,
+      filter.from,
+      filter.to,
+      filter.type,
+      filter.trainerId,
+      filter.cursor,
+      filter.limit,
+    ]);
+    return this.listCache.json(key, () => this.list(filter));
   }
 
   /** Soonest first; keyset pagination on (startsAt, id); counts come in the same statement (no N+1). */
@@ -127,6 +149,9 @@ export class SessionService {
     } catch (cause) {
       if (cause instanceof OptimisticLockError) throw new ConcurrentUpdate(`session ${id}`, cause);
       throw cause;
+    } finally {
+      // Also after a failed commit: whether it changed anything is unknown (a lost answer to COMMIT).
+      if (session !== undefined) this.listChanged();
     }
     this.outbox.kick();
     const counts = await this.counts(em, [id]);
