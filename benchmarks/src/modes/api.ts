@@ -141,14 +141,9 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
     for (const [route, make] of chosen) {
       log(`api: ${route} for ${opts.durationSec} s`);
       const apiPid = open.pids().api;
-      const cpuBefore = processCpuMs(apiPid);
-      const r = opts.paced && opts.rate > 0 ? await paced(open, opts, make) : await cannon(open, opts, make);
-      results.push({
-        route,
-        ...r,
-        apiCpuMsPerRequest: perRequest(cpuBefore, processCpuMs(apiPid), r.requests),
-        loadAvg: Math.round(loadavg()[0] * 10) / 10,
-      });
+      const drive = opts.paced && opts.rate > 0 ? paced : cannon;
+      const r = await drive(open.target.apiUrl, opts, make, (run) => cpuPerRequest(apiPid, run));
+      results.push({ route, ...r, loadAvg: Math.round(loadavg()[0] * 10) / 10 });
     }
     return apiReport(opts, startedAt, results);
   } finally {
@@ -156,36 +151,55 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
   }
 }
 
-type Measured = Omit<RouteResult, 'route' | 'apiCpuMsPerRequest' | 'loadAvg'>;
+type Measured = Omit<RouteResult, 'route' | 'loadAvg'>;
+type Driver = (
+  url: string,
+  opts: ApiBenchOptions,
+  make: () => RouteRequest,
+  /** Runs the measured load and returns it with the api's CPU ms per request over it. */
+  timed: <R extends { requests: number }>(run: () => Promise<R>) => Promise<[R, number | null]>,
+) => Promise<Measured>;
 
-async function cannon(open: OpenTarget, opts: ApiBenchOptions, make: () => RouteRequest): Promise<Measured> {
-  const r = await autocannon({
-    url: open.target.apiUrl,
-    connections: opts.connections,
-    duration: opts.durationSec,
-    ...(opts.rate > 0 ? { overallRate: opts.rate } : {}),
-    requests: [{ setupRequest: (req) => ({ ...req, ...make() }) }],
+async function cpuPerRequest<R extends { requests: number }>(
+  apiPid: number | undefined,
+  run: () => Promise<R>,
+): Promise<[R, number | null]> {
+  const before = processCpuMs(apiPid);
+  const r = await run();
+  return [r, perRequest(before, processCpuMs(apiPid), r.requests)];
+}
+
+const cannon: Driver = async (url, opts, make, timed) => {
+  const [r, cpu] = await timed(async () => {
+    const result = await autocannon({
+      url,
+      connections: opts.connections,
+      duration: opts.durationSec,
+      ...(opts.rate > 0 ? { overallRate: opts.rate } : {}),
+      requests: [{ setupRequest: (req) => ({ ...req, ...make() }) }],
+    });
+    return { ...result, requests: result.requests.total, average: result.requests.average };
   });
   return {
-    requests: r.requests.total,
-    reqPerSec: Math.round(r.requests.average),
+    requests: r.requests,
+    reqPerSec: Math.round(r.average),
     p50: r.latency.p50,
     p90: r.latency.p90,
     p99: r.latency.p99,
     max: r.latency.max,
     non2xx: r.non2xx,
     errors: r.errors,
+    apiCpuMsPerRequest: cpu,
   };
-}
+};
 
-async function paced(open: OpenTarget, opts: ApiBenchOptions, make: () => RouteRequest): Promise<Measured> {
-  const r = await pacedLoad({
-    url: open.target.apiUrl,
-    rate: opts.rate,
-    durationSec: opts.durationSec,
-    connections: opts.connections,
-    next: make,
-  });
+/** Paced runs start with this much of the same load, not counted (JIT, connection pools, caches). */
+const PACED_WARMUP_SEC = 2;
+
+const paced: Driver = async (url, opts, make, timed) => {
+  const load = { url, rate: opts.rate, connections: opts.connections, next: make };
+  await pacedLoad({ ...load, durationSec: PACED_WARMUP_SEC });
+  const [r, cpu] = await timed(() => pacedLoad({ ...load, durationSec: opts.durationSec }));
   const { p50, p90, p99, max } = r.latency;
   return {
     requests: r.requests,
@@ -196,8 +210,9 @@ async function paced(open: OpenTarget, opts: ApiBenchOptions, make: () => RouteR
     max,
     non2xx: r.non2xx,
     errors: r.errors,
+    apiCpuMsPerRequest: cpu,
   };
-}
+};
 
 async function seed(
   api: ApiClient,
