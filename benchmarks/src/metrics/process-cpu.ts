@@ -16,3 +16,17 @@ export const perRequest = (before: number | null, after: number | null, requests
   before === null || after === null || requests === 0
     ? null
     : Math.round(((after - before) / requests) * 100) / 100;
+
+/**
+ * How long a process's main thread has waited for a CPU while runnable, in ms (Linux schedstat `run_delay`
+ * of the thread-group leader; null elsewhere). On a shared box this is what a latency tail is made of when
+ * the process itself is far from busy.
+ */
+export function mainThreadRunQueueMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return null;
+  }
+}

@@ -12,7 +12,7 @@ import {
 import { TraineeConnection } from '../client/trainee.js';
 import { openTarget, type OpenTarget, type TargetOptions } from './target.js';
 import { pacedLoad } from './paced-load.js';
-import { perRequest, processCpuMs } from '../metrics/process-cpu.js';
+import { mainThreadRunQueueMs, perRequest, processCpuMs } from '../metrics/process-cpu.js';
 import type { Report } from '../report/report.js';
 
 export interface ApiBenchOptions extends TargetOptions {
@@ -49,6 +49,8 @@ export interface RouteResult {
   errors: number;
   /** CPU time of the api process per answered request (Linux /proc; null elsewhere or remote). */
   apiCpuMsPerRequest: number | null;
+  /** Time the api's main thread waited for a CPU while runnable, per request (Linux schedstat). */
+  apiRunQueueMsPerRequest: number | null;
   /** 1-min load average of the machine when the route finished: > cores means others competed. */
   loadAvg: number;
 }
@@ -142,7 +144,7 @@ export async function runApiBench(opts: ApiBenchOptions): Promise<Report> {
       log(`api: ${route} for ${opts.durationSec} s`);
       const apiPid = open.pids().api;
       const drive = opts.paced && opts.rate > 0 ? paced : cannon;
-      const r = await drive(open.target.apiUrl, opts, make, (run) => cpuPerRequest(apiPid, run));
+      const r = await drive(open.target.apiUrl, opts, make, (run) => apiTimePerRequest(apiPid, run));
       results.push({ route, ...r, loadAvg: Math.round(loadavg()[0] * 10) / 10 });
     }
     return apiReport(opts, startedAt, results);
@@ -156,21 +158,29 @@ type Driver = (
   url: string,
   opts: ApiBenchOptions,
   make: () => RouteRequest,
-  /** Runs the measured load and returns it with the api's CPU ms per request over it. */
-  timed: <R extends { requests: number }>(run: () => Promise<R>) => Promise<[R, number | null]>,
+  /** Runs the measured load and returns it with the api's CPU and run-queue ms per request over it. */
+  timed: <R extends { requests: number }>(run: () => Promise<R>) => Promise<[R, ApiTime]>,
 ) => Promise<Measured>;
+type ApiTime = Pick<RouteResult, 'apiCpuMsPerRequest' | 'apiRunQueueMsPerRequest'>;
 
-async function cpuPerRequest<R extends { requests: number }>(
+async function apiTimePerRequest<R extends { requests: number }>(
   apiPid: number | undefined,
   run: () => Promise<R>,
-): Promise<[R, number | null]> {
-  const before = processCpuMs(apiPid);
+): Promise<[R, ApiTime]> {
+  const cpu = processCpuMs(apiPid);
+  const waited = mainThreadRunQueueMs(apiPid);
   const r = await run();
-  return [r, perRequest(before, processCpuMs(apiPid), r.requests)];
+  return [
+    r,
+    {
+      apiCpuMsPerRequest: perRequest(cpu, processCpuMs(apiPid), r.requests),
+      apiRunQueueMsPerRequest: perRequest(waited, mainThreadRunQueueMs(apiPid), r.requests),
+    },
+  ];
 }
 
 const cannon: Driver = async (url, opts, make, timed) => {
-  const [r, cpu] = await timed(async () => {
+  const [r, time] = await timed(async () => {
     const result = await autocannon({
       url,
       connections: opts.connections,
@@ -189,7 +199,7 @@ const cannon: Driver = async (url, opts, make, timed) => {
     max: r.latency.max,
     non2xx: r.non2xx,
     errors: r.errors,
-    apiCpuMsPerRequest: cpu,
+    ...time,
   };
 };
 
@@ -199,7 +209,7 @@ const PACED_WARMUP_SEC = 2;
 const paced: Driver = async (url, opts, make, timed) => {
   const load = { url, rate: opts.rate, connections: opts.connections, next: make };
   await pacedLoad({ ...load, durationSec: PACED_WARMUP_SEC });
-  const [r, cpu] = await timed(() => pacedLoad({ ...load, durationSec: opts.durationSec }));
+  const [r, time] = await timed(() => pacedLoad({ ...load, durationSec: opts.durationSec }));
   const { p50, p90, p99, max } = r.latency;
   return {
     requests: r.requests,
@@ -210,7 +220,7 @@ const paced: Driver = async (url, opts, make, timed) => {
     max,
     non2xx: r.non2xx,
     errors: r.errors,
-    apiCpuMsPerRequest: cpu,
+    ...time,
   };
 };
 
@@ -438,6 +448,7 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
           'max ms',
           'non-2xx',
           'api CPU ms/req',
+          'api waited for a CPU ms/req',
           'load avg',
         ],
         rows: results.map((r) => [
@@ -450,6 +461,7 @@ function apiReport(opts: ApiBenchOptions, startedAt: string, results: RouteResul
           r.max,
           r.non2xx,
           r.apiCpuMsPerRequest ?? '–',
+          r.apiRunQueueMsPerRequest ?? '–',
           r.loadAvg,
         ]),
       },
