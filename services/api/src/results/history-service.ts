@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { SessionSnapshot } from '@pulse/contracts';
+import { queryPrepared } from '../db/prepared.js';
+import type { PreparedStatement } from '../db/prepared.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import type { Page } from '../pagination.js';
 import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
@@ -30,6 +32,18 @@ interface HistoryRow {
   session: SessionSnapshot;
 }
 
+const PAGE = (after: string, limit: string) =>
+  `select r.session_id, r.ended_at, r.rank, r.score, r.calories, r.avg_energy, f.participants, f.session
+   from session_result r join session_result_freeze f on f.session_id = r.session_id
+   where r.user_id = $1::uuid ${after}
+   order by r.ended_at desc, r.session_id desc limit ${limit}`;
+/** The history's two statements: its first page (trainee, limit) and the next (trainee, cursor, limit). */
+export const FIRST_PAGE: PreparedStatement = { name: 'history_first_page', text: PAGE('', '$2::int') };
+export const NEXT_PAGE: PreparedStatement = {
+  name: 'history_next_page',
+  text: PAGE('and (r.ended_at, r.session_id) < ($2::timestamptz, $3::uuid)', '$4::int'),
+};
+
 /**
  * Ended sessions the trainee took part in, newest first, from the frozen results (one row per participant
  * and per trainee who joined without reaching the board, whose numbers are null). One keyset range scan on
@@ -41,21 +55,10 @@ export class HistoryService {
   constructor(private readonly orm: MikroORM) {}
 
   async history(traineeId: string, page: { limit: number; cursor?: string }): Promise<Page<HistoryEntry>> {
-    const params: unknown[] = [traineeId];
-    let after = '';
-    if (page.cursor !== undefined) {
-      const c = decodeCursor(page.cursor, HistoryCursor);
-      after = 'and (r.ended_at, r.session_id) < (?, ?)';
-      params.push(new Date(c.endedAt), c.id);
-    }
-    params.push(page.limit + 1);
-    const rows = await this.orm.em.getConnection().execute<HistoryRow[]>(
-      `select r.session_id, r.ended_at, r.rank, r.score, r.calories, r.avg_energy, f.participants, f.session
-       from session_result r join session_result_freeze f on f.session_id = r.session_id
-       where r.user_id = ? ${after}
-       order by r.ended_at desc, r.session_id desc limit ?`,
-      params,
-    );
+    const rows =
+      page.cursor === undefined
+        ? await queryPrepared<HistoryRow>(this.orm, FIRST_PAGE, [traineeId, page.limit + 1])
+        : await this.after(traineeId, decodeCursor(page.cursor, HistoryCursor), page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
     return {
@@ -75,5 +78,9 @@ export class HistoryService {
           ? encodeCursor({ endedAt: new Date(last.ended_at).toISOString(), id: last.session_id })
           : null,
     };
+  }
+
+  private after(traineeId: string, cursor: z.infer<typeof HistoryCursor>, limit: number) {
+    return queryPrepared<HistoryRow>(this.orm, NEXT_PAGE, [traineeId, cursor.endedAt, cursor.id, limit]);
   }
 }
