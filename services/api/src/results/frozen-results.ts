@@ -38,6 +38,8 @@ export class FrozenResults {
   private readonly sessions = new BoundedCache<string, Promise<FrozenSession | null>>(FROZEN_SESSIONS_CACHED);
   private readonly pages = new BoundedCache<string, Promise<Page<LeaderboardEntry>>>(FROZEN_PAGES_CACHED);
 
+  /** JSON of the immutable values above (sessions, pages, participants' numbers), written once each. */
+  private readonly serializedJson = new WeakMap<object, string>();
   private readonly members = new Map<string, Promise<Members>>();
   /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
   private readonly memberUnits = new Map<string, number>();
@@ -85,6 +87,16 @@ export class FrozenResults {
     });
     if (frozen === null) this.sessions.delete(sessionId);
     return frozen;
+  }
+
+  /** `value` (a frozen session, page or `me` from this cache, never changed) as JSON, serialized once. */
+  json(value: object): string {
+    let json = this.serializedJson.get(value);
+    if (json === undefined) {
+      json = JSON.stringify(value);
+      this.serializedJson.set(value, json);
+    }
+    return json;
   }
 
   /** Strong validator of one caller's view of one page: frozen data, so it never changes. */

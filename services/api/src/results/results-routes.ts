@@ -121,7 +121,8 @@ export class ResultsRoutes {
         return;
       }
     }
-    ctx.body = await answer.body();
+    ctx.type = 'application/json';
+    ctx.body = await answer.json();
   }
 
   @routeConfig(

@@ -5,7 +5,7 @@ import { assertAllowed } from '../sessions/state-machine.js';
 import type { FrozenResults, FrozenSession } from './frozen-results.js';
 import type { LiveResults } from './live-results.js';
 import type { ResultsFreezer } from './results-freeze.js';
-import type { ResultsPage, SessionResults } from './results-view.js';
+import type { ResultsPage } from './results-view.js';
 
 /** What a client is told to wait before asking again for results that are being frozen. */
 export const RESULTS_RETRY_AFTER_SEC = 1;
@@ -19,11 +19,11 @@ export interface FreezeSignal {
 
 /**
  * One caller's results: `etag` is set when they are frozen (immutable; the body is read only when the
- * client's copy is stale), absent while the session is live.
+ * client's copy is stale), absent while the session is live. `json` is the SessionResults body.
  */
 export interface ResultsAnswer {
   etag?: string;
-  body(): Promise<SessionResults>;
+  json(): Promise<string>;
 }
 
 export class ResultsService {
@@ -47,7 +47,8 @@ export class ResultsService {
     const session = await this.orm.em.fork().findOne(WorkoutSession, sessionId);
     if (session === null) throw new NotFound('session', sessionId);
     assertAllowed(session, 'results');
-    if (session.status === 'live') return { body: () => this.live.results(session, userId, page) };
+    if (session.status === 'live')
+      return { json: async () => JSON.stringify(await this.live.results(session, userId, page)) };
     const now = Date.now();
     if ((this.pendingUntil.get(sessionId) ?? 0) <= now) {
       const outcome = await this.freezer.freeze(sessionId);
@@ -71,14 +72,16 @@ export class ResultsService {
   ): ResultsAnswer {
     return {
       etag: this.frozen.etag(sessionId, frozen, userId, page),
-      body: async () => {
+      // A stampede asks for the same few pages thousands of times: the body is put together from the
+      // session's, the page's and the caller's JSON, each serialized once (key order as SessionResults).
+      json: async () => {
         const [leaderboard, me] = await Promise.all([
           this.frozen.page(sessionId, page),
           this.frozen.me(sessionId, frozen, userId),
         ]);
-        const body: SessionResults = { session: frozen.session, final: true, leaderboard };
-        if (me !== undefined) body.me = me;
-        return body;
+        const session = this.frozen.json(frozen.session);
+        const mine = me === undefined ? '' : `,"me":${this.frozen.json(me)}`;
+        return `{"session":${session},"final":true,"leaderboard":${this.frozen.json(leaderboard)}${mine}}`;
       },
     };
   }
