@@ -52,6 +52,11 @@ export interface StampedeResult {
   latency: Percentiles;
   /** The 200s only. */
   latency200: Percentiles;
+  /**
+   * Requests sent once their session had been answered 200 (its results frozen and served): what a request
+   * costs when nothing is left to wait for. The others were sent before, and waited for the freeze.
+   */
+  latencyAfterFrozen: Percentiles & { count: number };
   /** Per participant: from the first request of the stampede to its 200 (includes 202 waits). */
   timeToAnswer: Percentiles;
   /** CPU ms of the api process per request, the freeze included (null when not local). */
@@ -87,6 +92,9 @@ export async function runStampede(
   const latency200: number[] = [];
   const answerMs: number[] = [];
   const firstServed = new Map<string, number>();
+  /** performance.now() when each session's first 200 arrived. */
+  const firstServedAt = new Map<string, number>();
+  const sent: Array<{ sessionId: string; at: number; ms: number }> = [];
   const mismatches: string[] = [];
   let requests = 0;
   let pending202 = 0;
@@ -112,6 +120,7 @@ export async function runStampede(
         }
         requests++;
         latency.push(reply.ms);
+        sent.push({ sessionId: p.sessionId, at: performance.now() - reply.ms, ms: reply.ms });
         if (reply.status === 202 && performance.now() < deadline) {
           pending202++;
           await new Promise((r) => setTimeout(r, Math.max(0.05, reply.retryAfterSec) * 1000));
@@ -125,7 +134,10 @@ export async function runStampede(
         }
         latency200.push(reply.ms);
         answerMs.push(performance.now() - t0);
-        if (!firstServed.has(p.sessionId)) firstServed.set(p.sessionId, Date.now() - endedAt);
+        if (!firstServed.has(p.sessionId)) {
+          firstServed.set(p.sessionId, Date.now() - endedAt);
+          firstServedAt.set(p.sessionId, performance.now());
+        }
         const problem = checkMe(p, JSON.parse(reply.body), standings.get(p.sessionId)!);
         if (problem === null) exact++;
         else if (mismatches.length < 10) mismatches.push(problem);
@@ -151,12 +163,21 @@ export async function runStampede(
     reqPerSec: allAnsweredMs === 0 ? 0 : Math.round((requests / allAnsweredMs) * 1000),
     latency: percentiles(latency),
     latency200: percentiles(latency200),
+    latencyAfterFrozen: afterFrozen(sent, firstServedAt),
     timeToAnswer: percentiles(answerMs),
     apiCpuMsPerRequest: perRequest(apiCpuBefore, processCpuMs(options.apiPid), requests),
     harnessCpuMsPerRequest:
       requests === 0 ? 0 : Math.round(((harnessCpu.user + harnessCpu.system) / 1000 / requests) * 100) / 100,
     loadAvg: Math.round(loadavg()[0] * 10) / 10,
   };
+}
+
+function afterFrozen(
+  sent: ReadonlyArray<{ sessionId: string; at: number; ms: number }>,
+  firstServedAt: ReadonlyMap<string, number>,
+): Percentiles & { count: number } {
+  const ms = sent.filter((r) => r.at >= (firstServedAt.get(r.sessionId) ?? Infinity)).map((r) => r.ms);
+  return { ...percentiles(ms), count: ms.length };
 }
 
 function standingsPerSession(participants: readonly StampedeParticipant[]) {
@@ -254,6 +275,11 @@ export function stampedeSection(r: StampedeResult): Pick<Report, 'checks' | 'tab
       ['requests/s over that time', r.reqPerSec, '≥ 2,000'],
       ['latency per request p50 / p90 / p99 / max (ms)', fmt(r.latency), 'p99 ≤ 100'],
       ['latency of the 200s p50 / p90 / p99 / max (ms)', fmt(r.latency200), ''],
+      [
+        `latency of the ${r.latencyAfterFrozen.count} requests sent after their session's first 200 p50 / p90 / p99 / max (ms)`,
+        fmt(r.latencyAfterFrozen),
+        '',
+      ],
       ['time to answer per participant p50 / p90 / p99 / max (ms)', fmt(r.timeToAnswer), ''],
       [
         'api CPU ms per request (the freeze included) / harness CPU ms per request',
