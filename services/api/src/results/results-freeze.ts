@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { SessionSnapshot } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
+import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import { FinalBoards } from './final-boards.js';
@@ -153,7 +154,8 @@ export class ResultsFreezer {
         session: sessionSnapshot(s),
         ended_at: s.endedAt!.toISOString(),
       }));
-      const claimedRows: Array<{ session_id: string; frozen_at: Date }> = await tx.execute(
+      const claimedRows = await executeBound<{ session_id: string; frozen_at: Date }>(
+        tx,
         `insert into session_result_freeze (session_id, participants, session, ended_at)
          select x.session_id, x.participants, x.session, x.ended_at
          from json_to_recordset(?::json) as x(session_id uuid, participants integer, session jsonb,
@@ -170,7 +172,8 @@ export class ResultsFreezer {
       );
       // Every board as one JSON parameter: one statement and one round trip for 10,000 rows.
       if (rows.length > 0)
-        await tx.execute(
+        await executeBound(
+          tx,
           `insert into session_result
              (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at)
            select x.session_id, x.user_id, x.rank, x.name, x.score, x.calories, x.avg_energy, x.samples,
@@ -182,7 +185,8 @@ export class ResultsFreezer {
           [JSON.stringify(rows)],
         );
       // Trainees who joined but never reached the board still have the session in their history.
-      await tx.execute(
+      await executeBound(
+        tx,
         `insert into session_result (session_id, user_id, name, ended_at)
          select r.session_id, r.trainee_id, u.name, s.ended_at
          from registration r join app_user u on u.id = r.trainee_id join workout_session s on s.id = r.session_id
