@@ -10,7 +10,6 @@ import {
   streamSettings,
 } from '@pulse/runtime';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { natsNames } from '@pulse/contracts';
 import { buildApi } from './app.js';
 import { loadConfig } from './config.js';
@@ -21,15 +20,6 @@ import { OutboxPublisher } from './outbox/outbox-publisher.js';
 import { FreezeWatch } from './results/freeze-watch.js';
 import { ResultsFreezer } from './results/results-freeze.js';
 
-/**
- * Log lines are buffered and written 8 KiB at a time (and at least every 250 ms, and synchronously at exit,
- * process.exit included; a SIGKILL loses the buffer). A write(2) per request line was ~12 % of the API's
- * main-thread CPU at 500 requests/s on the read paths (cpu profile, issue 13): a system call costs
- * 50-90 us on this kind of VM, as much as the rest of a cached list request.
- */
-const LOG_BUFFER_BYTES = 8 * 1024;
-const LOG_FLUSH_MS = 250;
-
 async function main(): Promise<void> {
   let config;
   try {
@@ -39,9 +29,7 @@ async function main(): Promise<void> {
     console.error(`pulse-api: refusing to start.\n${err.message}`);
     process.exit(78); // EX_CONFIG
   }
-  const logDestination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
-  setInterval(() => logDestination.flush(), LOG_FLUSH_MS).unref();
-  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'api' } }, logDestination);
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'api' } });
   installLastResort(logger);
 
   const orm = await openDatabase({
