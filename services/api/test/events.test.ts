@@ -233,9 +233,14 @@ describe('registration events through the outbox (issue 11)', () => {
       'bob registered',
       'ann registered',
     ]);
-    const rows = await api.orm.em.fork().find(OutboxEvent, { sessionId: s.id, type: 'registration' });
-    expect(rows).to.have.length(4);
-    expect(rows.every((r) => r.publishedAt instanceof Date)).to.equal(true);
+    // A row is marked published once its PubAck is in and the publisher's transaction commits, which can
+    // be a moment after the message reached the subscriber above.
+    const published = async () =>
+      (await api.orm.em.fork().find(OutboxEvent, { sessionId: s.id, type: 'registration' })).filter(
+        (r) => r.publishedAt instanceof Date,
+      ).length;
+    await until(async () => (await published()) === 4);
+    expect(await published()).to.equal(4);
   });
 
   it('never puts a registration event where lifecycle consumers read', async () => {
