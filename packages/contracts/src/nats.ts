@@ -86,6 +86,8 @@ export interface NatsNames {
    * and watch for changes, so a follow applies from the next rank frame.
    */
   readonly followsBucket: string;
+  /** JetStream object store of the live engines' partition checkpoints (one object per ratings partition). */
+  readonly checkpointsBucket: string;
 }
 
 export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames {
@@ -122,6 +124,7 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     partitionConsumer: (partition: number) => `engine-p${partition}`,
     enginesBucket: `${upper}_ENGINES`,
     followsBucket: `${upper}_FOLLOWS`,
+    checkpointsBucket: `${upper}_CHECKPOINTS`,
   });
 }
 

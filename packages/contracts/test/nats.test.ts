@@ -56,6 +56,11 @@ describe('NATS names', () => {
     expect(natsNames().enginesBucket).to.equal('PULSE_ENGINES');
   });
 
+  it('names the checkpoints object store after the namespace, with characters a bucket name allows', () => {
+    expect(natsNames('t1').checkpointsBucket).to.equal('T1_CHECKPOINTS');
+    expect(natsNames('load-test').checkpointsBucket).to.match(/^[A-Za-z0-9_-]+$/);
+  });
+
   it('uses the pulse namespace by default', () => {
     expect(natsNames().allRatings).to.equal('pulse.ratings.>');
   });

@@ -9,11 +9,13 @@ import { SessionDiscovery } from './nats/discovery.js';
 import { followGatewayPresence } from './nats/gateway-presence.js';
 import { LeaseOwnership } from './nats/lease-ownership.js';
 import { serveLastSeq } from './nats/last-seq-responder.js';
+import { ObjectCheckpointStore } from './nats/checkpoint-store.js';
 import { PartitionFeed } from './nats/partition-feed.js';
 import { ensureStreams, readinessReport, streamSettings } from '@pulse/runtime';
 import { SessionActor } from './session/actor.js';
 import { GatewayPresence } from './session/end-barrier.js';
 import { SoleOwnership, type Ownership } from './session/ownership.js';
+import { PartitionCheckpoints } from './session/partition-checkpoints.js';
 import { Partitions, partitionKey } from './session/partitions.js';
 import { ActorRegistry } from './session/registry.js';
 import { VersionClock } from './session/version-clock.js';
@@ -47,6 +49,8 @@ export class Engine {
   readonly partitions: Partitions;
   readonly ownership: Ownership;
   private readonly js: JetStreamClient;
+  /** Null with CHECKPOINT_INTERVAL_MS=0. */
+  private readonly checkpointStore: ObjectCheckpointStore | null;
   private readonly discovery: SessionDiscovery;
   private readonly gateways: GatewayPresence;
   private presenceSub: Subscription | null = null;
@@ -87,6 +91,16 @@ export class Engine {
           )
         : new SoleOwnership());
     this.gateways = new GatewayPresence(config.GATEWAY_SILENCE_MS, config.GATEWAY_PRESENCE_SETTLE_MS);
+    this.checkpointStore =
+      config.CHECKPOINT_INTERVAL_MS > 0
+        ? new ObjectCheckpointStore(
+            this.js,
+            this.names,
+            { replicas: config.NATS_STREAM_REPLICAS, maxBytes: config.NATS_CHECKPOINTS_MAX_BYTES },
+            log,
+          )
+        : null;
+    const allowance = { ratePerSec: config.SCORE_ALLOWANCE_PER_SEC, burst: config.SCORE_ALLOWANCE_BURST };
     const actorDeps = {
       gateways: this.gateways,
       endBarrierMaxWaitMs: config.END_BARRIER_MAX_WAIT_MS,
@@ -97,7 +111,7 @@ export class Engine {
       versions,
       now,
       minuteMs: config.MINUTE_MS,
-      allowance: { ratePerSec: config.SCORE_ALLOWANCE_PER_SEC, burst: config.SCORE_ALLOWANCE_BURST },
+      allowance,
     };
     this.registry = new ActorRegistry(
       (sessionId, start, partition) => new SessionActor(sessionId, start, partition, actorDeps),
@@ -120,6 +134,18 @@ export class Engine {
           insert: (standings, minutes, sessions) => this.store.insertResults(standings, minutes, sessions),
         }),
       serveLastSeq: (partition, answer) => serveLastSeq(nc, this.names, partition, answer, log),
+      checkpoints:
+        this.checkpointStore === null
+          ? undefined
+          : new PartitionCheckpoints({
+              store: this.checkpointStore,
+              engineId: config.ENGINE_ID,
+              minuteMs: config.MINUTE_MS,
+              allowance,
+              metrics: this.metrics,
+              log,
+              now,
+            }),
       metrics: this.metrics,
       log,
     });
@@ -132,6 +158,7 @@ export class Engine {
     await this.store.applySchema();
     await ensureStreams(await jetstreamManager(nc), this.names, streamSettings(config));
     this.presenceSub = followGatewayPresence(nc, this.names, this.gateways, this.deps.now ?? Date.now);
+    await this.checkpointStore?.ensure();
     // Every session's state first, so that a partition replayed next knows which sessions need an actor.
     await this.discovery.start();
     await this.ownership.start(this.partitions);
@@ -145,6 +172,9 @@ export class Engine {
       }, config.RANK_TICK_MS),
     );
     this.timers.push(setInterval(() => this.each((a) => a.postResultsFlush()), config.RESULTS_FLUSH_MS));
+    if (config.CHECKPOINT_INTERVAL_MS > 0) {
+      this.timers.push(setInterval(() => this.partitions.checkpointAll(), config.CHECKPOINT_INTERVAL_MS));
+    }
     this.accepting = true;
     log.info({ engineId: config.ENGINE_ID, namespace: this.names.namespace }, 'live engine started');
   }

@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN, SCORE_ALLOWANCE } from '@pulse/contracts';
 import { intVar, loadServiceConfig, portVar, type ServiceEnv } from '@pulse/runtime';
+import { DEFAULT_CHECKPOINTS_MAX_BYTES } from './nats/checkpoint-store.js';
 import { DEFAULT_BUCKET_MAX_BYTES } from './nats/lease-ownership.js';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './session/partition-checkpoints.js';
 
 export const DEFAULT_ENGINE_PORT = 8090;
 export const DEFAULT_RANK_TICK_MS = 100;
@@ -48,6 +50,15 @@ const EngineEnv = {
   ENGINE_LEASE_TTL_MS: intVar(400).default(DEFAULT_ENGINE_LEASE_TTL_MS),
   /** Byte limit of the engines' KV bucket (membership and leases). */
   NATS_ENGINES_KV_MAX_BYTES: intVar(65_536).default(DEFAULT_BUCKET_MAX_BYTES),
+  /**
+   * How often each owned partition writes a checkpoint of its actors (issue 14): a takeover replays only the
+   * stream after it. 0 disables checkpoints (no writes, no reads: every takeover replays the whole partition).
+   */
+  CHECKPOINT_INTERVAL_MS: intVar(0)
+    .refine((ms) => ms === 0 || ms >= 100, '0 (no checkpoints) or at least 100')
+    .default(DEFAULT_CHECKPOINT_INTERVAL_MS),
+  /** Byte limit of the checkpoints object store (one checkpoint per partition, gzipped). */
+  NATS_CHECKPOINTS_MAX_BYTES: intVar(1_048_576).default(DEFAULT_CHECKPOINTS_MAX_BYTES),
   /** Past this after SIGTERM the engine releases its leases and exits, even if ClickHouse hangs. */
   ENGINE_SHUTDOWN_DEADLINE_MS: intVar(1_000).default(DEFAULT_SHUTDOWN_DEADLINE_MS),
   /**

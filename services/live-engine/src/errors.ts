@@ -33,3 +33,19 @@ export class MalformedMessage extends EngineError {
     super(`malformed message #${streamSeq} on ${subject}: ${detail}`);
   }
 }
+
+/** Why a stored checkpoint is not used: it cannot be read, or it was written under other rules. */
+export type CheckpointProblem = 'corrupt' | 'incompatible';
+
+/** A partition checkpoint that cannot be restored: the partition is rebuilt by a full replay instead. */
+export class CheckpointUnusable extends EngineError {
+  readonly code = ErrorCode.INTERNAL;
+  constructor(
+    readonly partition: number,
+    readonly problem: CheckpointProblem,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`checkpoint of partition ${partition} is ${problem}: ${detail}`, { cause });
+  }
+}

@@ -77,6 +77,44 @@ export class EngineMetrics {
     registers: [this.registry],
   });
 
+  readonly checkpointSeconds = new Histogram({
+    name: 'pulse_engine_checkpoint_seconds',
+    help: 'One partition checkpoint by stage: capture (actors, in their mailboxes), rows (raw rows stored), encode (JSON + gzip), write (object store)',
+    labelNames: ['stage'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly checkpointBytes = new Histogram({
+    name: 'pulse_engine_checkpoint_bytes',
+    help: 'Size of one stored partition checkpoint (gzipped)',
+    buckets: [1_000, 10_000, 100_000, 500_000, 1_000_000, 5_000_000, 20_000_000],
+    registers: [this.registry],
+  });
+  readonly checkpointFailures = new Counter({
+    name: 'pulse_engine_checkpoint_failures_total',
+    help: 'Partition checkpoints that could not be written (the previous one stays)',
+    registers: [this.registry],
+  });
+  readonly checkpointFallbacks = new Counter({
+    name: 'pulse_engine_checkpoint_fallbacks_total',
+    help: 'Takeovers that replayed the whole partition because its checkpoint was missing, corrupt, incompatible or unreadable',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly checkpointAgeSeconds = new Histogram({
+    name: 'pulse_engine_checkpoint_age_seconds',
+    help: 'Age of the checkpoint a takeover restored',
+    buckets: [1, 5, 15, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+  readonly takeoverReplayed = new Histogram({
+    name: 'pulse_engine_takeover_replayed_messages',
+    help: 'Messages a takeover replayed to rebuild a partition (after its checkpoint, or from the stream start)',
+    labelNames: ['from'],
+    buckets: [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
+    registers: [this.registry],
+  });
+
   constructor() {
     this.registry.setDefaultLabels({ service: 'live-engine' });
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });

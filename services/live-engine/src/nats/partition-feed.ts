@@ -29,12 +29,21 @@ export interface FeedStart {
    * counted by the replay (and stored, or re-stored from the replay), so only later deliveries need routing.
    */
   readonly deliveredConsumerSeq: number;
+  /** When the durable consumer was created (a checkpoint describes one consumer's history). */
+  readonly consumerCreated: string;
+}
+
+/** The stream sequences a replay reads: those in (`afterSeq`, `untilSeq`]. */
+export interface ReplayRange {
+  /** 0 for the whole retained stream; a checkpoint's covered sequence to read only the tail after it. */
+  readonly afterSeq: number;
+  readonly untilSeq: number;
 }
 
 /** What the engine asks of one partition's JetStream input (a test can hand in another). */
 export interface PartitionInput {
   open(): Promise<FeedStart>;
-  replay(untilSeq: number, onMessage: (m: JsMsg) => void): Promise<number>;
+  replay(range: ReplayRange, onMessage: (m: JsMsg) => void): Promise<number>;
   consume(onMessage: (m: JsMsg) => void): Promise<void>;
   info(): Promise<ConsumerInfo>;
   stop(): Promise<void>;
@@ -74,6 +83,7 @@ export class PartitionFeed implements PartitionInput {
         ackFloor: info.ack_floor.stream_seq,
         delivered: info.delivered.stream_seq,
         deliveredConsumerSeq: info.delivered.consumer_seq,
+        consumerCreated: info.created,
       };
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -88,18 +98,20 @@ export class PartitionFeed implements PartitionInput {
       ack_wait: nanos(this.ackWaitMs),
       max_ack_pending: MAX_ACK_PENDING,
     });
-    return { created: true, ackFloor: 0, delivered: 0, deliveredConsumerSeq: 0 };
+    return { created: true, ackFloor: 0, delivered: 0, deliveredConsumerSeq: 0, consumerCreated: '' };
   }
 
   /**
-   * Replays the partition's messages with stream sequence <= `untilSeq`, in stream order, from the start of
-   * the stream (its max age bounds the work: see docs/SCALING.md).
+   * Replays the partition's messages in `range`, in stream order: from the start of the stream (its max age
+   * bounds the work: see docs/SCALING.md), or from just after a checkpoint (issue 14).
    */
-  async replay(untilSeq: number, onMessage: (m: JsMsg) => void): Promise<number> {
-    if (untilSeq <= 0) return 0;
+  async replay({ afterSeq, untilSeq }: ReplayRange, onMessage: (m: JsMsg) => void): Promise<number> {
+    if (untilSeq <= afterSeq) return 0;
     const consumer = await this.js.consumers.get(this.names.ratingsStream, {
       filter_subjects: this.names.partitionRatings(this.partition),
-      deliver_policy: DeliverPolicy.All,
+      ...(afterSeq > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }
+        : { deliver_policy: DeliverPolicy.All }),
     });
     let count = 0;
     for (;;) {

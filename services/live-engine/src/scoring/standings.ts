@@ -24,6 +24,7 @@ import {
   type MinuteBucket,
   type Participant,
 } from './participant.js';
+import { participantColumns, participantsOf, type StandingsState } from './standings-state.js';
 
 export const TOP_SIZE = 10;
 
@@ -319,6 +320,35 @@ export class SessionStandings {
     for (const p of this.participants.values())
       for (const b of p.minutes.values()) this.dirtyMinutes.set(b, p.userId);
     return this.takeChangedMinutes(version);
+  }
+
+  /** The whole scoring state as columns, for a checkpoint (O(participants + buckets)). */
+  capture(): StandingsState {
+    return participantColumns(this.participants.values(), this.order);
+  }
+
+  /**
+   * Standings as a checkpoint left them: the same scores, seqs, allowance state, minute buckets and tie order,
+   * so everything counted afterwards decides and ranks exactly as it would have without the move. Every
+   * minute bucket is marked changed (as a replay would leave them), so the next results write carries them.
+   */
+  static restore(
+    sessionId: string,
+    startMs: number,
+    minuteMs: number,
+    state: StandingsState,
+    allowance?: AllowanceRule,
+  ): SessionStandings {
+    const standings = new SessionStandings(sessionId, startMs, minuteMs, allowance);
+    for (const p of participantsOf(state)) {
+      standings.participants.set(p.userId, p);
+      standings.board.upsert(p.userId, p.scoreCenti, p.reachedOrder, p);
+      for (const b of p.minutes.values()) standings.dirtyMinutes.set(b, p.userId);
+      standings.dirty.add(p.userId);
+    }
+    standings.order = state.order;
+    standings.changed = true;
+    return standings;
   }
 
   private ensure(userId: string): Participant {

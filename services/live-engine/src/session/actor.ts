@@ -6,6 +6,7 @@ import type { AllowanceRule } from '../scoring/participant.js';
 import { SessionStandings, type RatingOutcome } from '../scoring/standings.js';
 import type { Ackable, RawBatcher } from '../storage/raw-batcher.js';
 import type { ResultsBatcher } from '../storage/results-batcher.js';
+import { endBarrierOf, type ActorCheckpoint, type EndBarrierExtra } from './checkpoint.js';
 import { barrierState, type GatewayBoard } from './end-barrier.js';
 import { Mailbox } from './mailbox.js';
 import type { VersionClock } from './version-clock.js';
@@ -59,6 +60,8 @@ export interface EntryGroup {
 export interface ActorStart {
   readonly startedAtMs: number | null;
   readonly following: boolean;
+  /** The state a partition checkpoint kept (a new owner restores it instead of replaying what it covers). */
+  readonly restored?: ActorCheckpoint;
 }
 
 /**
@@ -98,7 +101,25 @@ export class SessionActor {
   ) {
     this.state = start.startedAtMs === null ? 'waiting' : 'live';
     this.following = start.following;
-    this.standings = new SessionStandings(sessionId, start.startedAtMs ?? 0, deps.minuteMs, deps.allowance);
+    const cp = start.restored;
+    if (cp === undefined) {
+      this.standings = new SessionStandings(sessionId, start.startedAtMs ?? 0, deps.minuteMs, deps.allowance);
+    } else {
+      this.state = cp.state;
+      this.standings = SessionStandings.restore(
+        sessionId,
+        cp.startedAtMs ?? 0,
+        deps.minuteMs,
+        cp.standings,
+        deps.allowance,
+      );
+      // Held messages were never counted, so their rows were never stored: store them when counted (ackFloor 0).
+      this.held = cp.held.map((h) => ({ group: { ...h, ack: null }, live: false, ackFloor: 0 }));
+      const barrier = endBarrierOf(cp.extra);
+      for (const gatewayId of barrier.barriers) this.barriers.add(gatewayId);
+      // An ending actor of a checkpoint without the barrier's state waits its full maximum from now.
+      this.endSeenAtMs = barrier.endSeenAtMs || (cp.state === 'ending' ? deps.now() : 0);
+    }
     this.log = deps.log.child({ sessionId });
     this.mailbox = new Mailbox(this.log);
     this.done = new Promise((resolve) => (this.finished = resolve));
@@ -117,6 +138,32 @@ export class SessionActor {
       this.mailbox.post(() => resolve(this.standings.participant(userId)?.lastSeq ?? 0));
       if (this.mailbox.closed) resolve(this.standings.participant(userId)?.lastSeq ?? 0);
     });
+  }
+
+  /**
+   * The actor's state after everything already in its mailbox (session/checkpoint.ts), or null once it ended or
+   * stopped. Taken in one mailbox task, so the actors of a partition asked in one turn of the event loop give
+   * one consistent cut of its stream.
+   */
+  checkpoint(): Promise<ActorCheckpoint | null> {
+    return new Promise((resolve) => {
+      this.mailbox.post(() => resolve(this.captureCheckpoint()));
+      void this.done.then(() => resolve(null));
+    });
+  }
+
+  private captureCheckpoint(): ActorCheckpoint | null {
+    if (this.state !== 'waiting' && this.state !== 'live' && this.state !== 'ending') return null;
+    return {
+      sessionId: this.sessionId,
+      state: this.state,
+      startedAtMs: this.state === 'waiting' ? null : this.standings.startedAtMs,
+      standings: this.standings.capture(),
+      held: this.held.map((h) => ({ streamSeq: h.group.streamSeq, entries: [...h.group.entries] })),
+      extra: {
+        endBarrier: { barriers: [...this.barriers], endSeenAtMs: this.endSeenAtMs } satisfies EndBarrierExtra,
+      },
+    };
   }
 
   /** The partition's replay is done: from now on snapshots and results reflect everything consumed. */

@@ -11,16 +11,16 @@ import type { Logger } from 'pino';
 import { MalformedMessage } from '../errors.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { LastSeqAnswer, Responder } from '../nats/last-seq-responder.js';
-import type { PartitionInput } from '../nats/partition-feed.js';
+import type { FeedStart, PartitionInput } from '../nats/partition-feed.js';
 import { SharedAck, type RawBatcher } from '../storage/raw-batcher.js';
 import type { ResultsBatcher } from '../storage/results-batcher.js';
-import type { EntryGroup, PartitionLink } from './actor.js';
+import type { EntryGroup } from './actor.js';
 import type { Ownership, OwnershipListener, ReleaseReason } from './ownership.js';
-import type { ActorRegistry, PartitionHandle } from './registry.js';
+import type { PartitionCheckpoints } from './partition-checkpoints.js';
+import { OwnedPartition } from './owned-partition.js';
+import type { ActorRegistry } from './registry.js';
 
 export const START_RETRY_MS = 1_000;
-/** How long one "is the partition caught up?" answer is shared by the actors asking (one API call). */
-const CAUGHT_UP_REUSE_MS = 100;
 /** How often the backlog of each owned partition is read into a metric. */
 const PENDING_PROBE_MS = 1_000;
 
@@ -62,54 +62,10 @@ export interface PartitionsDeps {
   readonly resultsFor: (partition: number) => ResultsBatcher;
   /** Answers the gateways' lastSeq requests for a partition while this engine follows it. */
   readonly serveLastSeq: (partition: number, answer: LastSeqAnswer) => Responder;
+  /** Partition checkpoints (issue 14); undefined: none (CHECKPOINT_INTERVAL_MS=0), every takeover replays all. */
+  readonly checkpoints?: PartitionCheckpoints;
   readonly metrics: EngineMetrics;
   readonly log: Logger;
-}
-
-class OwnedPartition implements PartitionHandle {
-  following = false;
-  /** No longer routing delivered messages (stopping). */
-  closing = false;
-  /** No longer this engine's: actors process, publish and write nothing. */
-  stopped = false;
-  /** Highest consumer sequence of a live message routed to an actor. */
-  routedConsumerSeq = 0;
-  lastPendingProbeAt = 0;
-  responder: Responder | null = null;
-  caughtUpProbe: { atMs: number; answer: Promise<boolean> } | null = null;
-  readonly link: PartitionLink;
-
-  constructor(
-    readonly partition: number,
-    readonly input: PartitionInput,
-    readonly raw: RawBatcher,
-    readonly results: ResultsBatcher,
-    ownership: Ownership,
-  ) {
-    const key = partitionKey(partition);
-    this.link = {
-      raw,
-      results,
-      owns: () => !this.stopped && ownership.owns(key),
-      caughtUp: () => this.caughtUp(),
-    };
-  }
-
-  /**
-   * Nothing undelivered in JetStream and every delivered message routed to its actor: compares the consumer
-   * sequence the server last delivered with the highest one this engine routed (redeliveries included).
-   */
-  private caughtUp(): Promise<boolean> {
-    const nowMs = Date.now();
-    if (this.caughtUpProbe !== null && nowMs - this.caughtUpProbe.atMs < CAUGHT_UP_REUSE_MS) {
-      return this.caughtUpProbe.answer;
-    }
-    const answer = this.input
-      .info()
-      .then((info) => info.num_pending === 0 && this.routedConsumerSeq >= info.delivered.consumer_seq);
-    this.caughtUpProbe = { atMs: nowMs, answer };
-    return answer;
-  }
 }
 
 /**
@@ -156,6 +112,57 @@ export class Partitions implements OwnershipListener {
     return [...this.owned.values()].filter((p) => p.raw.failing || p.results.failing).map((p) => p.partition);
   }
 
+  /** Every owned partition that follows its consumer writes a checkpoint (CHECKPOINT_INTERVAL_MS). */
+  checkpointAll(): void {
+    for (const p of this.owned.values()) if (!p.checkpointing) void this.checkpoint(p, false);
+  }
+
+  /**
+   * Writes the partition's checkpoint: its actors' state at one cut of its stream, `coveredSeq`.
+   *
+   * The cut: every actor is asked in the same turn of the event loop as `routedStreamSeq` is read, and its
+   * mailbox answers after every message routed to it before and before any routed after. So the state holds
+   * exactly the messages with stream sequence <= coveredSeq (first deliveries come in stream order; a
+   * redelivery is of a message already applied here or by the replay or checkpoint this engine started from).
+   *
+   * Raw rows neither lost nor doubled: the checkpoint is stored only after `raw.stored()`, i.e. once every raw
+   * row the actors handed over before the cut is in ClickHouse — so "every rating counted from a message
+   * <= coveredSeq has its row stored" holds for every stored checkpoint, whatever the consumer's ack floor
+   * says (acks are fire-and-forget and trail the inserts). A new owner restores the state, replays only
+   * (coveredSeq, delivered] with the old rule (re-store a counted rating above the ack floor: it may never
+   * have reached ClickHouse; a second copy collapses in the ReplacingMergeTree), and the dead owner's unacked
+   * messages that JetStream redelivers are duplicates by seq: acked, not stored. A rating held unprocessed
+   * (its session's start unknown) was neither counted nor stored: the checkpoint keeps it, and it is stored
+   * when it counts. A lost lease closes the raw batcher, which resolves `stored()` with rows unstored: then
+   * nothing is written. An older checkpoint overwriting a newer one (a slow write of an engine that lost the
+   * lease) is still true, only longer to replay after.
+   */
+  private async checkpoint(owned: OwnedPartition, handover: boolean): Promise<void> {
+    const { checkpoints, metrics, registry } = this.deps;
+    if (checkpoints === undefined || !owned.following || owned.stopped) return;
+    if (!handover && (owned.closing || !owned.link.owns())) return;
+    owned.checkpointing = true;
+    try {
+      const started = performance.now();
+      const coveredSeq = owned.routedStreamSeq;
+      const actors = await Promise.all(registry.inPartition(owned.partition).map((a) => a.checkpoint()));
+      const captured = performance.now();
+      metrics.checkpointSeconds.observe({ stage: 'capture' }, (captured - started) / 1000);
+      await owned.raw.stored();
+      metrics.checkpointSeconds.observe({ stage: 'rows' }, (performance.now() - captured) / 1000);
+      // A periodic write gives way to the handover's (newer) one and to a lost lease.
+      if (owned.stopped || (!handover && (owned.closing || !owned.link.owns()))) return;
+      await checkpoints.save({
+        partition: owned.partition,
+        coveredSeq,
+        consumerCreated: owned.consumerCreated,
+        actors: actors.filter((a) => a !== null),
+      });
+    } finally {
+      owned.checkpointing = false;
+    }
+  }
+
   acquired(key: string): void {
     const partition = partitionOfKey(key);
     if (partition === undefined || this.owned.has(partition)) return;
@@ -165,6 +172,7 @@ export class Partitions implements OwnershipListener {
       this.deps.rawFor(partition),
       this.deps.resultsFor(partition),
       this.deps.ownership,
+      key,
     );
     this.owned.set(partition, owned);
     void this.start(owned);
@@ -183,27 +191,27 @@ export class Partitions implements OwnershipListener {
     await Promise.all([...this.owned.values()].map((p) => this.stop(p, 'handover')));
   }
 
-  /** Replays what earlier owners consumed (into fresh actors), then follows the durable consumer. */
+  /**
+   * Restores the partition's latest checkpoint and replays what earlier owners consumed after it (all of it
+   * without a checkpoint), then follows the durable consumer.
+   */
   private async start(owned: OwnedPartition): Promise<void> {
-    const { registry, log, metrics } = this.deps;
+    const { registry, log } = this.deps;
     try {
+      const start = await owned.input.open();
+      owned.consumerCreated = start.consumerCreated;
+      // A quiet partition taken over after a crash gets no new delivery: what the dead owner was delivered is
+      // counted by the replay, so the partition is caught up once nothing newer is pending (issue 12 e2e).
+      owned.routedConsumerSeq = start.deliveredConsumerSeq;
+      const startedAt = performance.now();
+      const afterSeq = start.created ? 0 : await this.restore(owned, start);
       registry.adopt(owned.partition, owned);
-      // lastSeq answers from the start: during the replay an answer may be below what is stored, which is
+      // lastSeq answers from here on: during the replay an answer may be below what is stored, which is
       // harmless (the device resends a few ratings the engine then ignores); it is never above.
       owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
         registry.lastSeqOf(sessionId, userId),
       );
-      const start = await owned.input.open();
-      // A quiet partition taken over after a crash gets no new delivery: what the dead owner was delivered is
-      // counted by the replay, so the partition is caught up once nothing newer is pending (issue 12 e2e).
-      owned.routedConsumerSeq = start.deliveredConsumerSeq;
-      if (!start.created && !owned.closing) {
-        const replayed = await owned.input.replay(start.delivered, (m) =>
-          this.route(owned, [m], false, start.ackFloor),
-        );
-        metrics.ratingsProcessed.inc({ outcome: 'replayed' }, replayed);
-        log.info({ partition: owned.partition, replayed, ...start }, 'partition rebuilt from the stream');
-      }
+      if (!start.created && !owned.closing) await this.replay(owned, start, afterSeq, startedAt);
       if (owned.closing) return;
       owned.following = true;
       for (const actor of registry.inPartition(owned.partition)) actor.follow();
@@ -216,6 +224,32 @@ export class Partitions implements OwnershipListener {
       await this.stop(owned, 'lost');
       setTimeout(() => this.acquired(partitionKey(owned.partition)), START_RETRY_MS);
     }
+  }
+
+  /** The actors of the partition's checkpoint, if one can be used; returns the stream sequence it covers (or 0). */
+  private async restore(owned: OwnedPartition, start: FeedStart): Promise<number> {
+    const checkpoint = (await this.deps.checkpoints?.load(owned.partition, start)) ?? null;
+    if (checkpoint === null || owned.closing) return 0;
+    for (const actor of checkpoint.actors) this.deps.registry.restore(actor, owned);
+    owned.routedStreamSeq = checkpoint.coveredSeq;
+    return checkpoint.coveredSeq;
+  }
+
+  /** Replays the partition's messages after `afterSeq` up to the last one any owner was delivered. */
+  private async replay(owned: OwnedPartition, start: FeedStart, afterSeq: number, startedAt: number) {
+    const { metrics, log } = this.deps;
+    const replayed = await owned.input.replay({ afterSeq, untilSeq: start.delivered }, (m) =>
+      this.route(owned, [m], false, start.ackFloor),
+    );
+    metrics.ratingsProcessed.inc({ outcome: 'replayed' }, replayed);
+    metrics.takeoverReplayed.observe({ from: afterSeq > 0 ? 'checkpoint' : 'stream_start' }, replayed);
+    const rebuildMs = Math.round(performance.now() - startedAt);
+    log.info(
+      { partition: owned.partition, checkpointSeq: afterSeq, replayed, rebuildMs, ...start },
+      afterSeq > 0
+        ? 'partition restored from its checkpoint and the stream tail'
+        : 'partition rebuilt from the stream',
+    );
   }
 
   /** One routing pass per burst of delivered messages (those that arrive before the next turn of the loop). */
@@ -236,6 +270,7 @@ export class Partitions implements OwnershipListener {
   private route(owned: OwnedPartition, messages: JsMsg[], live: boolean, ackFloor: number): void {
     const bySession = new Map<string, EntryGroup[]>();
     for (const m of messages) {
+      if (m.seq > owned.routedStreamSeq) owned.routedStreamSeq = m.seq;
       if (live && m.info.deliverySequence > owned.routedConsumerSeq) {
         owned.routedConsumerSeq = m.info.deliverySequence;
       }
@@ -272,8 +307,10 @@ export class Partitions implements OwnershipListener {
     await owned.input.stop().catch(() => undefined);
     const actors = this.deps.registry.inPartition(owned.partition);
     if (reason === 'handover') {
+      // The actors are asked for their state before they stop (their mailboxes run the two in that order).
+      const checkpoint = this.checkpoint(owned, true);
       await Promise.all(actors.map((a) => a.stop()));
-      await Promise.all([owned.raw.stored(), owned.results.drained()]);
+      await Promise.all([owned.raw.stored(), owned.results.drained(), checkpoint]);
     } else {
       await Promise.all(actors.map((a) => a.abandon()));
       owned.raw.close();

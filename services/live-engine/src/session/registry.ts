@@ -2,6 +2,7 @@ import { partitionOf, type LastSeqReply, type SessionSnapshot } from '@pulse/con
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
 import type { ActorStart, PartitionLink, SessionActor } from './actor.js';
+import type { ActorCheckpoint } from './checkpoint.js';
 
 /**
  * How many users' final lastSeqs the registry remembers over the sessions it froze (the newest sessions kept):
@@ -106,6 +107,31 @@ export class ActorRegistry {
     this.log.debug({ sessionId, state: actor.state }, 'session actor created');
     void actor.done.then(() => this.forget(sessionId, actor!));
     if (session?.status === 'ended') actor.end();
+    return actor;
+  }
+
+  /**
+   * An actor as a partition checkpoint left it (before the partition's tail is replayed into it), then told
+   * what the session events say since. A closed session stays closed; an actor created meanwhile by a lifecycle
+   * event (it has counted nothing: the partition routes nothing before its restore) is replaced.
+   */
+  restore(checkpoint: ActorCheckpoint, partition: PartitionHandle): SessionActor | undefined {
+    const sessionId = checkpoint.sessionId;
+    if (this.closed.has(sessionId)) return undefined;
+    const fresh = this.actors.get(sessionId);
+    this.actors.delete(sessionId);
+    void fresh?.abandon();
+    const start = {
+      startedAtMs: checkpoint.startedAtMs,
+      following: partition.following,
+      restored: checkpoint,
+    };
+    const actor = this.create(sessionId, start, partition.link);
+    this.actors.set(sessionId, actor);
+    this.metrics.liveActors.set(this.actors.size);
+    void actor.done.then(() => this.forget(sessionId, actor));
+    const session = this.sessions.get(sessionId);
+    if (session !== undefined) this.tell(actor, session);
     return actor;
   }
 
