@@ -12,8 +12,9 @@
  *   receives session events and rank snapshots (core subscriptions), applies the stream settings on start.
  * - engine: reads each ratings partition through a durable pull consumer (and an ordered one to replay),
  *   discovers sessions through an ordered consumer on the events stream, owns partitions through the KV
- *   bucket, answers lastSeq requests (replies on the requester's inbox), publishes rank snapshots, hears the
- *   gateways' presence beats (end barriers, issue 14), applies the stream settings on start.
+ *   bucket, reads a partition's last message (where a replay ends), stores and loads partition checkpoints
+ *   in the checkpoints object store, answers lastSeq requests (replies on the requester's inbox), publishes rank
+ *   snapshots, hears the gateways' presence beats (end barriers, issue 14), applies the stream settings on start.
  */
 
 import type { NatsNames } from '@pulse/contracts';
@@ -58,6 +59,18 @@ const consumerUse = (stream: string) => [
   `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
   `$JS.ACK.${stream}.>`,
   `$JS.FC.${stream}.>`,
+];
+
+/**
+ * An object store is the stream OBJ_<bucket> written through $O.<bucket>.C.<nuid> (chunks) and
+ * $O.<bucket>.M.<name> (metadata); replacing an object purges the previous chunks.
+ */
+const objectStore = (bucket: string) => [
+  `$O.${bucket}.>`,
+  ...streamSettings(`OBJ_${bucket}`),
+  `$JS.API.STREAM.PURGE.OBJ_${bucket}`,
+  ...messageReads(`OBJ_${bucket}`),
+  ...consumerUse(`OBJ_${bucket}`),
 ];
 
 /** A KV bucket is the stream KV_<bucket> written through $KV.<bucket>.<key>. */
@@ -117,8 +130,10 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
         ...streams,
         ...consumerUse(names.ratingsStream),
         ...consumerUse(names.eventsStream),
+        ...messageReads(names.ratingsStream),
         ...messageReads(names.eventsStream),
         ...kvBucket(names.enginesBucket),
+        ...objectStore(names.checkpointsBucket),
       ],
       // Presence beats: which gateways hold clients of an ending session and owe it an end barrier (issue 14).
       subscribe: [names.allLastSeqRequests, names.allPresence, INBOX],

@@ -12,6 +12,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
 import {
   ADMIN_USER,
   SERVICE_USERS,
@@ -291,6 +292,18 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(seen).to.be.at.least(3);
     expect(await outcome(publish(engine, names.ranks(sid)))).to.equal('allowed');
 
+    // Where a replay ends: the partition's last message (issue 14).
+    const last = await jsm.streams.getMessage(names.ratingsStream, {
+      last_by_subj: names.partitionRatings(contracts.partitionOf(sid)),
+    });
+    expect(last?.seq).to.be.at.least(m!.seq);
+    // Partition checkpoints (issue 14): create the object store, apply its settings, replace and read one.
+    const store = await new Objm(js).create(names.checkpointsBucket, { max_bytes: 1_048_576 });
+    await jsm.streams.update(`OBJ_${names.checkpointsBucket}`, { max_bytes: 2_097_152 });
+    await store.putBlob({ name: 'p0' }, new Uint8Array(200_000).fill(1));
+    await store.putBlob({ name: 'p0' }, new Uint8Array(300_000).fill(2));
+    expect((await store.getBlob('p0'))?.byteLength).to.equal(300_000);
+
     expect(await outcome(publish(engine, names.rating(sid, uid)))).to.equal('denied');
     expect(await outcome(publish(engine, names.sessionEvent(sid)))).to.equal('denied');
     expect(await outcome(publish(engine, names.presence(sid)))).to.equal('denied');
@@ -300,11 +313,13 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(await subscription(engine, names.allRatings)).to.equal('denied');
   });
 
-  it('keeps the other services out of the KV bucket', async () => {
+  it('keeps the other services out of the KV bucket and the checkpoints', async () => {
     for (const user of ['api', 'gateway'] as const) {
       const nc = await as(user);
       expect(await outcome(() => new Kvm(nc).create(names.enginesBucket)), user).to.equal('denied');
       expect(await outcome(publish(nc, `$KV.${names.enginesBucket}.members.x`)), user).to.equal('denied');
+      expect(await outcome(() => new Objm(nc).create(names.checkpointsBucket)), user).to.equal('denied');
+      expect(await outcome(publish(nc, `$O.${names.checkpointsBucket}.M.x`)), user).to.equal('denied');
     }
   });
 });

@@ -42,6 +42,8 @@ const LIMITS: Record<string, { age?: string; bytes: string }> = {
   enginesBucket: { bytes: 'NATS_ENGINES_KV_MAX_BYTES' },
   // Follow sets never age out (the last value is the truth).
   followsBucket: { bytes: 'NATS_FOLLOWS_KV_MAX_BYTES' },
+  // Checkpoints never age out: each partition's object is replaced by the next one (issue 14).
+  checkpointsBucket: { bytes: 'NATS_CHECKPOINTS_MAX_BYTES' },
 };
 
 const GIB = 1024 ** 3;

@@ -10,12 +10,13 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   return p.length === s.length;
 }
 
-/** The subjects through which a name from the contracts is used: itself, as a stream, bucket or consumer. */
+/** The subjects through which a name from the contracts is used: itself, as a stream, bucket, object store or consumer. */
 export function usesOf(name: string, streams: string[]): string[] {
   return [
     name,
     `$JS.API.STREAM.INFO.${name}`,
     `$KV.${name}.key`,
+    `$O.${name}.M.key`,
     ...streams.map((stream) => `$JS.API.CONSUMER.INFO.${stream}.${name}`),
   ];
 }

@@ -173,7 +173,9 @@ export class Engine {
     );
     this.timers.push(setInterval(() => this.each((a) => a.postResultsFlush()), config.RESULTS_FLUSH_MS));
     if (config.CHECKPOINT_INTERVAL_MS > 0) {
-      this.timers.push(setInterval(() => this.partitions.checkpointAll(), config.CHECKPOINT_INTERVAL_MS));
+      this.timers.push(
+        setInterval(() => void this.partitions.checkpointAll(), config.CHECKPOINT_INTERVAL_MS),
+      );
     }
     this.accepting = true;
     log.info({ engineId: config.ENGINE_ID, namespace: this.names.namespace }, 'live engine started');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import type { RatingMessage } from '@pulse/contracts';
+import { partitionOf, type RatingMessage } from '@pulse/contracts';
 import { expectedStandings, type Sent } from './expected.js';
 import {
   chRows,
@@ -16,8 +16,10 @@ import {
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const MINUTE_MS = 1_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function startEngine(infra: Infra): ChildProcess {
+/** `checkpointMs` 0: no checkpoints (the restarted engine replays the whole partition). */
+function startEngine(infra: Infra, checkpointMs = 0): ChildProcess {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       ...process.env,
@@ -30,12 +32,31 @@ function startEngine(infra: Infra): ChildProcess {
       CH_FLUSH_MS: '100',
       CH_BATCH_MAX_ROWS: '50',
       ACK_WAIT_MS: '2000',
-      LOG_LEVEL: 'warn',
+      CHECKPOINT_INTERVAL_MS: String(checkpointMs),
+      LOG_LEVEL: 'info',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout!.setEncoding('utf8');
+  let partial = '';
+  child.stdout!.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (typeof entry.partition === 'number' && typeof entry.replayed === 'number') rebuilds.push(entry);
+        if (Number(entry.level) >= 40) process.stderr.write(`${line}\n`);
+      } catch {
+        process.stderr.write(`${line}\n`);
+      }
+    }
   });
   return child;
 }
+
+/** The engines' "partition rebuilt/restored" log lines (partition, checkpointSeq, replayed, ...). */
+const rebuilds: Array<Record<string, unknown>> = [];
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
@@ -62,14 +83,22 @@ describe('Live engine crash safety (compiled engine as a child process)', () => 
     {
       title: 'loses nothing and counts nothing twice when SIGKILLed mid-session and started again',
       endWhileDown: false,
+      checkpointMs: 0,
     },
     {
       title: 'still freezes exact results when the session ended while the engine was down',
       endWhileDown: true,
+      checkpointMs: 0,
+    },
+    {
+      title: 'restores its last checkpoint after a SIGKILL and replays only the tail, exact (issue 14)',
+      endWhileDown: false,
+      checkpointMs: 300,
     },
   ];
-  for (const { title, endWhileDown } of cases)
+  for (const { title, endWhileDown, checkpointMs } of cases)
     it(title, async () => {
+      rebuilds.length = 0;
       const sessionId = randomUUID();
       const startedAt = Date.now() - 30_000;
       const users = Array.from({ length: 30 }, () => randomUUID());
@@ -92,7 +121,7 @@ describe('Live engine crash safety (compiled engine as a child process)', () => 
         if (opts.record ?? true) all.push(...batch);
       };
 
-      engine = startEngine(infra);
+      engine = startEngine(infra, checkpointMs);
       await publishEvent(infra, 'started', sessionId, startedAt);
       for (const [i, userId] of users.entries()) {
         await publishParticipant(infra, sessionId, userId, `Trainee ${i}`, 55 + i);
@@ -111,13 +140,14 @@ describe('Live engine crash safety (compiled engine as a child process)', () => 
         'the first ratings in ClickHouse',
       );
       await round(11, 20);
+      if (checkpointMs > 0) await sleep(3 * checkpointMs); // a checkpoint covering (some of) rounds 1-20
       engine.kill('SIGKILL');
       await exited(engine);
 
       await round(21, 30); // while no engine runs
       if (endWhileDown) {
         await publishEvent(infra, 'ended', sessionId, startedAt);
-        engine = startEngine(infra);
+        engine = startEngine(infra, checkpointMs);
       } else {
         // Wait until the restarted engine publishes ranks again: it rebuilt the live actor from the stream.
         let snapshots = 0;
@@ -126,9 +156,19 @@ describe('Live engine crash safety (compiled engine as a child process)', () => 
             snapshots++;
           },
         });
-        engine = startEngine(infra);
+        engine = startEngine(infra, checkpointMs);
         await eventually(() => (snapshots > 0 ? true : undefined), 20_000, 'ranks from the restarted engine');
         sub.unsubscribe();
+        const rebuilt = rebuilds.find((r) => r.partition === partitionOf(sessionId));
+        // Joins and rounds 1-20 went to the killed engine; without a checkpoint the restart replays them all.
+        const beforeKill = users.length * 21;
+        if (checkpointMs > 0) {
+          expect(rebuilt?.checkpointSeq).to.be.a('number');
+          expect(rebuilt?.replayed).to.be.below(beforeKill);
+        } else {
+          expect(rebuilt?.checkpointSeq).to.equal(null);
+          expect(rebuilt?.replayed).to.be.above(beforeKill / 2); // all it was delivered, from the stream start
+        }
         await round(31, 40);
         // Resends after reconnects: JetStream drops the same msg ids; ones stored again must count once too.
         await round(35, 40, { record: false });

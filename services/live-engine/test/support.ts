@@ -50,7 +50,8 @@ export async function openInfra(): Promise<Infra> {
     jsm,
     ch,
     async close() {
-      for (const s of [names.ratingsStream, names.eventsStream, `KV_${names.enginesBucket}`])
+      const stores = [`KV_${names.enginesBucket}`, `OBJ_${names.checkpointsBucket}`];
+      for (const s of [names.ratingsStream, names.eventsStream, ...stores])
         await jsm.streams.delete(s).catch(() => false);
       await ch.command({ query: `DROP DATABASE IF EXISTS ${db}` });
       await ch.close();

@@ -88,7 +88,7 @@ export class PartitionFeed implements PartitionInput {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    await (
+    const created = await (
       await this.jsm()
     ).consumers.add(this.names.ratingsStream, {
       durable_name: this.durable,
@@ -98,14 +98,29 @@ export class PartitionFeed implements PartitionInput {
       ack_wait: nanos(this.ackWaitMs),
       max_ack_pending: MAX_ACK_PENDING,
     });
-    return { created: true, ackFloor: 0, delivered: 0, deliveredConsumerSeq: 0, consumerCreated: '' };
+    return {
+      created: true,
+      ackFloor: 0,
+      delivered: 0,
+      deliveredConsumerSeq: 0,
+      consumerCreated: created.created,
+    };
   }
 
   /**
    * Replays the partition's messages in `range`, in stream order: from the start of the stream (its max age
    * bounds the work: see docs/SCALING.md), or from just after a checkpoint (issue 14).
    */
-  async replay({ afterSeq, untilSeq }: ReplayRange, onMessage: (m: JsMsg) => void): Promise<number> {
+  async replay(range: ReplayRange, onMessage: (m: JsMsg) => void): Promise<number> {
+    // The server advances a filtered consumer's delivered.stream_seq over other partitions' messages: read up
+    // to the partition's own last message, so that a replay with nothing to read does not wait out a fetch.
+    const last = await (
+      await this.jsm()
+    ).streams.getMessage(this.names.ratingsStream, {
+      last_by_subj: this.names.partitionRatings(this.partition),
+    });
+    const { afterSeq } = range;
+    const untilSeq = Math.min(range.untilSeq, last?.seq ?? 0);
     if (untilSeq <= afterSeq) return 0;
     const consumer = await this.js.consumers.get(this.names.ratingsStream, {
       filter_subjects: this.names.partitionRatings(this.partition),

@@ -113,8 +113,9 @@ export class Partitions implements OwnershipListener {
   }
 
   /** Every owned partition that follows its consumer writes a checkpoint (CHECKPOINT_INTERVAL_MS). */
-  checkpointAll(): void {
-    for (const p of this.owned.values()) if (!p.checkpointing) void this.checkpoint(p, false);
+  async checkpointAll(): Promise<void> {
+    const due = [...this.owned.values()].filter((p) => !p.checkpointing);
+    await Promise.all(due.map((p) => this.checkpoint(p, false)));
   }
 
   /**
@@ -204,14 +205,14 @@ export class Partitions implements OwnershipListener {
       // counted by the replay, so the partition is caught up once nothing newer is pending (issue 12 e2e).
       owned.routedConsumerSeq = start.deliveredConsumerSeq;
       const startedAt = performance.now();
-      const afterSeq = start.created ? 0 : await this.restore(owned, start);
+      const checkpointSeq = start.created ? null : await this.restore(owned, start);
       registry.adopt(owned.partition, owned);
       // lastSeq answers from here on: during the replay an answer may be below what is stored, which is
       // harmless (the device resends a few ratings the engine then ignores); it is never above.
       owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
         registry.lastSeqOf(sessionId, userId),
       );
-      if (!start.created && !owned.closing) await this.replay(owned, start, afterSeq, startedAt);
+      if (!start.created && !owned.closing) await this.replay(owned, start, checkpointSeq, startedAt);
       if (owned.closing) return;
       owned.following = true;
       for (const actor of registry.inPartition(owned.partition)) actor.follow();
@@ -226,29 +227,38 @@ export class Partitions implements OwnershipListener {
     }
   }
 
-  /** The actors of the partition's checkpoint, if one can be used; returns the stream sequence it covers (or 0). */
-  private async restore(owned: OwnedPartition, start: FeedStart): Promise<number> {
+  /** The actors of the partition's checkpoint, if one can be used: the stream sequence it covers, else null. */
+  private async restore(owned: OwnedPartition, start: FeedStart): Promise<number | null> {
     const checkpoint = (await this.deps.checkpoints?.load(owned.partition, start)) ?? null;
-    if (checkpoint === null || owned.closing) return 0;
+    if (checkpoint === null || owned.closing) return null;
     for (const actor of checkpoint.actors) this.deps.registry.restore(actor, owned);
     owned.routedStreamSeq = checkpoint.coveredSeq;
     return checkpoint.coveredSeq;
   }
 
-  /** Replays the partition's messages after `afterSeq` up to the last one any owner was delivered. */
-  private async replay(owned: OwnedPartition, start: FeedStart, afterSeq: number, startedAt: number) {
+  /** Replays the partition's messages after the checkpoint (or all) up to the last one any owner was delivered. */
+  private async replay(
+    owned: OwnedPartition,
+    start: FeedStart,
+    checkpointSeq: number | null,
+    startedAt: number,
+  ) {
     const { metrics, log } = this.deps;
+    const afterSeq = checkpointSeq ?? 0;
     const replayed = await owned.input.replay({ afterSeq, untilSeq: start.delivered }, (m) =>
       this.route(owned, [m], false, start.ackFloor),
     );
     metrics.ratingsProcessed.inc({ outcome: 'replayed' }, replayed);
-    metrics.takeoverReplayed.observe({ from: afterSeq > 0 ? 'checkpoint' : 'stream_start' }, replayed);
+    metrics.takeoverReplayed.observe(
+      { from: checkpointSeq === null ? 'stream_start' : 'checkpoint' },
+      replayed,
+    );
     const rebuildMs = Math.round(performance.now() - startedAt);
     log.info(
-      { partition: owned.partition, checkpointSeq: afterSeq, replayed, rebuildMs, ...start },
-      afterSeq > 0
-        ? 'partition restored from its checkpoint and the stream tail'
-        : 'partition rebuilt from the stream',
+      { partition: owned.partition, checkpointSeq, replayed, rebuildMs, ...start },
+      checkpointSeq === null
+        ? 'partition rebuilt from the stream'
+        : 'partition restored from its checkpoint and the stream tail',
     );
   }
 
