@@ -16,6 +16,7 @@ import { SharedAck, type RawBatcher } from '../storage/raw-batcher.js';
 import type { ResultsBatcher } from '../storage/results-batcher.js';
 import type { EntryGroup } from './actor.js';
 import type { Ownership, OwnershipListener, ReleaseReason } from './ownership.js';
+import type { PartitionCheckpoint } from './checkpoint.js';
 import type { PartitionCheckpoints } from './partition-checkpoints.js';
 import { OwnedPartition } from './owned-partition.js';
 import type { ActorRegistry } from './registry.js';
@@ -205,14 +206,14 @@ export class Partitions implements OwnershipListener {
       // counted by the replay, so the partition is caught up once nothing newer is pending (issue 12 e2e).
       owned.routedConsumerSeq = start.deliveredConsumerSeq;
       const startedAt = performance.now();
-      const checkpointSeq = start.created ? null : await this.restore(owned, start);
+      const checkpoint = start.created ? null : await this.restore(owned, start);
       registry.adopt(owned.partition, owned);
       // lastSeq answers from here on: during the replay an answer may be below what is stored, which is
       // harmless (the device resends a few ratings the engine then ignores); it is never above.
       owned.responder = this.deps.serveLastSeq(owned.partition, (sessionId, userId) =>
         registry.lastSeqOf(sessionId, userId),
       );
-      if (!start.created && !owned.closing) await this.replay(owned, start, checkpointSeq, startedAt);
+      if (!start.created && !owned.closing) await this.replay(owned, start, checkpoint, startedAt);
       if (owned.closing) return;
       owned.following = true;
       for (const actor of registry.inPartition(owned.partition)) actor.follow();
@@ -227,36 +228,35 @@ export class Partitions implements OwnershipListener {
     }
   }
 
-  /** The actors of the partition's checkpoint, if one can be used: the stream sequence it covers, else null. */
-  private async restore(owned: OwnedPartition, start: FeedStart): Promise<number | null> {
+  /** The actors of the partition's checkpoint, if one can be used (returned, else null). */
+  private async restore(owned: OwnedPartition, start: FeedStart): Promise<PartitionCheckpoint | null> {
     const checkpoint = (await this.deps.checkpoints?.load(owned.partition, start)) ?? null;
     if (checkpoint === null || owned.closing) return null;
     for (const actor of checkpoint.actors) this.deps.registry.restore(actor, owned);
     owned.routedStreamSeq = checkpoint.coveredSeq;
-    return checkpoint.coveredSeq;
+    return checkpoint;
   }
 
   /** Replays the partition's messages after the checkpoint (or all) up to the last one any owner was delivered. */
   private async replay(
     owned: OwnedPartition,
     start: FeedStart,
-    checkpointSeq: number | null,
+    checkpoint: PartitionCheckpoint | null,
     startedAt: number,
   ) {
     const { metrics, log } = this.deps;
-    const afterSeq = checkpointSeq ?? 0;
-    const replayed = await owned.input.replay({ afterSeq, untilSeq: start.delivered }, (m) =>
-      this.route(owned, [m], false, start.ackFloor),
+    const checkpointSeq = checkpoint?.coveredSeq ?? null;
+    const replayed = await owned.input.replay(
+      { afterSeq: checkpointSeq ?? 0, untilSeq: start.delivered },
+      (m) => this.route(owned, [m], false, start.ackFloor),
     );
     metrics.ratingsProcessed.inc({ outcome: 'replayed' }, replayed);
-    metrics.takeoverReplayed.observe(
-      { from: checkpointSeq === null ? 'stream_start' : 'checkpoint' },
-      replayed,
-    );
+    metrics.takeoverReplayed.observe({ from: checkpoint === null ? 'stream_start' : 'checkpoint' }, replayed);
     const rebuildMs = Math.round(performance.now() - startedAt);
+    const checkpointAgeMs = checkpoint === null ? null : Date.now() - checkpoint.writtenAtMs;
     log.info(
-      { partition: owned.partition, checkpointSeq, replayed, rebuildMs, ...start },
-      checkpointSeq === null
+      { partition: owned.partition, checkpointSeq, checkpointAgeMs, replayed, rebuildMs, ...start },
+      checkpoint === null
         ? 'partition rebuilt from the stream'
         : 'partition restored from its checkpoint and the stream tail',
     );
