@@ -139,6 +139,8 @@ export class Engine {
           ? undefined
           : new PartitionCheckpoints({
               store: this.checkpointStore,
+              registry: this.registry,
+              isFinal: (sessionId) => this.store.isFinal(sessionId),
               engineId: config.ENGINE_ID,
               minuteMs: config.MINUTE_MS,
               allowance,

@@ -116,53 +116,7 @@ export class Partitions implements OwnershipListener {
   /** Every owned partition that follows its consumer writes a checkpoint (CHECKPOINT_INTERVAL_MS). */
   async checkpointAll(): Promise<void> {
     const due = [...this.owned.values()].filter((p) => !p.checkpointing);
-    await Promise.all(due.map((p) => this.checkpoint(p, false)));
-  }
-
-  /**
-   * Writes the partition's checkpoint: its actors' state at one cut of its stream, `coveredSeq`.
-   *
-   * The cut: every actor is asked in the same turn of the event loop as `routedStreamSeq` is read, and its
-   * mailbox answers after every message routed to it before and before any routed after. So the state holds
-   * exactly the messages with stream sequence <= coveredSeq (first deliveries come in stream order; a
-   * redelivery is of a message already applied here or by the replay or checkpoint this engine started from).
-   *
-   * Raw rows neither lost nor doubled: the checkpoint is stored only after `raw.stored()`, i.e. once every raw
-   * row the actors handed over before the cut is in ClickHouse — so "every rating counted from a message
-   * <= coveredSeq has its row stored" holds for every stored checkpoint, whatever the consumer's ack floor
-   * says (acks are fire-and-forget and trail the inserts). A new owner restores the state, replays only
-   * (coveredSeq, delivered] with the old rule (re-store a counted rating above the ack floor: it may never
-   * have reached ClickHouse; a second copy collapses in the ReplacingMergeTree), and the dead owner's unacked
-   * messages that JetStream redelivers are duplicates by seq: acked, not stored. A rating held unprocessed
-   * (its session's start unknown) was neither counted nor stored: the checkpoint keeps it, and it is stored
-   * when it counts. A lost lease closes the raw batcher, which resolves `stored()` with rows unstored: then
-   * nothing is written. An older checkpoint overwriting a newer one (a slow write of an engine that lost the
-   * lease) is still true, only longer to replay after.
-   */
-  private async checkpoint(owned: OwnedPartition, handover: boolean): Promise<void> {
-    const { checkpoints, metrics, registry } = this.deps;
-    if (checkpoints === undefined || !owned.following || owned.stopped) return;
-    if (!handover && (owned.closing || !owned.link.owns())) return;
-    owned.checkpointing = true;
-    try {
-      const started = performance.now();
-      const coveredSeq = owned.routedStreamSeq;
-      const actors = await Promise.all(registry.inPartition(owned.partition).map((a) => a.checkpoint()));
-      const captured = performance.now();
-      metrics.checkpointSeconds.observe({ stage: 'capture' }, (captured - started) / 1000);
-      await owned.raw.stored();
-      metrics.checkpointSeconds.observe({ stage: 'rows' }, (performance.now() - captured) / 1000);
-      // A periodic write gives way to the handover's (newer) one and to a lost lease.
-      if (owned.stopped || (!handover && (owned.closing || !owned.link.owns()))) return;
-      await checkpoints.save({
-        partition: owned.partition,
-        coveredSeq,
-        consumerCreated: owned.consumerCreated,
-        actors: actors.filter((a) => a !== null),
-      });
-    } finally {
-      owned.checkpointing = false;
-    }
+    await Promise.all(due.map((p) => this.deps.checkpoints?.write(p, false)));
   }
 
   acquired(key: string): void {
@@ -206,7 +160,9 @@ export class Partitions implements OwnershipListener {
       // counted by the replay, so the partition is caught up once nothing newer is pending (issue 12 e2e).
       owned.routedConsumerSeq = start.deliveredConsumerSeq;
       const startedAt = performance.now();
-      const checkpoint = start.created ? null : await this.restore(owned, start);
+      const checkpoint = start.created
+        ? null
+        : ((await this.deps.checkpoints?.restore(owned, start)) ?? null);
       registry.adopt(owned.partition, owned);
       // lastSeq answers from here on: during the replay an answer may be below what is stored, which is
       // harmless (the device resends a few ratings the engine then ignores); it is never above.
@@ -226,15 +182,6 @@ export class Partitions implements OwnershipListener {
       await this.stop(owned, 'lost');
       setTimeout(() => this.acquired(partitionKey(owned.partition)), START_RETRY_MS);
     }
-  }
-
-  /** The actors of the partition's checkpoint, if one can be used (returned, else null). */
-  private async restore(owned: OwnedPartition, start: FeedStart): Promise<PartitionCheckpoint | null> {
-    const checkpoint = (await this.deps.checkpoints?.load(owned.partition, start)) ?? null;
-    if (checkpoint === null || owned.closing) return null;
-    for (const actor of checkpoint.actors) this.deps.registry.restore(actor, owned);
-    owned.routedStreamSeq = checkpoint.coveredSeq;
-    return checkpoint;
   }
 
   /** Replays the partition's messages after the checkpoint (or all) up to the last one any owner was delivered. */
@@ -318,7 +265,7 @@ export class Partitions implements OwnershipListener {
     const actors = this.deps.registry.inPartition(owned.partition);
     if (reason === 'handover') {
       // The actors are asked for their state before they stop (their mailboxes run the two in that order).
-      const checkpoint = this.checkpoint(owned, true);
+      const checkpoint = this.deps.checkpoints?.write(owned, true);
       await Promise.all(actors.map((a) => a.stop()));
       await Promise.all([owned.raw.stored(), owned.results.drained(), checkpoint]);
     } else {

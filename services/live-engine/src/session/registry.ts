@@ -135,6 +135,13 @@ export class ActorRegistry {
     return actor;
   }
 
+  /** Ended sessions of the partition that have no actor here (their results may be final already). */
+  endedWithoutActor(partition: number): string[] {
+    return [...this.sessions.values()]
+      .filter((s) => s.status === 'ended' && partitionOf(s.id) === partition && !this.actors.has(s.id))
+      .map((s) => s.id);
+  }
+
   /** This engine now runs the partition: actors for its live and unfinished ended sessions. */
   adopt(partition: number, handle: PartitionHandle): void {
     for (const [sessionId, session] of this.sessions) {
