@@ -35,8 +35,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NATS_STREAM_REPLICAS: '0' })).to.throw(InvalidConfig, /NATS_STREAM_REPLICAS/);
   });
 
-  it('checkpoints every 30 s by default; 0 turns checkpoints off (issue 14)', () => {
-    expect(loadConfig({ ENGINE_ID: 'e1' }).CHECKPOINT_INTERVAL_MS).to.equal(30_000);
+  it('checkpoints every 10 s by default; 0 turns checkpoints off (issue 14)', () => {
+    expect(loadConfig({ ENGINE_ID: 'e1' }).CHECKPOINT_INTERVAL_MS).to.equal(10_000);
     expect(loadConfig({ ENGINE_ID: 'e1', CHECKPOINT_INTERVAL_MS: '0' }).CHECKPOINT_INTERVAL_MS).to.equal(0);
     expect(() => loadConfig({ CHECKPOINT_INTERVAL_MS: '5' })).to.throw(
       InvalidConfig,

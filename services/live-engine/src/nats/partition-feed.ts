@@ -14,6 +14,12 @@ import { isNotFound } from '@pulse/runtime';
 /** Messages the server may hand the engine unacked per partition (bounds memory while ClickHouse is slow). */
 export const MAX_ACK_PENDING = 100_000;
 const REPLAY_FETCH = 5_000;
+/**
+ * A replay gives the event loop a turn at least this often. Without it one fetch of 5,000 batch messages
+ * (625,000 ratings) held the loop for seconds, the lease renewals waited, and the new owner lost the partition
+ * it was rebuilding (measured: docs/FAULTS.md, "Engine failover with checkpoints").
+ */
+const REPLAY_SLICE_MS = 20;
 const PULL_BATCH = 2_000;
 
 /** Where the durable consumer stood when the partition was (re)acquired. */
@@ -57,6 +63,7 @@ export interface PartitionInput {
  */
 export class PartitionFeed implements PartitionInput {
   private messages: ConsumerMessages | null = null;
+  private stopped = false;
   private manager: Promise<JetStreamManager> | null = null;
 
   constructor(
@@ -133,8 +140,13 @@ export class PartitionFeed implements PartitionInput {
       const batch = await consumer.fetch({ max_messages: REPLAY_FETCH, expires: 1_000 });
       let got = 0;
       let done = false;
+      let sliceStarted = performance.now();
       for await (const m of batch) {
         got++;
+        if (this.stopped) {
+          done = true;
+          break;
+        }
         if (m.seq > untilSeq) {
           done = true;
           break;
@@ -144,6 +156,10 @@ export class PartitionFeed implements PartitionInput {
         if (m.seq === untilSeq || m.info.pending === 0) {
           done = true;
           break;
+        }
+        if (performance.now() - sliceStarted >= REPLAY_SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStarted = performance.now();
         }
       }
       if (done || got === 0) break;
@@ -168,6 +184,7 @@ export class PartitionFeed implements PartitionInput {
 
   /** Stops pulling (already delivered, unacked messages are redelivered to the next consumer). */
   async stop(): Promise<void> {
+    this.stopped = true;
     const messages = this.messages;
     this.messages = null;
     if (messages !== null) await messages.close();

@@ -225,6 +225,9 @@ export class Partitions implements OwnershipListener {
 
   /** Hands each session's part of the messages to its actor, in stream order; a closed session's is acked. */
   private route(owned: OwnedPartition, messages: JsMsg[], live: boolean, ackFloor: number): void {
+    // A partition that stopped (lost mid-replay) routes nothing: an actor created now would be bound to it and
+    // stay in the registry, deaf, when the partition is acquired again.
+    if (owned.closing) return;
     const bySession = new Map<string, EntryGroup[]>();
     for (const m of messages) {
       if (m.seq > owned.routedStreamSeq) owned.routedStreamSeq = m.seq;

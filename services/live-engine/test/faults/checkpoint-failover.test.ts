@@ -10,6 +10,7 @@ import {
   ratingBatchMsgId,
   type RatingMessage,
 } from '@pulse/contracts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../../src/session/partition-checkpoints.js';
 import { partitionKey } from '../../src/session/partitions.js';
 import { rendezvousOwner } from '../../src/session/rendezvous.js';
 import { chRows, eventually, openInfra, publishEvent, publishParticipant, type Infra } from '../support.js';
@@ -25,7 +26,7 @@ import { chRows, eventually, openInfra, publishEvent, publishParticipant, type I
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const PARTICIPANTS = Number(process.env.FAILOVER_PARTICIPANTS ?? 2_000);
 const MINUTES = Number(process.env.FAILOVER_MINUTES ?? 3);
-const CHECKPOINT_MS = Number(process.env.FAILOVER_CHECKPOINT_MS ?? 30_000);
+const CHECKPOINT_MS = Number(process.env.FAILOVER_CHECKPOINT_MS ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
 /** The history is played this many times faster than real time (then live at 1×). */
 const PREFILL_SPEEDUP = Number(process.env.FAILOVER_PREFILL_SPEEDUP ?? 10);
 const ENGINES = ['engine-a', 'engine-b'];

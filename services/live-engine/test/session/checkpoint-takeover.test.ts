@@ -22,17 +22,29 @@ import {
 const MINUTE_MS = 1_000;
 const USERS = 30;
 
-/** Owns every partition until `crash()`: then each is lost at once, as when a lease expires under a dead engine. */
+/**
+ * Owns every partition it wants until `crash()`: then each is lost at once, as when a lease expires under a dead
+ * engine. A standby one owns nothing until `takeOver()`.
+ */
 class CrashableOwnership implements Ownership {
   readonly ready = true;
   private readonly held = new Set<string>();
+  private readonly wanted = new Set<string>();
   private listener: OwnershipListener | null = null;
+
+  constructor(private standby = false) {}
+
+  takeOver(): void {
+    this.standby = false;
+    for (const key of this.wanted) this.want(key);
+  }
 
   owns(key: string): boolean {
     return this.held.has(key);
   }
   want(key: string): void {
-    if (this.held.has(key)) return;
+    this.wanted.add(key);
+    if (this.standby || this.held.has(key)) return;
     this.held.add(key);
     this.listener?.acquired(key);
   }
@@ -246,6 +258,72 @@ describe('Partition checkpoints at a takeover (real NATS JetStream and ClickHous
       );
       expect([Number(n), Number(distinct)]).to.deep.equal([all.length, all.length]);
     });
+});
+
+describe('Partition checkpoints and frozen sessions (issue 14)', () => {
+  let infra: Infra;
+  const engines: Engine[] = [];
+  beforeEach(async () => {
+    infra = await openInfra();
+  });
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.stop().catch(() => undefined);
+    await infra.close();
+  });
+
+  it('does not finish again, from the tail alone, a session that froze before the checkpoint', async () => {
+    const live = randomUUID();
+    let frozen = randomUUID();
+    while (partitionOf(frozen) !== partitionOf(live)) frozen = randomUUID();
+    const startedAt = Date.now() - 20_000;
+    const ownershipA = new CrashableOwnership();
+    const ownershipB = new CrashableOwnership(true);
+    const a = engineFor(infra, 'engine-a', ownershipA);
+    const b = engineFor(infra, 'engine-b', ownershipB);
+    engines.push(a, b);
+    // B learns of the end before A freezes the results (as a standby engine usually does): its check says "not final".
+    const isFinal = b.store.isFinal.bind(b.store);
+    b.store.isFinal = () => Promise.resolve(false);
+    await a.start();
+    await b.start();
+    const users = Array.from({ length: 5 }, () => randomUUID());
+    const ratings: RatingMessage[] = [];
+    for (const sessionId of [frozen, live]) {
+      await publishEvent(infra, 'started', sessionId, startedAt);
+      for (const [i, userId] of users.entries())
+        await publishParticipant(infra, sessionId, userId, `T${i}`, 60);
+      for (let seq = 1; seq <= 5; seq++)
+        for (const [i, userId] of users.entries())
+          ratings.push({ kind: 'rating', sessionId, userId, seq, energy: 10 + i, ts: startedAt + seq * 500 });
+    }
+    await publishRatings(infra, ratings);
+    await publishEvent(infra, 'ended', frozen, startedAt);
+    const sessionRow = () =>
+      chRows<{ participants: number; version: string; final: number }>(
+        infra,
+        `SELECT participants, version, final FROM ${infra.db}.session_results FINAL WHERE session_id = '${frozen}'`,
+      );
+    const frozenRow = await eventually(
+      async () => (await sessionRow()).find((r) => Number(r.final) === 1) as object | undefined,
+      20_000,
+      'the frozen session’s final results',
+    );
+    await a.partitions.checkpointAll();
+    await ownershipA.crash();
+    await a.stop();
+    engines.splice(engines.indexOf(a), 1);
+
+    b.store.isFinal = isFinal;
+    ownershipB.takeOver();
+    await eventually(
+      async () => ((await b.registry.get(live)?.lastSeqOf(users[0])) === 5 ? true : undefined),
+      20_000,
+      'the live session restored on B',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // time for a wrong finish to land
+    expect(b.registry.get(frozen)).to.equal(undefined);
+    expect(await sessionRow()).to.deep.equal([frozenRow]);
+  });
 });
 
 /** The latest complete full snapshot (all chunks of one tick; deltas skipped) published for a session. */
