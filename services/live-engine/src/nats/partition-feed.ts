@@ -13,7 +13,14 @@ import { isNotFound } from '@pulse/runtime';
 
 /** Messages the server may hand the engine unacked per partition (bounds memory while ClickHouse is slow). */
 export const MAX_ACK_PENDING = 100_000;
-const REPLAY_FETCH = 5_000;
+/**
+ * Messages one replay fetch asks for. It was 5,000: 5,000 gateway batches of a 10,000-participant session are
+ * ~85 MB, and in flight at once they held the lease renewals' replies back past their timeout, so a new owner lost
+ * the partition it was replaying, again and again (10,000 participants 10 minutes in: docs/FAULTS.md). 200 batches
+ * are ~3.5 MB. (A byte limit instead — nats.js takes one or the other — crawled: 3,000 messages of 17 KB in one
+ * 4 MB-limited fetch took 41 s, in fetches of 200 messages 0.14 s.)
+ */
+const REPLAY_FETCH = 200;
 /**
  * A replay gives the event loop a turn at least this often. Without it one fetch of 5,000 batch messages
  * (625,000 ratings) held the loop for seconds, the lease renewals waited, and the new owner lost the partition

@@ -22,6 +22,8 @@ import { OwnedPartition } from './owned-partition.js';
 import type { ActorRegistry } from './registry.js';
 
 export const START_RETRY_MS = 1_000;
+/** Delivered messages routed in one pass (one mailbox task per session); more wait for the next turn of the loop. */
+const BURST_MAX_MESSAGES = 100;
 /** How often the backlog of each owned partition is read into a metric. */
 const PENDING_PROBE_MS = 1_000;
 
@@ -209,12 +211,22 @@ export class Partitions implements OwnershipListener {
     );
   }
 
-  /** One routing pass per burst of delivered messages (those that arrive before the next turn of the loop). */
+  /**
+   * One routing pass per burst of delivered messages (those that arrive before the next turn of the loop), at most
+   * BURST_MAX_MESSAGES at a time, the rest on the next turns: a whole pull of a backlog (2,000 gateway batches,
+   * ~500,000 ratings) in one pass held the event loop for seconds and the lease renewals with it.
+   */
   private burstsOf(owned: OwnedPartition): (m: JsMsg) => void {
     let burst: JsMsg[] = [];
     const flush = () => {
-      const messages = burst;
-      burst = [];
+      let messages = burst;
+      if (burst.length > BURST_MAX_MESSAGES) {
+        messages = burst.slice(0, BURST_MAX_MESSAGES);
+        burst = burst.slice(BURST_MAX_MESSAGES);
+        setImmediate(flush);
+      } else {
+        burst = [];
+      }
       if (!owned.closing) this.route(owned, messages, true, 0);
     };
     return (m) => {
