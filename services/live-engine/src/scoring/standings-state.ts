@@ -11,6 +11,8 @@ export interface StandingsState {
   readonly userIds: string[];
   readonly names: string[];
   readonly weightsKg: number[];
+  /** Each user's age-band board (index in contracts' AGE_BANDS), or -1 (issue 16). */
+  readonly bands: number[];
   readonly scoresCenti: number[];
   readonly samples: number[];
   readonly lastSeqs: number[];
@@ -31,6 +33,7 @@ export function participantColumns(participants: Iterable<Participant>, order: n
     userIds: [],
     names: [],
     weightsKg: [],
+    bands: [],
     scoresCenti: [],
     samples: [],
     lastSeqs: [],
@@ -42,6 +45,7 @@ export function participantColumns(participants: Iterable<Participant>, order: n
     state.userIds.push(p.userId);
     state.names.push(p.name);
     state.weightsKg.push(p.weightKg);
+    state.bands.push(p.band);
     state.scoresCenti.push(p.scoreCenti);
     state.samples.push(p.samples);
     state.lastSeqs.push(p.lastSeq);
@@ -53,26 +57,40 @@ export function participantColumns(participants: Iterable<Participant>, order: n
   return state;
 }
 
-/** The participants the columns describe, in order; throws when the columns do not fit together. */
-export function participantsOf(state: StandingsState): Participant[] {
+/**
+ * Why the columns do not fit together (lengths, minute buckets, band indexes), or null when they do. Checked when
+ * a checkpoint is read, so that a bad one is refused there (full replay), never half restored.
+ */
+export function columnsProblem(state: StandingsState, bandCount: number): string | null {
   const n = state.userIds.length;
   const columns = [
     state.names,
     state.weightsKg,
+    state.bands,
     state.scoresCenti,
     state.samples,
     state.lastSeqs,
     state.reachedOrders,
     state.firstRatingsAtMs,
   ];
-  if (columns.some((c) => c.length !== n)) throw new RangeError('standings columns differ in length');
+  if (columns.some((c) => c.length !== n)) return 'standings columns differ in length';
+  if (state.bands.some((b) => !Number.isInteger(b) || b < -1 || b >= bandCount)) return 'unknown age band';
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const count = state.minutes[at];
+    if (!Number.isInteger(count) || count < 0) return 'minute buckets cut short';
+    at += 1 + count * 4;
+  }
+  return at === state.minutes.length ? null : 'minute buckets do not match the participants';
+}
+
+/** The participants the columns describe, in order (columns checked by columnsProblem). */
+export function participantsOf(state: StandingsState): Participant[] {
+  const n = state.userIds.length;
   const out: Participant[] = [];
   let at = 0;
   for (let i = 0; i < n; i++) {
     const count = state.minutes[at++];
-    if (count === undefined || at + count * 4 > state.minutes.length) {
-      throw new RangeError('minute buckets cut short');
-    }
     const minutes = new Map<number, MinuteBucket>();
     for (let k = 0; k < count; k++, at += 4) {
       const [minute, sumCenti, maxCenti, samples] = state.minutes.slice(at, at + 4);
@@ -82,6 +100,7 @@ export function participantsOf(state: StandingsState): Participant[] {
       userId: state.userIds[i],
       name: state.names[i],
       weightKg: state.weightsKg[i],
+      band: state.bands[i],
       scoreCenti: state.scoresCenti[i],
       samples: state.samples[i],
       lastSeq: state.lastSeqs[i],
@@ -90,6 +109,5 @@ export function participantsOf(state: StandingsState): Participant[] {
       minutes,
     });
   }
-  if (at !== state.minutes.length) throw new RangeError('minute buckets left over');
   return out;
 }

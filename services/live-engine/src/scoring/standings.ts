@@ -343,6 +343,7 @@ export class SessionStandings {
     for (const p of participantsOf(state)) {
       standings.participants.set(p.userId, p);
       standings.board.upsert(p.userId, p.scoreCenti, p.reachedOrder, p);
+      if (p.band >= 0) standings.bandBoardOf(p.band).upsert(p.userId, p.scoreCenti, p.reachedOrder, p);
       for (const b of p.minutes.values()) standings.dirtyMinutes.set(b, p.userId);
       standings.dirty.add(p.userId);
     }

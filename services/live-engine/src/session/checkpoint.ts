@@ -1,10 +1,10 @@
 import { promisify } from 'node:util';
 import { constants, gunzip, gzip } from 'node:zlib';
-import { LiveMessage } from '@pulse/contracts';
+import { AGE_BANDS, LiveMessage } from '@pulse/contracts';
 import { z } from 'zod';
 import { CheckpointUnusable } from '../errors.js';
 import type { AllowanceRule } from '../scoring/participant.js';
-import type { StandingsState } from '../scoring/standings-state.js';
+import { columnsProblem, type StandingsState } from '../scoring/standings-state.js';
 
 /**
  * The checkpoint format's version. A reader refuses any other (the partition is then replayed in full), so a
@@ -81,6 +81,7 @@ const StandingsSchema = z.object({
   userIds: z.array(z.string()),
   names: z.array(z.string()),
   weightsKg: nums,
+  bands: nums,
   scoresCenti: nums,
   samples: nums,
   lastSeqs: nums,
@@ -138,6 +139,11 @@ export async function decodeCheckpoint(partition: number, bytes: Uint8Array): Pr
   }
   if (parsed.data.partition !== partition) {
     throw new CheckpointUnusable(partition, 'corrupt', `written for partition ${parsed.data.partition}`);
+  }
+  for (const actor of parsed.data.actors) {
+    const problem = columnsProblem(actor.standings, AGE_BANDS.length);
+    if (problem !== null)
+      throw new CheckpointUnusable(partition, 'corrupt', `${actor.sessionId}: ${problem}`);
   }
   return parsed.data;
 }

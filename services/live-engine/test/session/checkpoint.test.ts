@@ -27,7 +27,7 @@ const rule = { ratePerSec: 0.2, burst: 6 };
 function played(): SessionStandings {
   const s = new SessionStandings(sessionId, 1_000, MINUTE_MS, rule);
   const users = ['ana', 'bo', 'cy', 'dee', 'eve'];
-  for (const [i, u] of users.entries()) s.join(u, `User ${u}`, 55 + i * 5);
+  for (const [i, u] of users.entries()) s.join(u, `User ${u}`, 55 + i * 5, i % 2 === 0 ? '25-34' : undefined);
   for (let seq = 1; seq <= 12; seq++) {
     for (const [i, u] of users.entries()) {
       if (u === 'dee') continue; // on the board at 0
@@ -58,8 +58,8 @@ describe('Partition checkpoints: state round trip (issue 14)', () => {
     const r = viaCheckpoint(s);
     expect(board(r)).to.deep.equal(board(s));
     expect(minutes(r)).to.deep.equal(minutes(s));
-    const seqs = (x: SessionStandings) => x.snapshot(0, 0, 100)[0].seqs;
-    expect(seqs(r)).to.deep.equal(seqs(s));
+    // The whole snapshot: ranks, seqs, top and the age-band boards (issue 16) of those who opted in.
+    expect(r.snapshot(0, 0, 100)).to.deep.equal(s.snapshot(0, 0, 100));
     expect(board(r).map((row) => row[0])).to.include.members(['bo', 'cy', 'dee']);
   });
 
@@ -108,6 +108,15 @@ describe('Partition checkpoints: state round trip (issue 14)', () => {
     const cut = gzipSync(JSON.stringify({ ...cp, actors: [{ ...cp.actors[0], standings: { order: 1 } }] }));
     expect(await problem(decodeCheckpoint(3, cut))).to.equal('corrupt');
     expect(await problem(decodeCheckpoint(4, bytes))).to.equal('corrupt');
+    const standings = cp.actors[0].standings;
+    for (const bad of [
+      { ...standings, minutes: standings.minutes.slice(0, -1) },
+      { ...standings, bands: standings.bands.map(() => 99) },
+      { ...standings, names: standings.names.slice(1) },
+    ]) {
+      const body = gzipSync(JSON.stringify({ ...cp, actors: [{ ...cp.actors[0], standings: bad }] }));
+      expect(await problem(decodeCheckpoint(3, body))).to.equal('corrupt');
+    }
   });
 
   it('refuses a checkpoint of another consumer, beyond the delivered sequence or under other rules', () => {
@@ -205,6 +214,7 @@ describe('Partition checkpoints: state round trip (issue 14)', () => {
       userIds,
       names: userIds.map((_, u) => `Trainee ${u}`),
       weightsKg: column((u) => 50 + (u % 60)),
+      bands: column((u) => (u % 7) - 1),
       scoresCenti: column((u) => 600 * 5_000 + u * 37),
       samples: column(() => 600),
       lastSeqs: column(() => 600),
