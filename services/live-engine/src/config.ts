@@ -19,7 +19,7 @@ export const DEFAULT_ACK_WAIT_MS = 15_000;
  * A membership or lease key lives this long without renewal; renewals run every quarter of it. A dead
  * engine's sessions move after about this long, so failover stays within 5 s (issue 14).
  */
-export const DEFAULT_ENGINE_LEASE_TTL_MS = 4_000;
+export const DEFAULT_ENGINE_LEASE_TTL_MS = 3_000;
 
 /** How long a graceful stop may take before the engine gives up on ClickHouse and exits. */
 export const DEFAULT_SHUTDOWN_DEADLINE_MS = 30_000;
