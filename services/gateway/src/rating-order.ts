@@ -21,12 +21,17 @@ export interface RatingOrderDeps {
  * stored) never hides a seq that was not stored — the engine counts a rating only above the highest seq it
  * has counted, so a gap below a stored seq could never be filled:
  * - one publish at a time per client (a client sends about one rating a second);
- * - once a seq is refused (publish failed, rate limited), every higher seq is refused with `resendFrom`
- *   until that seq is stored again: the client resends everything from `resendFrom`.
+ * - once a seq is refused (publish failed, rate limited, or above a refused one), every higher seq is refused
+ *   with `resendFrom` until every refused seq below it is stored: the client resends everything from
+ *   `resendFrom`. Every refused seq is remembered until stored, not only the lowest: storing the lowest must
+ *   not let a higher seq through while a seq between them still waits for its resend (it would then be
+ *   ignored as a duplicate and lost).
  * Seqs at or below the highest stored one are ignored (resends after a reconnect).
  */
 export class RatingOrder {
   private highestStored: number;
+  /** Seqs refused and not stored since (all above `highestStored`), and the lowest of them. */
+  private readonly refused = new Set<number>();
   private lowestRefused: number | null = null;
   private readonly queue: PendingRating[] = [];
   private running = false;
@@ -49,12 +54,21 @@ export class RatingOrder {
     return this.highestStored;
   }
 
-  /** Records a rating refused before it was queued (rate limit) and returns its resendFrom. */
+  /** Records a refused rating (rate limit, failed publish, or above a refused one); returns its resendFrom. */
   refuse(seq: number): number {
-    if (seq > this.highestStored && (this.lowestRefused === null || seq < this.lowestRefused)) {
-      this.lowestRefused = seq;
+    if (seq > this.highestStored) {
+      this.refused.add(seq);
+      if (this.lowestRefused === null || seq < this.lowestRefused) this.lowestRefused = seq;
     }
     return this.lowestRefused ?? seq;
+  }
+
+  /** `seq` is stored: it no longer holds back the seqs above it. */
+  private stored(seq: number): void {
+    if (!this.refused.delete(seq) || seq !== this.lowestRefused) return;
+    let lowest: number | null = null;
+    for (const s of this.refused) if (lowest === null || s < lowest) lowest = s;
+    this.lowestRefused = lowest;
   }
 
   submit(rating: PendingRating): void {
@@ -104,13 +118,14 @@ export class RatingOrder {
         continue;
       }
       if (this.lowestRefused !== null && rating.seq > this.lowestRefused) {
+        this.refuse(rating.seq);
         this.deps.refused(new EarlierRatingNotStored(rating.seq, this.lowestRefused));
         continue;
       }
       try {
         await this.deps.publish(rating);
         this.highestStored = rating.seq;
-        if (this.lowestRefused !== null && rating.seq >= this.lowestRefused) this.lowestRefused = null;
+        this.stored(rating.seq);
         this.deps.stored(rating.seq);
       } catch (err) {
         const failed = err instanceof GatewayError ? err : new PublishFailed(rating.seq, err);

@@ -96,4 +96,23 @@ describe('RatingOrder: lastSeq never hides a rating that was not stored', () => 
     await idle;
     expect(h.stored.length).to.be.at.most(1);
   });
+
+  it('keeps a higher seq out while a refused one between still waits, after the lowest is stored', async () => {
+    // 2 rate limited; the client resends 2; meanwhile 3 is rate limited too; 2 is stored. 4 must not be stored
+    // before 3 is: 3 would then be ignored as a duplicate and lost under lastSeq.
+    const h = harness(1, []);
+    expect(h.order.refuse(2)).to.equal(2);
+    h.send(2);
+    expect(h.order.refuse(3)).to.equal(2);
+    await h.settle();
+    expect(h.stored).to.deep.equal([2]);
+    h.send(4);
+    await h.settle();
+    expect(h.stored).to.deep.equal([2]);
+    expect(h.refused.map((e) => [e.seq, e.resendFrom])).to.deep.equal([[4, 3]]);
+    h.send(3, 4);
+    await h.settle();
+    expect(h.stored).to.deep.equal([2, 3, 4]);
+    expect(h.order.resendFrom).to.equal(null);
+  });
 });
