@@ -63,7 +63,19 @@ export interface LiveEvents {
   disconnect: { closeCode: number };
   /** The server confirmed every rating up to `seq`; `pending` are still unconfirmed. */
   confirmed: { seq: number; pending: number };
+  /**
+   * Ratings just written to the socket, in seq order. The first `resends` of them had been written before
+   * (resumed after a welcome, or resent from an error's `resendFrom`); the others leave the device for the first
+   * time, so a listener can time a rating from the moment it was sent. Read `ratings` during the event: it may
+   * be the outbox's own list, which changes as ratings are confirmed.
+   */
+  sent: { ratings: readonly PendingRating[]; resends: number };
+  /** A frame the SDK could not read (binary, not JSON, or of no known type); it was ignored. */
+  unreadable: { data: unknown; reason: string };
 }
+
+/** What a live session needs from a join: the ticket and the gateway to present it to. */
+export type LiveTicket = Pick<JoinResult, 'ticket' | 'gatewayUrl'>;
 
 /** The part of the WHATWG WebSocket the SDK uses; `ws` on Node implements it too. */
 export interface WebSocketLike {
@@ -121,13 +133,15 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   readonly done: Promise<LiveEnd>;
   private current: LiveState = 'idle';
   private lastRank: RankFrame | undefined;
-  private ticket: JoinResult | undefined;
+  private ticket: LiveTicket | undefined;
   private socket: WebSocketLike | undefined;
   private attempt = 0;
   private ticketRenewals = 0;
   private lastFrameAt = 0;
   private sawEnd: EndedFrame | CancelledFrame | undefined;
   private resendFrom: number | undefined;
+  /** The highest seq ever written to a socket: a rating at or below it is a resend. */
+  private sentUpTo = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private finish!: (end: LiveEnd) => void;
@@ -135,7 +149,11 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
 
   constructor(
     readonly sessionId: string,
-    private readonly join: (sessionId: string) => Promise<JoinResult>,
+    /**
+     * Asks for a ticket: at the start and whenever the gateway refuses one (4401). `PulseClient.live` passes its
+     * `join`; a caller holding a ticket issued elsewhere can pass `() => Promise.resolve({ ticket, gatewayUrl })`.
+     */
+    private readonly join: (sessionId: string) => Promise<LiveTicket>,
     options: LiveOptions = {},
   ) {
     super();
@@ -219,11 +237,13 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   }
 
   private onFrame(data: unknown): void {
+    // The protocol is JSON text frames only; `ws` and browsers deliver text frames as strings.
+    if (typeof data !== 'string') return this.emit('unreadable', { data, reason: 'binary frame' });
     let frame: ServerFrame;
     try {
-      frame = JSON.parse(String(data)) as ServerFrame;
+      frame = JSON.parse(data) as ServerFrame;
     } catch {
-      return;
+      return this.emit('unreadable', { data, reason: 'not JSON' });
     }
     this.lastFrameAt = Date.now();
     switch (frame.type) {
@@ -251,6 +271,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
         return this.emit('rescheduled', frame);
       case 'pong':
         return;
+      default:
+        return this.emit('unreadable', { data, reason: 'unknown frame type' });
     }
   }
 
@@ -289,6 +311,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     this.socket = undefined;
     if (END_STATES.has(this.current)) return;
     this.emit('disconnect', { closeCode: code });
+    if (END_STATES.has(this.current)) return; // a listener closed the session
     if (code === CloseCode.REPLACED) return this.end({ state: 'replaced', closeCode: code });
     if (code === CloseCode.SESSION_CLOSED || (code === CloseCode.NORMAL && this.sawEnd)) {
       return this.end(this.endOf(code));
@@ -331,7 +354,14 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private send(ratings: readonly PendingRating[]): void {
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== OPEN) return; // kept in the outbox for the next welcome
-    for (const { seq, energy } of ratings) socket.send(JSON.stringify({ type: 'rating', seq, energy }));
+    if (ratings.length === 0) return;
+    let resends = 0;
+    for (const { seq, energy } of ratings) {
+      socket.send(JSON.stringify({ type: 'rating', seq, energy }));
+      if (seq <= this.sentUpTo) resends++;
+      else this.sentUpTo = seq;
+    }
+    this.emit('sent', { ratings, resends });
   }
 
   private startHeartbeat(socket: WebSocketLike): void {
