@@ -47,6 +47,7 @@ export interface LiveRun {
 export function liveCorrectness(run: LiveRun) {
   const sent = run.summaries.reduce((n, s) => n + s.sent, 0);
   const refusals = run.summaries.reduce((n, s) => n + s.refusals, 0);
+  const reconnects = run.summaries.reduce((n, s) => n + s.reconnects, 0);
   const expected = sent;
   const rankMismatches = run.summaries.filter((s) => s.lastRankScore !== s.expectedScore);
   const storedMismatches = run.stored
@@ -59,6 +60,7 @@ export function liveCorrectness(run: LiveRun) {
   return {
     sent,
     refusals,
+    reconnects,
     expected,
     stored,
     lost: stored === undefined ? undefined : Math.max(0, expected - stored),
@@ -216,6 +218,7 @@ export function buildLiveReport(run: LiveRun): Report {
           ['rank frames delivered/s (mean)', Math.round(totalRanks / seconds)],
           ['error frames by code', JSON.stringify(errorsByCode)],
           ['refusals (client resent from the refused seq)', c.refusals],
+          ['reconnects after the welcome (the SDK resumed and resent)', c.reconnects],
           ['stored in ClickHouse', c.stored ?? 'n/a'],
           ['lost / doubled', `${c.lost ?? 'n/a'} / ${c.extra ?? 'n/a'}`],
           ['max consumer lag (msgs)', Math.max(0, ...run.timeline.map((p) => p.lag))],
