@@ -2,7 +2,7 @@ import type { ClientSummary } from '../client/protocol.js';
 import type { PoolInterval } from '../client/load-pool.js';
 import type { Percentiles } from '../metrics/latency.js';
 import type { ResourceSample } from '../metrics/resources.js';
-import type { ServerCost } from '../metrics/cpu-time.js';
+import type { HarnessCost, ServerCost } from '../metrics/cpu-time.js';
 import type { StoredRatings } from '../metrics/stored-ratings.js';
 import type { ChartSpec, Report } from '../report/report.js';
 import type { LiveOptions } from './live.js';
@@ -39,6 +39,8 @@ export interface LiveRun {
   serviceMetrics: Record<string, Record<string, number>>;
   /** Gateways + engines + NATS CPU from the start of the play until every rating was ranked. */
   serverCost: ServerCost;
+  /** The harness's own CPU (main thread + load workers) over the same window (issue 15). */
+  harnessCost: HarnessCost;
   /** From the first session start request to the last answer. */
   startSpreadMs: number;
 }
@@ -229,6 +231,10 @@ export function buildLiveReport(run: LiveRun): Report {
           [
             'server CPU seconds by process (play start → last rating ranked)',
             JSON.stringify(run.serverCost.cpuSecByProcess),
+          ],
+          [
+            'harness CPU per participant-second (µs; the load generator: main thread + workers, same window)',
+            run.harnessCost.usPerParticipantSecond,
           ],
         ],
       },
