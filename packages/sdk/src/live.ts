@@ -95,7 +95,10 @@ export interface LiveOptions {
   backoff?: BackoffOptions;
   /** A socket that delivered no frame this long is given up and replaced (half-open connections). */
   staleMs?: number;
-  /** Interval of `ping` frames, which also keep the waiting room's socket busy enough to notice it died. */
+  /**
+   * Heartbeat interval: on each beat a socket that received no frame for half of it sends a `ping`, which keeps
+   * the waiting room's socket busy enough to notice it died (a live socket's rank frames already do).
+   */
   pingIntervalMs?: number;
   /** Wait before resending after RATE_LIMITED or UNAVAILABLE. */
   resendDelayMs?: number;
@@ -109,6 +112,18 @@ export const DEFAULT_PING_INTERVAL_MS = 5_000;
 export const DEFAULT_RESEND_DELAY_MS = 1_000;
 export const DEFAULT_MAX_TICKET_RENEWALS = 3;
 const OPEN = 1;
+const PING_FRAME = '{"type":"ping"}';
+
+/**
+ * A rating frame, the hot path of every device: for finite numbers a template gives the very bytes of
+ * `JSON.stringify({ type: 'rating', seq, energy })` (the same number-to-string rules) without building an object;
+ * anything else goes through `JSON.stringify`, as before.
+ */
+function ratingFrame(seq: number, energy: number): string {
+  if (Number.isFinite(seq) && Number.isFinite(energy))
+    return `{"type":"rating","seq":${seq},"energy":${energy}}`;
+  return JSON.stringify({ type: 'rating', seq, energy });
+}
 
 const END_STATES: ReadonlySet<LiveState> = new Set(['ended', 'cancelled', 'replaced', 'closed', 'failed']);
 
@@ -287,6 +302,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
 
   private confirm(seq: number): void {
     this.outbox.confirm(seq);
+    if (!this.listening('confirmed')) return;
     this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.unconfirmed.length });
   }
 
@@ -357,24 +373,27 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     if (ratings.length === 0) return;
     let resends = 0;
     for (const { seq, energy } of ratings) {
-      socket.send(JSON.stringify({ type: 'rating', seq, energy }));
+      socket.send(ratingFrame(seq, energy));
       if (seq <= this.sentUpTo) resends++;
       else this.sentUpTo = seq;
     }
-    this.emit('sent', { ratings, resends });
+    if (this.listening('sent')) this.emit('sent', { ratings, resends });
   }
 
   private startHeartbeat(socket: WebSocketLike): void {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastFrameAt > this.options.staleMs) {
+      const quietMs = Date.now() - this.lastFrameAt;
+      if (quietMs > this.options.staleMs) {
         // Half-open: the close handshake would wait on a dead peer, so give the socket up right here.
         this.socket = undefined;
         socket.onmessage = socket.onclose = null;
         socket.close();
         this.onClose(1006);
-      } else if (socket.readyState === OPEN) {
-        socket.send(JSON.stringify({ type: 'ping' }));
+      } else if (quietMs >= this.options.pingIntervalMs / 2 && socket.readyState === OPEN) {
+        // Only a quiet socket needs a pong to prove it alive; frames flowing (ranks, at least one a second
+        // while live) already do. Half the interval: a quiet socket still pings on every beat, as before.
+        socket.send(PING_FRAME);
       }
     }, this.options.pingIntervalMs);
   }

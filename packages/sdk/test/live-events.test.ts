@@ -41,7 +41,7 @@ const welcome = (lastSeq: number) => ({
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A live session on fake sockets, with a ticket issued beforehand (no REST join). */
-function fakeLive() {
+function fakeLive(pingIntervalMs?: number) {
   const sockets: FakeSocket[] = [];
   const joins: string[] = [];
   const live = new LiveSession(
@@ -58,6 +58,7 @@ function fakeLive() {
       },
       backoff: { baseMs: 1, maxMs: 1 },
       resendDelayMs: 5,
+      pingIntervalMs,
     },
   );
   return { live, sockets, joins };
@@ -112,6 +113,45 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
       '{"type":"rating","seq":3,"energy":70}',
       '{"type":"rating","seq":4,"energy":80}',
     ]);
+    live.close();
+  });
+
+  it('writes rating frames byte for byte as JSON.stringify does, non-finite energies included', async () => {
+    const { live, sockets } = fakeLive();
+    const welcomed = live.start();
+    await tick();
+    sockets[0].frame(welcome(0));
+    await welcomed;
+    const energies = [0, 100, 72.5, 1e-7, 33.333333333333336, NaN, Infinity];
+    for (const energy of energies) live.rate(energy);
+    expect(sockets[0].sent).to.deep.equal(
+      energies.map((energy, i) => JSON.stringify({ type: 'rating', seq: i + 1, energy })),
+    );
+    live.close();
+  });
+
+  it('pings only a socket that has been quiet for half the heartbeat interval', async () => {
+    const { live, sockets } = fakeLive(200);
+    const welcomed = live.start();
+    await tick();
+    sockets[0].frame(welcome(0));
+    await welcomed;
+    const socket = sockets[0];
+    const rank = {
+      type: 'rank',
+      rank: 1,
+      participants: 1,
+      score: 0,
+      top: [],
+      at: '2026-11-29T17:00:00.000Z',
+    };
+    for (let i = 0; i < 60; i++) {
+      socket.frame(rank); // a frame every 10 ms: ranks prove the socket alive
+      await tick(10);
+    }
+    expect(socket.sent.filter((f) => f === '{"type":"ping"}')).to.have.length(0);
+    await tick(700); // quiet: a ping on every beat
+    expect(socket.sent.filter((f) => f === '{"type":"ping"}').length).to.be.at.least(2);
     live.close();
   });
 
