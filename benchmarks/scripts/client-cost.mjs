@@ -1,7 +1,7 @@
 // The load harness's CPU per socket, alone (issue 15): N devices, each rating once a second, against the stand-in
 // gateway (fake-gateway.mjs, its own process); prints this process's CPU (process.cpuUsage) per socket-second
 // over the play window. `sdk` = LoadDevice (the SDK's LiveSession, as the harness runs it); `trainee` = the old
-// hand-written TraineeConnection, while it exists (test/e2e still uses it).
+// hand-written TraineeConnection the harness used before (the e2e suites keep it as their raw socket).
 //   npx tsc -b && node benchmarks/scripts/client-cost.mjs <sdk|trainee> [sockets=2000] [seconds=20]
 import { spawn } from 'node:child_process';
 import { LoadDevice } from '../dist/src/index.js';
