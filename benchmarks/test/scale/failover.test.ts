@@ -1,4 +1,3 @@
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
@@ -65,13 +64,8 @@ describeE2e(
     });
     after(async () => {
       for (const fx of fxs) await fx.closeAll();
-      await stack?.close();
-      // LocalStack drops the ratings and events streams; the engines KV bucket is this test's to remove.
-      if (nc !== undefined) {
-        const bucket = natsNames(stack.isolation.natsNamespace).enginesBucket;
-        await (await jetstreamManager(nc)).streams.delete(`KV_${bucket}`).catch(() => false);
-        await nc.drain();
-      }
+      await stack?.close(); // drops the ratings and events streams and the engines KV bucket
+      await nc?.drain();
     });
 
     /**
