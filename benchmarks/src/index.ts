@@ -6,5 +6,7 @@ export { waitFor, sleep, freePort } from './stack/ports.js';
 export { ApiClient, ApiError, mapLimit, registerTrainees, registerAndJoin } from './client/rest.js';
 export type { Account, Session, JoinAnswer, LeaderboardItem, MyResult } from './client/rest.js';
 export { TraineeConnection } from './client/trainee.js';
+export { LoadDevice, RESEND_DELAY_MS } from './client/load-device.js';
+export type { LoadDeviceOptions } from './client/load-device.js';
 export { LoadPool } from './client/load-pool.js';
 export { storedRatings } from './metrics/stored-ratings.js';

@@ -24,4 +24,30 @@ describeE2e('npm run bench -- live', function () {
     expect(run.find((r) => r[0] === 'lost / doubled')?.[1]).to.equal('0 / 0');
     expect(run.find((r) => r[0] === 'ratings sent (distinct seqs)')?.[1]).to.be.greaterThan(0);
   });
+
+  it('drives its devices through the SDK and ends the sessions under load: each device expects exactly its seqs up to ended.lastSeq (issue 15)', async () => {
+    const report = await smokeRun([
+      'live',
+      '--participants',
+      '10',
+      '--rate',
+      '4',
+      '--duration',
+      '3s',
+      '--ramp',
+      '1s',
+      '--resend-every',
+      '4',
+      '--end-after',
+      '200ms',
+    ]);
+    expect(checksOf(report)).to.deep.equal([]);
+    expect(report.checks.map((c) => c.name)).to.include(
+      'every device told where its ratings stop (ended.lastSeq)',
+    );
+    const run = new Map(report.tables[0].rows.map((r) => [r[0], r[1]]));
+    expect(run.get('lost / doubled')).to.equal('0 / 0');
+    expect(run.get('resends (must count once)')).to.be.greaterThan(0);
+    expect(run.get('reconnects after the welcome (the SDK resumed and resent)')).to.equal(0);
+  });
 });

@@ -1,27 +1,23 @@
 import { parentPort } from 'node:worker_threads';
-import { TraineeConnection } from './trainee.js';
+import { LoadDevice } from './load-device.js';
 import type { ClientSpec, ClientSummary, WorkerCommand, WorkerStats } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1_000;
 const port = parentPort!;
 
+/** One trainee: its device (the SDK's LiveSession, measured) and the energies it produced per seq. */
 interface Player {
   spec: ClientSpec;
-  conn: TraineeConnection;
+  device: LoadDevice;
+  /** The highest seq produced (the welcome's `lastSeq` before the first rating). */
   seq: number;
   energies: number[];
   timer?: NodeJS.Timeout;
-  /** Lowest refused seq waiting for its resend (the gateway stores nothing above it before it). */
-  resendFrom?: number;
-  refusals: number;
 }
-
-/** A device backs off this long after a refusal, then resends everything from the refused seq. */
-const RESEND_DELAY_MS = 250;
 
 const players: Player[] = [];
 let sent = 0;
-let resent = 0;
+let lastResent = 0;
 let lastRankFrames = 0;
 let lastErrors = 0;
 
@@ -34,8 +30,9 @@ function userSeed(userId: string): number {
   return h % 1_000_003;
 }
 
-/** A device whose socket dropped before its welcome reconnects: this many times, 1 s apart. */
+/** A device whose socket dropped before its welcome is retried by the SDK (backoff): this many sockets in all. */
 const CONNECT_ATTEMPTS = 3;
+const WELCOME_TIMEOUT_MS = 30_000 * CONNECT_ATTEMPTS;
 
 async function connectAll(
   clients: ClientSpec[],
@@ -48,68 +45,35 @@ async function connectAll(
     clients.map(async (spec, i) => {
       const delay = clients.length > 1 ? (rampMs * i) / clients.length - (performance.now() - start) : 0;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      const player: Player = { spec, conn: undefined!, seq: 0, energies: [], refusals: 0 };
-      const conn = new TraineeConnection(spec.url, spec.ticket, {
-        validate: 'light',
-        onError: (f) => onRefusal(player, f.resendFrom ?? f.seq),
-      });
-      player.conn = conn;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await conn.connect(30_000);
-          player.seq = conn.welcome?.lastSeq ?? 0;
-          players.push(player);
-          return;
-        } catch (err) {
-          if (attempt >= CONNECT_ATTEMPTS) {
-            failed.push(`${spec.userId}: ${(err as Error).message}`);
-            return;
-          }
-          retried++;
-          await new Promise((r) => setTimeout(r, 1_000));
-        }
+      const device = new LoadDevice(spec.url, spec.ticket, { validate: 'light' });
+      try {
+        const welcome = await device.start(WELCOME_TIMEOUT_MS, CONNECT_ATTEMPTS);
+        players.push({ spec, device, seq: welcome.lastSeq, energies: [] });
+      } catch (err) {
+        failed.push(`${spec.userId}: ${(err as Error).message}`);
+      } finally {
+        retried += Math.min(device.dropsBeforeWelcome, CONNECT_ATTEMPTS - 1);
       }
     }),
   );
   return { ok: players.length, failed, retried };
 }
 
-/** What a well-behaved device does with a refused rating: wait a little, resend from the refused seq. */
-function onRefusal(p: Player, from: number | undefined): void {
-  if (from === undefined) return;
-  p.refusals++;
-  if (p.resendFrom !== undefined) {
-    p.resendFrom = Math.min(p.resendFrom, from);
-    return;
-  }
-  p.resendFrom = from;
-  setTimeout(() => {
-    const start = p.resendFrom!;
-    p.resendFrom = undefined;
-    for (let s = start; s <= p.seq; s++) {
-      if (p.energies[s] === undefined) continue;
-      p.conn.sendRating(s, p.energies[s], false);
-      resent++;
-    }
-  }, RESEND_DELAY_MS);
-}
-
 /** Starts each client's ratings once it is live (its welcome said so, or `started` arrived). */
 async function play(ratePerSec: number, resendEvery: number): Promise<{ live: number; notLive: number }> {
   const intervalMs = 1000 / ratePerSec;
-  const live = await Promise.allSettled(players.map((p) => p.conn.waitLive()));
+  const live = await Promise.allSettled(players.map((p) => p.device.waitLive()));
   players.forEach((p) => {
     const seed = userSeed(p.spec.userId);
     const tick = () => {
-      if (!p.conn.open) return;
-      p.seq++;
-      const energy = energyOf(seed, p.seq);
-      p.energies[p.seq] = energy;
-      p.conn.sendRating(p.seq, energy);
+      // A device rates while its session is live for it; the SDK sends each rating and resends what is refused.
+      if (!p.device.isLive) return;
+      const rating = p.device.rate(energyOf(seed, p.seq + 1));
+      p.seq = rating.seq;
+      p.energies[p.seq] = rating.energy;
       sent++;
       if (resendEvery > 0 && p.seq % resendEvery === 0 && p.seq > 1) {
-        p.conn.sendRating(p.seq - 1, p.energies[p.seq - 1], false);
-        resent++;
+        p.device.sendDuplicate(p.seq - 1, p.energies[p.seq - 1]);
       }
     };
     const first = setTimeout(() => {
@@ -133,7 +97,7 @@ function stop(): void {
 async function settle(timeoutMs: number): Promise<{ settled: number; unsettled: number }> {
   const results = await Promise.allSettled(
     players.map((p) =>
-      p.seq === 0 || !p.conn.open ? Promise.resolve() : p.conn.waitForRankSeq(p.seq, timeoutMs),
+      p.seq === 0 || !p.device.open ? Promise.resolve() : p.device.waitForRankSeq(p.seq, timeoutMs),
     ),
   );
   const unsettled = results.filter((r) => r.status === 'rejected').length;
@@ -147,19 +111,18 @@ async function settle(timeoutMs: number): Promise<{ settled: number; unsettled: 
 async function awaitEnded(timeoutMs: number): Promise<{ ended: number; withoutEnded: number }> {
   await Promise.allSettled(
     players.map((p) =>
-      p.conn.ended !== undefined || !p.conn.open
-        ? Promise.resolve()
-        : Promise.race([p.conn.nextFrame((f) => f.type === 'ended', timeoutMs), p.conn.closed]),
+      p.device.ended !== undefined || !p.device.open ? Promise.resolve() : p.device.waitEnded(timeoutMs),
     ),
   );
-  const ended = players.filter((p) => p.conn.ended !== undefined).length;
+  const ended = players.filter((p) => p.device.ended !== undefined).length;
   return { ended, withoutEnded: players.length - ended };
 }
 
 function summary(): ClientSummary[] {
   return players.map((p) => {
     // A device told at the end where its ratings stop expects exactly those up to it.
-    const endedLastSeq = p.conn.ended?.lastSeq ?? null;
+    const d = p.device;
+    const endedLastSeq = d.ended?.lastSeq ?? null;
     const upTo = endedLastSeq ?? p.seq;
     let expectedScore = 0;
     let sentSeqs = 0;
@@ -179,15 +142,16 @@ function summary(): ClientSummary[] {
       endedLastSeq,
       notTakenAtEnd,
       maxSeq: p.seq,
-      refusals: p.refusals,
+      refusals: d.refusals,
+      reconnects: d.reconnects,
       expectedScore,
-      lastRankScore: p.conn.lastRank?.score ?? null,
-      lastRank: p.conn.lastRank?.rank ?? null,
-      lastRankSeq: p.conn.lastRank?.seq ?? null,
-      rankFrames: p.conn.rankFrames,
-      maxRankGapMs: p.conn.maxRankGapMs,
-      errors: Object.fromEntries(p.conn.errors),
-      protocolViolations: p.conn.protocolViolations.slice(0, 5),
+      lastRankScore: d.lastRank?.score ?? null,
+      lastRank: d.lastRank?.rank ?? null,
+      lastRankSeq: d.lastRank?.seq ?? null,
+      rankFrames: d.rankFrames,
+      maxRankGapMs: d.maxRankGapMs,
+      errors: Object.fromEntries(d.errors),
+      protocolViolations: d.protocolViolations.slice(0, 5),
     };
   });
 }
@@ -198,25 +162,27 @@ function reportStats(): void {
   let errors = 0;
   let connected = 0;
   let unconfirmed = 0;
-  for (const p of players) {
-    for (const l of p.conn.drainLatencies()) latencies.push(l);
-    rankFrames += p.conn.rankFrames;
-    for (const n of p.conn.errors.values()) errors += n;
-    if (p.conn.open) connected++;
-    unconfirmed += p.conn.unconfirmed;
+  let resent = 0;
+  for (const { device } of players) {
+    for (const l of device.drainLatencies()) latencies.push(l);
+    rankFrames += device.rankFrames;
+    resent += device.resent;
+    for (const n of device.errors.values()) errors += n;
+    if (device.open) connected++;
+    unconfirmed += device.unconfirmed;
   }
   const stats: WorkerStats = {
     evt: 'stats',
     latencies: Float64Array.from(latencies),
     sent,
-    resent,
+    resent: resent - lastResent,
     rankFrames: rankFrames - lastRankFrames,
     errorFrames: errors - lastErrors,
     connected,
     unconfirmed,
   };
   sent = 0;
-  resent = 0;
+  lastResent = resent;
   lastRankFrames = rankFrames;
   lastErrors = errors;
   port.postMessage(stats, [stats.latencies.buffer as ArrayBuffer]);
@@ -242,7 +208,7 @@ async function handle(msg: WorkerCommand): Promise<unknown> {
       stop();
       reportStats();
       clearInterval(statsTimer);
-      await Promise.all(players.map((p) => (p.conn.open ? p.conn.close() : undefined)));
+      await Promise.all(players.map((p) => p.device.close()));
       return undefined;
   }
 }

@@ -38,8 +38,10 @@ export interface ClientSummary {
    */
   sent: number;
   maxSeq: number;
-  /** Error frames that refused a rating; the client resent from the refused seq each time. */
+  /** Error frames that refused a rating; the client (the SDK) resent from the refused seq each time. */
   refusals: number;
+  /** Sockets lost after the welcome; the SDK reconnected, resumed from the welcome's `lastSeq` and resent. */
+  reconnects: number;
   /**
    * Sum of the energy of every distinct seq sent (refused ones were resent), or up to `ended.lastSeq` when the
    * device was told it: the score the server must show.

@@ -66,3 +66,33 @@ export class ServerCostMeter {
     };
   }
 }
+
+export interface HarnessCost {
+  /** CPU seconds of this process (main thread and load worker threads) over the measured window. */
+  readonly cpuSec: number;
+  /** The same per participant-second, in microseconds: what one simulated device costs the generator. */
+  readonly usPerParticipantSecond: number;
+}
+
+/**
+ * The harness's own CPU per participant-second (issue 15: driving the devices through the SDK must not make
+ * the harness slower per socket). `process.cpuUsage()` counts every thread of the process, so the load workers
+ * are in it; measured over the same window as `ServerCostMeter`.
+ */
+export class HarnessCostMeter {
+  private start: NodeJS.CpuUsage | undefined;
+
+  begin(): void {
+    this.start = process.cpuUsage();
+  }
+
+  end(participants: number, playedSec: number): HarnessCost {
+    const used = process.cpuUsage(this.start);
+    const cpuUs = used.user + used.system;
+    const participantSeconds = participants * playedSec;
+    return {
+      cpuSec: Math.round(cpuUs / 1e4) / 100,
+      usPerParticipantSecond: participantSeconds > 0 ? Math.round(cpuUs / participantSeconds) : 0,
+    };
+  }
+}

@@ -9,7 +9,7 @@ import {
   type Account,
   type Session,
 } from '../client/rest.js';
-import { TraineeConnection } from '../client/trainee.js';
+import { LoadDevice } from '../client/load-device.js';
 import { openTarget, type OpenTarget, type TargetOptions } from './target.js';
 import { pacedLoad } from './paced-load.js';
 import { mainThreadRunQueueMs, perRequest, processCpuMs } from '../metrics/process-cpu.js';
@@ -271,16 +271,16 @@ async function seed(
     capacity: 10_000,
   });
   const joins = await registerAndJoin(api, playedSession.id, trainees);
-  const conns = joins.map(
-    (j, i) => new TraineeConnection(gatewayUrls[i % gatewayUrls.length] ?? j.gatewayUrl, j.ticket),
+  const devices = joins.map(
+    (j, i) => new LoadDevice(gatewayUrls[i % gatewayUrls.length] ?? j.gatewayUrl, j.ticket),
   );
-  await Promise.all(conns.map((c) => c.connect()));
+  await Promise.all(devices.map((d) => d.start()));
   await api.lifecycle(trainer.accessToken, playedSession.id, 'start');
-  await Promise.all(conns.map((c) => c.waitLive()));
-  conns.forEach((c, i) => [1, 2, 3].forEach((seq) => c.sendRating(seq, 30 + ((i * 7 + seq) % 60))));
-  await Promise.all(conns.map((c) => c.waitForRankSeq(3)));
+  await Promise.all(devices.map((d) => d.waitLive()));
+  devices.forEach((d, i) => [1, 2, 3].forEach((seq) => d.rate(30 + ((i * 7 + seq) % 60))));
+  await Promise.all(devices.map((d) => d.waitForRankSeq(3)));
   await api.lifecycle(trainer.accessToken, playedSession.id, 'end');
-  await Promise.all(conns.map((c) => c.closed));
+  await Promise.all(devices.map((d) => d.live.done));
   // Measure the frozen results, not the 202s before the freeze (this follows Retry-After).
   await api.results(trainer.accessToken, playedSession.id);
   if (open.local && opts.seedHistory > 0) {

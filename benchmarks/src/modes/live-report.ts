@@ -2,7 +2,7 @@ import type { ClientSummary } from '../client/protocol.js';
 import type { PoolInterval } from '../client/load-pool.js';
 import type { Percentiles } from '../metrics/latency.js';
 import type { ResourceSample } from '../metrics/resources.js';
-import type { ServerCost } from '../metrics/cpu-time.js';
+import type { HarnessCost, ServerCost } from '../metrics/cpu-time.js';
 import type { StoredRatings } from '../metrics/stored-ratings.js';
 import type { ChartSpec, Report } from '../report/report.js';
 import type { LiveOptions } from './live.js';
@@ -39,6 +39,8 @@ export interface LiveRun {
   serviceMetrics: Record<string, Record<string, number>>;
   /** Gateways + engines + NATS CPU from the start of the play until every rating was ranked. */
   serverCost: ServerCost;
+  /** The harness's own CPU (main thread + load workers) over the same window (issue 15). */
+  harnessCost: HarnessCost;
   /** From the first session start request to the last answer. */
   startSpreadMs: number;
 }
@@ -47,6 +49,7 @@ export interface LiveRun {
 export function liveCorrectness(run: LiveRun) {
   const sent = run.summaries.reduce((n, s) => n + s.sent, 0);
   const refusals = run.summaries.reduce((n, s) => n + s.refusals, 0);
+  const reconnects = run.summaries.reduce((n, s) => n + s.reconnects, 0);
   const expected = sent;
   const rankMismatches = run.summaries.filter((s) => s.lastRankScore !== s.expectedScore);
   const storedMismatches = run.stored
@@ -59,6 +62,7 @@ export function liveCorrectness(run: LiveRun) {
   return {
     sent,
     refusals,
+    reconnects,
     expected,
     stored,
     lost: stored === undefined ? undefined : Math.max(0, expected - stored),
@@ -216,6 +220,7 @@ export function buildLiveReport(run: LiveRun): Report {
           ['rank frames delivered/s (mean)', Math.round(totalRanks / seconds)],
           ['error frames by code', JSON.stringify(errorsByCode)],
           ['refusals (client resent from the refused seq)', c.refusals],
+          ['reconnects after the welcome (the SDK resumed and resent)', c.reconnects],
           ['stored in ClickHouse', c.stored ?? 'n/a'],
           ['lost / doubled', `${c.lost ?? 'n/a'} / ${c.extra ?? 'n/a'}`],
           ['max consumer lag (msgs)', Math.max(0, ...run.timeline.map((p) => p.lag))],
@@ -226,6 +231,10 @@ export function buildLiveReport(run: LiveRun): Report {
           [
             'server CPU seconds by process (play start → last rating ranked)',
             JSON.stringify(run.serverCost.cpuSecByProcess),
+          ],
+          [
+            'harness CPU per participant-second (µs; the load generator: main thread + workers, same window)',
+            run.harnessCost.usPerParticipantSecond,
           ],
         ],
       },

@@ -13,7 +13,7 @@ import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
-import { ServerCostMeter } from '../metrics/cpu-time.js';
+import { HarnessCostMeter, ServerCostMeter } from '../metrics/cpu-time.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
@@ -95,6 +95,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
   const timeline: TimelinePoint[] = [];
   const sampler = new ResourceSampler(() => open.pids());
   const cost = new ServerCostMeter(() => open.pids());
+  const ownCost = new HarnessCostMeter();
   const lagProbe = target.isolation
     ? await ConsumerLagProbe.open(target.infra.natsUrl, target.isolation.natsNamespace)
     : undefined;
@@ -182,6 +183,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     const liveness = await pool.play(opts.rate, opts.resendEvery);
     t0.at = Date.now();
     cost.begin();
+    ownCost.begin();
     sampler.start();
     const lagTimer = setInterval(() => {
       lagProbe?.lag(sessions.map((s) => s.id)).then(
@@ -215,9 +217,13 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     }
     // Until every rating is ranked, so work the pipeline still owed at the end of the play counts too.
     const serverCost = cost.end(connected.ok, opts.durationSec);
+    const harnessCost = ownCost.end(connected.ok, opts.durationSec);
     log(
       `server CPU per participant-second: ${serverCost.usPerParticipantSecond} µs ` +
         `(${JSON.stringify(serverCost.cpuSecByProcess)} CPU s over ${serverCost.participantSeconds} participant-s)`,
+    );
+    log(
+      `harness CPU per participant-second: ${harnessCost.usPerParticipantSecond} µs (${harnessCost.cpuSec} CPU s)`,
     );
     await sleep(STATS_FLUSH_MS); // one more stats interval, so the last latencies are in the totals
     clearInterval(lagTimer);
@@ -263,6 +269,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       resourceSummary: sampler.summary(),
       serviceMetrics,
       serverCost,
+      harnessCost,
       startSpreadMs,
     };
     const report = buildLiveReport(run);

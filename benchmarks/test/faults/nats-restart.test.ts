@@ -108,5 +108,6 @@ describe('Fault 1: NATS restarts mid-session (about 5 s down)', () => {
     expect(socketsClosed).to.equal(0);
     expect(readyDuring).to.equal(503);
     expect(unavailable).to.be.greaterThan(0);
+    expect(trainees.flatMap((t) => t.protocolViolations)).to.deep.equal([]);
   });
 });

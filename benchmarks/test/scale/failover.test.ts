@@ -1,13 +1,19 @@
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { natsNames, partitionOf } from '@pulse/contracts';
-import { TraineeConnection } from '../../src/client/trainee.js';
+import type { RankFrame } from '@pulse/contracts';
+import { LoadDevice } from '../../src/client/load-device.js';
 import { LocalStack } from '../../src/stack.js';
 import { sleep } from '../../src/stack/ports.js';
 import { ExpectedStandings, scoresFromSent } from '../../src/verify/standings.js';
-import { SessionFixture, describeE2e, e2eStackOptions, seededRandom, type Trainee } from '../e2e/fixture.js';
+import {
+  SessionFixture,
+  describeE2e,
+  e2eStackOptions,
+  seededRandom,
+  type SentRating,
+} from '../e2e/fixture.js';
 
 const SESSIONS = 3;
 const TRAINEES = 8;
@@ -18,6 +24,40 @@ const TTL_MS = 3_000;
 
 /** The engines' lease key of a session: its ratings partition's (`leases.p<n>`, issue 12). */
 const leaseKey = (sessionId: string) => `p${partitionOf(sessionId)}`;
+
+/**
+ * A trainee's device through the SDK (issue 15): REST (account, register, join) is the fixture's, the socket is a
+ * LiveSession with the join's ticket. It reconnects, resumes from `welcome.lastSeq` and resends by itself.
+ */
+interface Rider {
+  userId: string;
+  url: string;
+  device: LoadDevice;
+  sent: SentRating[];
+  closeCodes: number[];
+}
+
+function ridersOf(fx: SessionFixture): Rider[] {
+  return fx.trainees.map((t) => {
+    // The fixture's raw connection is never opened: only its gateway URL and ticket are used.
+    const device = new LoadDevice(t.conn.url, t.conn.ticket, { validate: 'full' });
+    const rider: Rider = { userId: t.account.user.id, url: t.conn.url, device, sent: [], closeCodes: [] };
+    device.live.on('disconnect', ({ closeCode }) => rider.closeCodes.push(closeCode));
+    return rider;
+  });
+}
+
+/** Resolves with the next rank frame the device reads. */
+function nextRank(device: LoadDevice, timeoutMs: number): Promise<RankFrame> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no rank frame within ${timeoutMs} ms`)), timeoutMs);
+    const off = device.live.on('rank', (frame) => {
+      off();
+      clearTimeout(timer);
+      resolve(frame);
+    });
+  });
+}
 
 /** Partition key → engine id holding its lease in the engines KV bucket. */
 async function leaseHolders(kv: KV): Promise<Map<string, string>> {
@@ -40,7 +80,7 @@ describeE2e(
     let nc: NatsConnection;
     let kv: KV;
     const fxs: SessionFixture[] = [];
-    let unavailableConnects = 0;
+    const riders = new Map<SessionFixture, Rider[]>();
 
     before(async () => {
       stack = await LocalStack.start(
@@ -55,45 +95,21 @@ describeE2e(
       for (let s = 0; s < SESSIONS; s++) {
         const fx = new SessionFixture(stack);
         await fx.create(TRAINEES, `Scale${s}`);
-        await fx.connectAll();
+        const rs = ridersOf(fx);
+        await Promise.all(rs.map((r) => r.device.start()));
         await fx.start();
-        await Promise.all(
-          fx.trainees.map((t) => t.conn.nextFrame((f) => f.type === 'started', 10_000, true)),
-        );
+        await Promise.all(rs.map((r) => r.device.waitLive(10_000)));
         fxs.push(fx);
+        riders.set(fx, rs);
       }
     });
     after(async () => {
-      for (const fx of fxs) await fx.closeAll();
-      await stack?.close();
-      // LocalStack drops the ratings and events streams; the engines KV bucket is this test's to remove.
-      if (nc !== undefined) {
-        const bucket = natsNames(stack.isolation.natsNamespace).enginesBucket;
-        await (await jetstreamManager(nc)).streams.delete(`KV_${bucket}`).catch(() => false);
-        await nc.drain();
-      }
+      for (const rs of riders.values()) await Promise.all(rs.map((r) => r.device.close()));
+      await stack?.close(); // drops the ratings and events streams and the engines KV bucket
+      await nc?.drain();
     });
 
-    /**
-     * A fresh ticket and socket on `url` for a trainee whose gateway went away. While the killed engine's
-     * partitions have no owner, nobody answers the gateway's lastSeq request: the connect gets UNAVAILABLE and
-     * 1012, and the device reconnects, as the protocol says (issue 12).
-     */
-    async function reconnect(fx: SessionFixture, t: Trainee, url: string) {
-      for (let attempt = 1; ; attempt++) {
-        const join = await t.account.client.join(fx.session.id);
-        t.conn = new TraineeConnection(url, join.ticket, { validate: 'full', keepFrames: true });
-        try {
-          return await t.conn.connect();
-        } catch (err) {
-          if (attempt >= 30 || !String(err).includes('UNAVAILABLE')) throw err;
-          unavailableConnects++;
-          await sleep(500);
-        }
-      }
-    }
-
-    it('moves the killed engine’s sessions, reconnects the restarted gateway’s clients, and ends every session exactly', async () => {
+    it('moves the killed engine’s sessions, the restarted gateway’s clients resume through the SDK, and every session ends exactly', async () => {
       const holders = await waitForLeases();
       const engines = stack.byKind('live-engine').map((p) => p.spec.name);
       expect([...holders.values()].every((h) => engines.includes(h))).to.equal(true);
@@ -103,30 +119,29 @@ describeE2e(
 
       const random = seededRandom(77);
       let pauseMs: number[] = [];
+      const all = [...riders.values()].flat();
       for (let seq = 1; seq <= RATINGS; seq++) {
-        for (const fx of fxs) for (const t of fx.trainees) fx.rate(t, random(5, 99));
+        for (const r of all) {
+          // Kept in the SDK's outbox while its socket is away; sent (or resent) once it is live again.
+          const rating = r.device.rate(random(5, 99));
+          r.sent.push({ userId: r.userId, seq: rating.seq, energy: rating.energy });
+        }
         if (seq === KILL_AFTER) {
           await sleep(50);
           const killAt = Date.now();
           const firstRanks = moved.map((fx) =>
-            fx.trainees[0].conn
-              .nextFrame((f) => f.type === 'rank', TTL_MS + 20_000)
-              .then(() => Date.now() - killAt),
+            nextRank(riders.get(fx)![0].device, TTL_MS + 20_000).then(() => Date.now() - killAt),
           );
           await stack.kill(victim);
           pauseMs = await Promise.all(firstRanks);
         }
         if (seq === GATEWAY_RESTART_AFTER) {
-          const [gw1, gw2] = stack.gatewayUrls;
-          const restarting = stack.restart('gateway-2');
-          for (const fx of fxs) {
-            for (const t of fx.trainees.filter((x) => x.conn.url === gw2)) {
-              expect(await t.conn.closed, 'close code from a draining gateway').to.equal(1012);
-              const welcome = await reconnect(fx, t, gw1);
-              for (let s = welcome.lastSeq + 1; s <= t.seq; s++) fx.resend(t, s);
-            }
+          const gw2 = stack.gatewayUrls[1];
+          const onGw2 = all.filter((r) => r.url === gw2);
+          await stack.restart('gateway-2');
+          for (const r of onGw2) {
+            expect(r.closeCodes[0], 'close code from a draining gateway').to.equal(1012);
           }
-          await restarting;
         }
         await sleep(100);
       }
@@ -139,12 +154,12 @@ describeE2e(
       for (const fx of moved) expect(after.get(leaseKey(fx.session.id))).to.not.equal(victim);
 
       for (const fx of fxs) {
-        const expected = new ExpectedStandings(scoresFromSent(fx.allSent()));
-        const last = await fx.settleRanks(60_000);
-        const reported = fx.trainees.map((t) => ({
-          userId: t.account.user.id,
-          ...last.get(t.account.user.id)!,
-        }));
+        const rs = riders.get(fx)!;
+        const expected = new ExpectedStandings(scoresFromSent(rs.flatMap((r) => r.sent)));
+        // Every device's ratings counted, then two more ticks so that every frame carries the final order.
+        await Promise.all(rs.map((r) => r.device.waitForRankSeq(RATINGS, 60_000)));
+        for (let tick = 0; tick < 2; tick++) await Promise.all(rs.map((r) => nextRank(r.device, 60_000)));
+        const reported = rs.map((r) => ({ userId: r.userId, ...r.device.lastRank! }));
         expect(expected.problems(reported, 'last rank frame')).to.deep.equal([]);
         await fx.end();
         const results = await fx.resultsWhen(
@@ -158,8 +173,11 @@ describeE2e(
           unique: TRAINEES * RATINGS,
         });
       }
+      expect(all.flatMap((r) => r.device.protocolViolations)).to.deep.equal([]);
+      const reconnects = all.reduce((n, r) => n + r.device.reconnects, 0);
+      const unavailable = all.reduce((n, r) => n + (r.device.errors.get('UNAVAILABLE') ?? 0), 0);
       console.log(
-        `      ${moved.length} session(s) moved off ${victim}: first rank frame ${pauseMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s after SIGKILL (TTL ${TTL_MS / 1000} s); ${unavailableConnects} reconnect(s) refused with UNAVAILABLE while no engine owned a partition`,
+        `      ${moved.length} session(s) moved off ${victim}: first rank frame ${pauseMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s after SIGKILL (TTL ${TTL_MS / 1000} s); ${reconnects} reconnect(s) by the SDK, ${unavailable} UNAVAILABLE answer(s)`,
       );
     });
 

@@ -12,8 +12,15 @@ export class TypedEmitter<Events extends object> {
     return () => set.delete(listener as Listener<never>);
   }
 
+  /** Whether anything listens to `type`: lets a hot path skip building an event nobody reads. */
+  protected listening(type: keyof Events): boolean {
+    return (this.listeners.get(type)?.size ?? 0) > 0;
+  }
+
   protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
-    for (const listener of this.listeners.get(type) ?? []) {
+    const set = this.listeners.get(type);
+    if (set === undefined) return;
+    for (const listener of set) {
       try {
         (listener as Listener<Events[K]>)(value);
       } catch (err) {

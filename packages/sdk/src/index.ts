@@ -44,6 +44,7 @@ export type {
   LiveEnd,
   LiveEvents,
   LiveOptions,
+  LiveTicket,
   WebSocketLike,
   WebSocketFactory,
 } from './live.js';

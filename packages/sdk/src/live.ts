@@ -63,7 +63,19 @@ export interface LiveEvents {
   disconnect: { closeCode: number };
   /** The server confirmed every rating up to `seq`; `pending` are still unconfirmed. */
   confirmed: { seq: number; pending: number };
+  /**
+   * Ratings just written to the socket, in seq order. The first `resends` of them had been written before
+   * (resumed after a welcome, or resent from an error's `resendFrom`); the others leave the device for the first
+   * time, so a listener can time a rating from the moment it was sent. Read `ratings` during the event: it may
+   * be the outbox's own list, which changes as ratings are confirmed.
+   */
+  sent: { ratings: readonly PendingRating[]; resends: number };
+  /** A frame the SDK could not read (binary, not JSON, or of no known type); it was ignored. */
+  unreadable: { data: unknown; reason: string };
 }
+
+/** What a live session needs from a join: the ticket and the gateway to present it to. */
+export type LiveTicket = Pick<JoinResult, 'ticket' | 'gatewayUrl'>;
 
 /** The part of the WHATWG WebSocket the SDK uses; `ws` on Node implements it too. */
 export interface WebSocketLike {
@@ -83,7 +95,10 @@ export interface LiveOptions {
   backoff?: BackoffOptions;
   /** A socket that delivered no frame this long is given up and replaced (half-open connections). */
   staleMs?: number;
-  /** Interval of `ping` frames, which also keep the waiting room's socket busy enough to notice it died. */
+  /**
+   * Heartbeat interval: on each beat a socket that received no frame for half of it sends a `ping`, which keeps
+   * the waiting room's socket busy enough to notice it died (a live socket's rank frames already do).
+   */
   pingIntervalMs?: number;
   /** Wait before resending after RATE_LIMITED or UNAVAILABLE. */
   resendDelayMs?: number;
@@ -97,6 +112,18 @@ export const DEFAULT_PING_INTERVAL_MS = 5_000;
 export const DEFAULT_RESEND_DELAY_MS = 1_000;
 export const DEFAULT_MAX_TICKET_RENEWALS = 3;
 const OPEN = 1;
+const PING_FRAME = '{"type":"ping"}';
+
+/**
+ * A rating frame, the hot path of every device: for finite numbers a template gives the very bytes of
+ * `JSON.stringify({ type: 'rating', seq, energy })` (the same number-to-string rules) without building an object;
+ * anything else goes through `JSON.stringify`, as before.
+ */
+function ratingFrame(seq: number, energy: number): string {
+  if (Number.isFinite(seq) && Number.isFinite(energy))
+    return `{"type":"rating","seq":${seq},"energy":${energy}}`;
+  return JSON.stringify({ type: 'rating', seq, energy });
+}
 
 const END_STATES: ReadonlySet<LiveState> = new Set(['ended', 'cancelled', 'replaced', 'closed', 'failed']);
 
@@ -121,13 +148,15 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   readonly done: Promise<LiveEnd>;
   private current: LiveState = 'idle';
   private lastRank: RankFrame | undefined;
-  private ticket: JoinResult | undefined;
+  private ticket: LiveTicket | undefined;
   private socket: WebSocketLike | undefined;
   private attempt = 0;
   private ticketRenewals = 0;
   private lastFrameAt = 0;
   private sawEnd: EndedFrame | CancelledFrame | undefined;
   private resendFrom: number | undefined;
+  /** The highest seq ever written to a socket: a rating at or below it is a resend. */
+  private sentUpTo = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private finish!: (end: LiveEnd) => void;
@@ -135,7 +164,11 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
 
   constructor(
     readonly sessionId: string,
-    private readonly join: (sessionId: string) => Promise<JoinResult>,
+    /**
+     * Asks for a ticket: at the start and whenever the gateway refuses one (4401). `PulseClient.live` passes its
+     * `join`; a caller holding a ticket issued elsewhere can pass `() => Promise.resolve({ ticket, gatewayUrl })`.
+     */
+    private readonly join: (sessionId: string) => Promise<LiveTicket>,
     options: LiveOptions = {},
   ) {
     super();
@@ -219,11 +252,13 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   }
 
   private onFrame(data: unknown): void {
+    // The protocol is JSON text frames only; `ws` and browsers deliver text frames as strings.
+    if (typeof data !== 'string') return this.emit('unreadable', { data, reason: 'binary frame' });
     let frame: ServerFrame;
     try {
-      frame = JSON.parse(String(data)) as ServerFrame;
+      frame = JSON.parse(data) as ServerFrame;
     } catch {
-      return;
+      return this.emit('unreadable', { data, reason: 'not JSON' });
     }
     this.lastFrameAt = Date.now();
     switch (frame.type) {
@@ -251,6 +286,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
         return this.emit('rescheduled', frame);
       case 'pong':
         return;
+      default:
+        return this.emit('unreadable', { data, reason: 'unknown frame type' });
     }
   }
 
@@ -265,6 +302,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
 
   private confirm(seq: number): void {
     this.outbox.confirm(seq);
+    if (!this.listening('confirmed')) return;
     this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.unconfirmed.length });
   }
 
@@ -289,6 +327,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     this.socket = undefined;
     if (END_STATES.has(this.current)) return;
     this.emit('disconnect', { closeCode: code });
+    if (END_STATES.has(this.current)) return; // a listener closed the session
     if (code === CloseCode.REPLACED) return this.end({ state: 'replaced', closeCode: code });
     if (code === CloseCode.SESSION_CLOSED || (code === CloseCode.NORMAL && this.sawEnd)) {
       return this.end(this.endOf(code));
@@ -331,20 +370,30 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private send(ratings: readonly PendingRating[]): void {
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== OPEN) return; // kept in the outbox for the next welcome
-    for (const { seq, energy } of ratings) socket.send(JSON.stringify({ type: 'rating', seq, energy }));
+    if (ratings.length === 0) return;
+    let resends = 0;
+    for (const { seq, energy } of ratings) {
+      socket.send(ratingFrame(seq, energy));
+      if (seq <= this.sentUpTo) resends++;
+      else this.sentUpTo = seq;
+    }
+    if (this.listening('sent')) this.emit('sent', { ratings, resends });
   }
 
   private startHeartbeat(socket: WebSocketLike): void {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastFrameAt > this.options.staleMs) {
+      const quietMs = Date.now() - this.lastFrameAt;
+      if (quietMs > this.options.staleMs) {
         // Half-open: the close handshake would wait on a dead peer, so give the socket up right here.
         this.socket = undefined;
         socket.onmessage = socket.onclose = null;
         socket.close();
         this.onClose(1006);
-      } else if (socket.readyState === OPEN) {
-        socket.send(JSON.stringify({ type: 'ping' }));
+      } else if (quietMs >= this.options.pingIntervalMs / 2 && socket.readyState === OPEN) {
+        // Only a quiet socket needs a pong to prove it alive; frames flowing (ranks, at least one a second
+        // while live) already do. Half the interval: a quiet socket still pings on every beat, as before.
+        socket.send(PING_FRAME);
       }
     }, this.options.pingIntervalMs);
   }

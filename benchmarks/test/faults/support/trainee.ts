@@ -1,103 +1,84 @@
-import { WebSocket } from 'ws';
+import type { ErrorFrame } from '@pulse/contracts';
+import { LoadDevice } from '../../../src/client/load-device.js';
 import { energyOf } from './world.js';
 
-interface Frame {
-  type: string;
-  [key: string]: unknown;
-}
-
 /**
- * A trainee device as the protocol asks it to behave: it produces one rating per tick, sends each seq once,
- * resends from `resendFrom` after an error, and after a (re)connect resends from the welcome's `lastSeq + 1`.
+ * A trainee device as the protocol asks it to behave, through the SDK (issue 15): it produces one rating per
+ * tick, and its `LiveSession` sends each seq, resends from `resendFrom` after an error and, after a
+ * (re)connect, from the welcome's `lastSeq + 1`.
  */
 export class FaultTrainee {
+  /** Ratings produced (the highest seq: a fresh device numbers them from 1). */
   generated = 0;
   /** Every frame's type → count, and the close codes seen. */
   readonly counts = new Map<string, number>();
   readonly closeCodes: number[] = [];
-  readonly errors: Frame[] = [];
-  /** Highest seq the latest rank frame counts, and when rank frames arrived. */
-  rankSeq = 0;
+  readonly errors: ErrorFrame[] = [];
+  /** When rank frames arrived. */
   lastRankAtMs = 0;
   readonly rankTimesMs: number[] = [];
-  private nextToSend = 1;
-  private ws: WebSocket | undefined;
-  private welcomed = false;
-  private stopped = false;
+  private readonly device: LoadDevice;
+  private readonly energies: number[] = [];
   private producing = true;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly url: string,
-    private readonly ticket: string,
+    url: string,
+    ticket: string,
     readonly userId: string,
     readonly index: number,
     private readonly tickMs = 100,
-  ) {}
+  ) {
+    this.device = new LoadDevice(url, ticket, { validate: 'full', onError: (f) => this.errors.push(f) });
+    const live = this.device.live;
+    for (const type of ['welcome', 'waiting', 'started', 'rank', 'ended', 'cancelled', 'error'] as const) {
+      live.on(type, () => this.counts.set(type, (this.counts.get(type) ?? 0) + 1));
+    }
+    live.on('rank', () => {
+      this.lastRankAtMs = Date.now();
+      this.rankTimesMs.push(this.lastRankAtMs);
+    });
+    live.on('disconnect', ({ closeCode }) => this.closeCodes.push(closeCode));
+  }
 
   start(): void {
-    this.connect();
+    this.device.start(60_000, Infinity).catch(() => undefined);
     this.timer = setInterval(() => this.tick(), this.tickMs);
   }
 
-  /** Stops producing new ratings; keeps resending until everything generated is counted. */
+  /** Stops producing new ratings; the SDK keeps resending until everything produced is counted. */
   stopProducing(): void {
     this.producing = false;
   }
 
+  /** Highest seq the latest rank frame counts. */
+  get rankSeq(): number {
+    return this.device.lastRank?.seq ?? 0;
+  }
   get caughtUp(): boolean {
     return this.rankSeq >= this.generated;
   }
 
-  /** The exact score the results must show: every generated rating once. */
+  /** The exact score the results must show: every produced rating once. */
   get expectedScore(): number {
-    let sum = 0;
-    for (let seq = 1; seq <= this.generated; seq++) sum += energyOf(this.index, seq);
-    return sum;
+    return this.energies.reduce((sum, energy) => sum + energy, 0);
+  }
+
+  /** Frames that broke the contract (every frame is checked). */
+  get protocolViolations(): readonly string[] {
+    return this.device.protocolViolations;
   }
 
   close(): void {
-    this.stopped = true;
     clearInterval(this.timer);
-    this.ws?.terminate();
-  }
-
-  private connect(): void {
-    if (this.stopped) return;
-    this.welcomed = false;
-    const ws = new WebSocket(`${this.url}?ticket=${encodeURIComponent(this.ticket)}`);
-    this.ws = ws;
-    ws.on('message', (data) => this.onFrame(JSON.parse(String(data)) as Frame));
-    ws.on('error', () => undefined);
-    ws.on('close', (code) => {
-      this.closeCodes.push(code);
-      if (!this.stopped) setTimeout(() => this.connect(), 250);
-    });
-  }
-
-  private onFrame(frame: Frame): void {
-    this.counts.set(frame.type, (this.counts.get(frame.type) ?? 0) + 1);
-    if (frame.type === 'welcome') {
-      this.welcomed = true;
-      this.nextToSend = Number(frame.lastSeq) + 1;
-    } else if (frame.type === 'rank') {
-      this.rankSeq = Number(frame.seq ?? 0);
-      this.lastRankAtMs = Date.now();
-      this.rankTimesMs.push(this.lastRankAtMs);
-    } else if (frame.type === 'error') {
-      this.errors.push(frame);
-      const from = typeof frame.resendFrom === 'number' ? frame.resendFrom : Number(frame.seq);
-      if (Number.isInteger(from) && from < this.nextToSend) this.nextToSend = from;
-    }
+    void this.device.close();
   }
 
   private tick(): void {
-    if (this.producing) this.generated += 1;
-    if (!this.welcomed || this.ws?.readyState !== WebSocket.OPEN) return;
-    // Resend what the gateway asked for, at most 50 frames per tick.
-    for (let n = 0; n < 50 && this.nextToSend <= this.generated; n++) {
-      const seq = this.nextToSend++;
-      this.ws.send(JSON.stringify({ type: 'rating', seq, energy: energyOf(this.index, seq) }));
-    }
+    if (!this.producing) return;
+    // Recorded while (re)connecting too: the outbox keeps it until the session is live.
+    const rating = this.device.rate(energyOf(this.index, this.generated + 1));
+    this.generated = rating.seq;
+    this.energies[rating.seq] = rating.energy;
   }
 }
