@@ -40,6 +40,7 @@ export function parseCli(argv: string[]) {
       'resend-every': { type: 'string' },
       'top-of-hour': { type: 'boolean' },
       'end-after': { type: 'string' },
+      filters: { type: 'string' },
       'api-url': { type: 'string' },
       'gateway-url': { type: 'string', multiple: true },
       'nats-namespace': { type: 'string' },
@@ -87,6 +88,8 @@ live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) -
        --top-of-hour (every session's start request at once, as classes start on the hour; the spread is reported)
        --end-after <duration> (end the sessions this long after the last rating, ranked or not: the end under
        load; each device expects exactly its seqs up to ended.lastSeq, every participant's results are checked)
+       --filters <follows> (local stack: personal boards on — every trainee on an age band's board and following
+       <follows> others of its session, so every rank frame carries band and following; issue 16)
 api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per route, 0 = as fast as possible)
        --seed-sessions 10000 --participants 20 (trainees in the results session)
        --seed-history 1000 (ended sessions with frozen results per trainee: GET /v1/me/history)

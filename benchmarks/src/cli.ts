@@ -85,6 +85,8 @@ export async function main(
         topOfHour: values['top-of-hour'] === true,
         endAfterSec:
           values['end-after'] === undefined ? undefined : parseDurationMs(values['end-after']) / 1000,
+        filters:
+          values.filters === undefined ? undefined : { follows: positiveInt('filters', values.filters, 0) },
         progress,
       });
       break;

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { AGE_BANDS, natsNames, type AgeBand, type FollowSet } from '@pulse/contracts';
 import type { Account, ApiClient } from './rest.js';
 
 /** What the API's access tokens are (services/api/src/accounts/tokens.ts): HS256, issuer = audience = pulse-api. */
@@ -97,6 +100,8 @@ export async function seedJoins(
   target: SeedTarget & { joinSecret: string },
   session: { id: string; startsAt: string },
   accounts: readonly Account[],
+  /** Each trainee's age band on the session's boards (issue 16), as the API puts it in an opted-in ticket. */
+  bandOf?: (index: number) => AgeBand,
 ): Promise<SeededJoin[]> {
   const client = new pg.Client({ connectionString: target.databaseUrl });
   await client.connect();
@@ -119,6 +124,7 @@ export async function seedJoins(
             name: a.user.name,
             weightKg: SEEDED_WEIGHT_KG,
             startsAt: session.startsAt,
+            ...(bandOf ? { band: bandOf(i) } : {}),
           },
           target.joinSecret,
           { ...JOIN, subject: a.user.id, expiresIn: TOKEN_TTL_SEC },
@@ -134,4 +140,44 @@ export async function seedJoins(
   } finally {
     await client.end();
   }
+}
+
+/** The band a seeded trainee is given when the run has filters on: the bands in turn. */
+export const seededBand = (index: number): AgeBand => AGE_BANDS[index % AGE_BANDS.length].id;
+
+/**
+ * Whom each seeded trainee follows (issue 16), written where the API's outbox writes it: the follows KV bucket
+ * of the stack's namespace (created by the gateways and the API at start). Trainee i of a session follows the
+ * next `follows` trainees of the same session.
+ */
+export async function seedFollows(
+  natsUrl: string,
+  namespace: string,
+  sessions: ReadonlyArray<readonly Account[]>,
+  follows: number,
+): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  let written = 0;
+  try {
+    const js = jetstream(nc);
+    const bucket = natsNames(namespace).followsBucket;
+    for (const members of sessions) {
+      const n = members.length;
+      const acks: Array<Promise<unknown>> = [];
+      for (let i = 0; i < n; i++) {
+        const set: FollowSet = { following: [] };
+        for (let k = 1; k <= Math.min(follows, n - 1); k++) {
+          const f = members[(i + k) % n].user;
+          set.following.push({ userId: f.id, name: f.name });
+        }
+        acks.push(js.publish(`$KV.${bucket}.${members[i].user.id}`, JSON.stringify(set)));
+        written++;
+        if (acks.length >= 256) await Promise.all(acks.splice(0));
+      }
+      await Promise.all(acks);
+    }
+  } finally {
+    await nc.close();
+  }
+  return written;
 }

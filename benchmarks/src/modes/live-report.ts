@@ -206,6 +206,12 @@ export function buildLiveReport(run: LiveRun): Report {
         columns: ['figure', 'value'],
         rows: [
           ['sessions × participants', `${opts.sessions} × ${opts.participants}`],
+          [
+            'personal boards (issue 16)',
+            opts.filters
+              ? `on: every trainee on an age band's board, following ${opts.filters.follows} others`
+              : 'off',
+          ],
           ['rate per participant (ratings/s)', opts.rate],
           ['duration (s)', opts.durationSec],
           ['setup: register + join (s)', run.setupSec],

@@ -2,13 +2,14 @@ import { cpus } from 'node:os';
 import {
   ApiClient,
   ApiError,
+  type Account,
   mapLimit,
   registerAndJoin,
   registerTrainees,
   type Session,
 } from '../client/rest.js';
 import { LoadPool, type PoolInterval } from '../client/load-pool.js';
-import { seedJoins, seedTrainees } from '../client/seed.js';
+import { seedFollows, seedJoins, seedTrainees, seededBand } from '../client/seed.js';
 import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
@@ -54,6 +55,11 @@ export interface LiveOptions extends TargetOptions {
    * frame's `lastSeq` in its results, and every participant's results are checked (the stampede).
    */
   endAfterSec?: number;
+  /**
+   * Personal boards on (issue 16, local stack): every trainee is on an age-band board and follows this many
+   * others of its session, so every rank frame carries `band` and `following`. Undefined: off.
+   */
+  filters?: { follows: number };
 }
 
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -125,14 +131,18 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       : await registerTrainees(api, total, REGISTER_CONCURRENCY, 'Bench');
     const clients: ClientSpec[] = [];
     const seats: Array<{ userId: string; token: string; sessionId: string }> = [];
+    if (opts.filters && !(seed && open.local))
+      throw new Error('--filters needs a local stack (seeded trainees)');
+    const members: Account[][] = [];
     for (let s = 0; s < sessions.length; s++) {
       const mine = accounts.filter((_, i) => i % sessions.length === s);
+      members.push(mine);
       // The first trainee of each session registers and joins over REST (the API path stays exercised);
       // on a local stack the rest are registered in bulk with tickets signed as the API signs them.
       const joins = seed
         ? [
             ...(await registerAndJoin(api, sessions[s].id, mine.slice(0, 1), 1)),
-            ...(await seedJoins(seed, sessions[s], mine.slice(1))),
+            ...(await seedJoins(seed, sessions[s], mine.slice(1), opts.filters ? seededBand : undefined)),
           ]
         : await registerAndJoin(api, sessions[s].id, mine, REGISTER_CONCURRENCY);
       joins.forEach((j, i) => {
@@ -143,6 +153,15 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
         clients.push({ userId: mine[i].user.id, url, ticket: j.ticket });
         seats.push({ userId: mine[i].user.id, token: mine[i].accessToken, sessionId: sessions[s].id });
       });
+    }
+    if (opts.filters && open.local) {
+      const written = await seedFollows(
+        open.local.infra.natsUrl,
+        open.local.isolation.natsNamespace,
+        members,
+        opts.filters.follows,
+      );
+      log(`filters on: age bands in every seeded ticket, ${written} follow sets of ${opts.filters.follows}`);
     }
     const setupSec = (Date.now() - setupStart) / 1000;
     const workers = opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(total / 2500)));

@@ -25,20 +25,36 @@ export function followingBoard(
 ): FollowingBoard | null {
   const mine = standings.get(self.userId);
   if (mine === undefined) return null;
-  const entries: Array<{ userId: string; name: string; standing: Standing }> = [
-    { userId: self.userId, name: self.name, standing: mine },
-  ];
+  // One pass, no sort: the trainee's rank is 1 + how many of them stand before them, and the top five are
+  // kept by insertion into a short array (O(k) for k followees, a few comparisons each).
+  const top: Entry[] = [{ userId: self.userId, name: self.name, standing: mine }];
+  let before = 0;
+  let present = 1;
   for (const [userId, name] of following) {
     const standing = userId === self.userId ? undefined : standings.get(userId);
-    if (standing !== undefined) entries.push({ userId, name, standing });
+    if (standing === undefined) continue;
+    present++;
+    if (precedes(standing, mine)) before++;
+    if (top.length === FOLLOWING_TOP_SIZE && !precedes(standing, top[top.length - 1].standing)) continue;
+    let at = top.length;
+    while (at > 0 && precedes(standing, top[at - 1].standing)) at--;
+    top.splice(at, 0, { userId, name, standing });
+    if (top.length > FOLLOWING_TOP_SIZE) top.pop();
   }
-  if (entries.length === 1) return null;
-  entries.sort((a, b) => b.standing.score - a.standing.score || a.standing.rank - b.standing.rank);
+  if (present === 1) return null;
   return {
-    rank: entries.findIndex((e) => e.userId === self.userId) + 1,
-    participants: entries.length,
-    top: entries
-      .slice(0, FOLLOWING_TOP_SIZE)
-      .map((e, i) => ({ rank: i + 1, userId: e.userId, name: e.name, score: e.standing.score })),
+    rank: before + 1,
+    participants: present,
+    top: top.map((e, i) => ({ rank: i + 1, userId: e.userId, name: e.name, score: e.standing.score })),
   };
 }
+
+interface Entry {
+  userId: string;
+  name: string;
+  standing: Standing;
+}
+
+/** Whether `a` stands before `b`: a higher score, or the same score and a better place on the whole board. */
+const precedes = (a: Standing, b: Standing): boolean =>
+  a.score > b.score || (a.score === b.score && a.rank < b.rank);
