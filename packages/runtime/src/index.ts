@@ -28,6 +28,7 @@ export type { LoggerOptions } from './logger.js';
 export {
   DEFAULT_STREAM_SETTINGS,
   NATS_RECONNECT_WAIT_MS,
+  applyStreamSettings,
   connectNats,
   ensureFollowsBucket,
   ensureStreams,

@@ -124,16 +124,29 @@ export async function ensureFollowsBucket(
     replicas: settings.replicas,
     max_bytes: settings.followsMaxBytes,
   });
-  const stream = `KV_${names.followsBucket}`;
-  const { config } = await jsm.streams.info(stream);
-  if (config.num_replicas !== settings.replicas || config.max_bytes !== settings.followsMaxBytes) {
-    await jsm.streams.update(stream, {
-      ...config,
-      num_replicas: settings.replicas,
-      max_bytes: settings.followsMaxBytes,
-    });
-  }
+  const { config } = await jsm.streams.info(`KV_${names.followsBucket}`);
+  await applyStreamSettings(jsm, config, {
+    num_replicas: settings.replicas,
+    max_bytes: settings.followsMaxBytes,
+  });
   return kv;
+}
+
+/**
+ * Opening an existing KV or object-store bucket keeps the settings it was created with: this brings its stream
+ * (`current`, as read from JetStream) to the configured ones, so they can change on a running cluster (issue 14).
+ * Returns the settings that differed (empty when nothing was updated).
+ */
+export async function applyStreamSettings(
+  jsm: JetStreamManager,
+  current: StreamConfig,
+  wanted: Partial<StreamConfig>,
+): Promise<Partial<StreamConfig>> {
+  const differing = Object.fromEntries(
+    Object.entries(wanted).filter(([key, value]) => current[key as keyof StreamConfig] !== value),
+  ) as Partial<StreamConfig>;
+  if (Object.keys(differing).length > 0) await jsm.streams.update(current.name, wanted);
+  return differing;
 }
 
 /** A stream or consumer JetStream does not know. */

@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
 import type { NatsNames } from '@pulse/contracts';
+import { applyStreamSettings } from '@pulse/runtime';
 import type { Logger } from 'pino';
 
 /** Default byte limit of the checkpoints object store (NATS_CHECKPOINTS_MAX_BYTES). */
@@ -65,11 +66,12 @@ export class ObjectCheckpointStore implements CheckpointStore {
     });
     // Opening an existing bucket keeps the settings it was created with: apply the configured ones, so they
     // can change on a running cluster like the engines bucket's.
-    const status = await store.status();
-    const config = status.streamInfo.config;
-    if (config.num_replicas !== replicas || config.max_bytes !== maxBytes) {
-      const jsm = await this.js.jetstreamManager();
-      await jsm.streams.update(config.name, { num_replicas: replicas, max_bytes: maxBytes });
+    const config = (await store.status()).streamInfo.config;
+    const differing = await applyStreamSettings(await this.js.jetstreamManager(), config, {
+      num_replicas: replicas,
+      max_bytes: maxBytes,
+    });
+    if (Object.keys(differing).length > 0) {
       this.log.info(
         { replicas, maxBytes, was: { replicas: config.num_replicas, maxBytes: config.max_bytes } },
         'checkpoints bucket settings applied',

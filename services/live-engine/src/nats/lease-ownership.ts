@@ -6,6 +6,7 @@ import type { NatsNames } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
 import type { Ownership, OwnershipListener, ReleaseReason } from '../session/ownership.js';
+import { applyStreamSettings } from '@pulse/runtime';
 import { rendezvousOwner } from '../session/rendezvous.js';
 
 const MEMBERS = 'members';
@@ -140,15 +141,14 @@ export class LeaseOwnership implements Ownership {
   private async applyBucketSettings(replicas: number, maxBytes: number): Promise<void> {
     const status = await this.kv!.status();
     const ttlMs = this.options.ttlMs;
-    if (status.ttl === ttlMs && status.replicas === replicas && status.max_bytes === maxBytes) return;
-    const jsm = await jetstreamManager(this.nc);
-    await jsm.streams.update(status.streamInfo.config.name, {
+    const differing = await applyStreamSettings(await jetstreamManager(this.nc), status.streamInfo.config, {
       max_age: nanos(ttlMs),
       // JetStream refuses a duplicate window longer than the max age (KV sets it so at create).
       duplicate_window: nanos(Math.min(ttlMs, KV_MAX_DUPLICATE_WINDOW_MS)),
       num_replicas: replicas,
       max_bytes: maxBytes,
     });
+    if (Object.keys(differing).length === 0) return;
     this.log.info(
       { ttlMs, replicas, maxBytes, was: { ttlMs: status.ttl, replicas: status.replicas } },
       'engines bucket settings applied',
