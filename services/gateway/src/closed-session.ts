@@ -1,9 +1,9 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { WebSocket } from 'ws';
-import { CloseCode, SessionEvent, type JoinTicketClaims, type NatsNames } from '@pulse/contracts';
-import { endedFrame } from './end-barrier.js';
+import { CloseCode, type JoinTicketClaims, type NatsNames } from '@pulse/contracts';
 import { InvalidTicket, errorFrame } from './errors.js';
 import type { LastSeqSource } from './last-seq.js';
+import { closingFrame, lastSessionEvent } from './sessions.js';
 
 export interface ClosedSessionDeps {
   readonly jsm: JetStreamManager;
@@ -27,23 +27,11 @@ export async function answerClosedSession(
     ws.send(errorFrame(new InvalidTicket('expired')));
     ws.close(CloseCode.UNAUTHORIZED);
   };
-  let status: string | undefined;
-  try {
-    const last = await deps.jsm.streams.getMessage(deps.names.eventsStream, {
-      last_by_subj: deps.names.sessionEvent(claims.sid),
-    });
-    const event = last ? SessionEvent.safeParse(last.json()) : null;
-    status = event?.success ? event.data.session.status : undefined;
-  } catch {
-    status = undefined;
-  }
-  if (status === 'cancelled') {
-    ws.send(JSON.stringify({ type: 'cancelled' }));
-    ws.close(CloseCode.SESSION_CLOSED);
-    return;
-  }
-  if (status !== 'ended') return expired();
-  const final = await deps.lastSeq(claims.sid, claims.sub).catch(() => undefined);
-  ws.send(endedFrame(claims.sid, final?.final === true ? final.lastSeq : undefined));
+  const event = await lastSessionEvent(deps.jsm, deps.names, claims.sid).catch(() => undefined);
+  const status = event?.session.status;
+  if (status !== 'ended' && status !== 'cancelled') return expired();
+  const final =
+    status === 'ended' ? await deps.lastSeq(claims.sid, claims.sub).catch(() => undefined) : undefined;
+  ws.send(closingFrame(claims.sid, status, final?.final === true ? final.lastSeq : undefined));
   ws.close(CloseCode.SESSION_CLOSED);
 }

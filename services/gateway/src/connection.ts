@@ -6,7 +6,6 @@ import {
   CloseCode,
   MAX_CLIENT_FRAME_BYTES,
   RegistrationEvent,
-  SessionEvent,
   parseClientFrame,
   participantMsgId,
   type ParticipantMessage,
@@ -33,7 +32,13 @@ import { RankDelivery } from './rank-delivery.js';
 import { RankLatency } from './rank-latency.js';
 import { RatingOrder } from './rating-order.js';
 import { revokesTicket } from './revocation.js';
-import { closingFrame, type LocalSession, type LocalSessions, type SessionClient } from './sessions.js';
+import {
+  closingFrame,
+  lastSessionEvent,
+  type LocalSession,
+  type LocalSessions,
+  type SessionClient,
+} from './sessions.js';
 
 export interface ConnectionDeps {
   jsm: JetStreamManager;
@@ -167,15 +172,14 @@ export class Connection implements SessionClient {
         band: this.claims.band,
       } satisfies ParticipantMessage);
       const [lastEvent, lastSeq, lastRegistration] = await Promise.all([
-        jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.sessionEvent(sid) }),
+        lastSessionEvent(jsm, names, sid),
         this.deps.lastSeq(sid, sub),
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.registrationEvent(sid, sub) }),
         publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
         session.presenceSettled,
         this.trackFollows(),
       ]);
-      const event = lastEvent ? SessionEvent.safeParse(lastEvent.json()) : null;
-      if (event?.success) session.apply(event.data);
+      if (lastEvent !== undefined) session.apply(lastEvent);
       this.lastSeq = lastSeq.lastSeq;
       this.finalLastSeq = lastSeq.final ? lastSeq.lastSeq : undefined;
       const registration = lastRegistration ? RegistrationEvent.safeParse(lastRegistration.json()) : null;
@@ -193,7 +197,10 @@ export class Connection implements SessionClient {
   private welcome(session: LocalSession): void {
     const { view } = session;
     if (view.status === 'cancelled' || view.status === 'ended') {
-      this.closeWith(closingFrame(session.sessionId, view, this.finalLastSeq), CloseCode.SESSION_CLOSED);
+      this.closeWith(
+        closingFrame(session.sessionId, view.status, this.finalLastSeq),
+        CloseCode.SESSION_CLOSED,
+      );
       return;
     }
     this.welcomed = true;

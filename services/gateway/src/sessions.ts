@@ -1,3 +1,4 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
@@ -186,7 +187,7 @@ export class LocalSession {
         for (const client of welcomed) client.closeWith(endedFrame(this.sessionId), CloseCode.SESSION_CLOSED);
       });
     } else if (next.status === 'cancelled') {
-      const frame = closingFrame(this.sessionId, next);
+      const frame = closingFrame(this.sessionId, next.status);
       for (const client of welcomed) client.closeWith(frame, CloseCode.SESSION_CLOSED);
     }
   }
@@ -309,10 +310,25 @@ function safeJson(data: Uint8Array): unknown {
  * The frame that tells a client that connected after the end its session is over (`cancelled` or `ended`,
  * with the user's last counted seq once the results are frozen and the engine knows it).
  */
-export function closingFrame(sessionId: string, view: SessionView, finalLastSeq?: number): string {
-  return view.status === 'cancelled'
-    ? JSON.stringify({ type: 'cancelled' })
-    : endedFrame(sessionId, finalLastSeq);
+export function closingFrame(
+  sessionId: string,
+  status: 'cancelled' | 'ended',
+  finalLastSeq?: number,
+): string {
+  return status === 'cancelled' ? JSON.stringify({ type: 'cancelled' }) : endedFrame(sessionId, finalLastSeq);
+}
+
+/** A session's current state as the events stream holds it (its last lifecycle event), if readable. */
+export async function lastSessionEvent(
+  jsm: JetStreamManager,
+  names: NatsNames,
+  sessionId: string,
+): Promise<SessionEvent | undefined> {
+  const last = await jsm.streams.getMessage(names.eventsStream, {
+    last_by_subj: names.sessionEvent(sessionId),
+  });
+  const event = last ? SessionEvent.safeParse(last.json()) : null;
+  return event?.success ? event.data : undefined;
 }
 
 /** The registry of sessions that have clients on this gateway; a session leaves it with its last client. */
