@@ -1,6 +1,7 @@
 // `npm start`: runs api, gateway and live-engine in the foreground with prefixed, readable logs.
 // Infrastructure is ensured beforehand by scripts/ensure-infra.sh. Ctrl-C stops everything cleanly.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -9,7 +10,13 @@ import { prettyFactory } from 'pino-pretty';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const services = [
   { name: 'api', entry: 'services/api/dist/src/main.js', color: 36 },
-  { name: 'gateway', entry: 'services/gateway/dist/src/main.js', color: 35 },
+  // One gateway process per core (up to 4) sharing port 8080: one event loop carries a few thousand sockets.
+  {
+    name: 'gateway',
+    entry: 'services/gateway/dist/src/main.js',
+    color: 35,
+    env: { GATEWAY_PROCESSES: String(Math.min(availableParallelism(), 4)) },
+  },
   { name: 'engine', entry: 'services/live-engine/dist/src/main.js', color: 33 },
 ];
 const STOP_GRACE_MS = 10_000;
@@ -41,7 +48,7 @@ function prefixLines(stream, name, color, out) {
 for (const svc of services) {
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, svc.entry)], {
     cwd: root,
-    env: process.env,
+    env: { ...svc.env, ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.set(svc.name, child);

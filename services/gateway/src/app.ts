@@ -20,6 +20,7 @@ import { FollowSets } from './follow-sets.js';
 import { AddressSlots, rawHttpAnswer, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { metricsText } from './processes.js';
 import { Publisher } from './publisher.js';
 import { RatingBatches } from './rating-batches.js';
 import { engineLastSeq } from './last-seq.js';
@@ -50,6 +51,7 @@ const END_BARRIER_ATTEMPTS = 3;
 export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway {
   const names = natsNames(config.NATS_NAMESPACE);
   const metrics = createMetrics();
+  const scrape = metricsText(metrics.registry);
   const publisher = new Publisher(
     jetstream(nc),
     {
@@ -157,8 +159,9 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       return json(res, httpStatus, body);
     }
     if (req.method === 'GET' && path === '/metrics') {
+      const text = await scrape();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(await metrics.registry.metrics());
+      res.end(text);
       return;
     }
     metrics.requestsRefused.inc({ reason: 'not_found' });

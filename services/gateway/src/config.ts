@@ -23,6 +23,11 @@ const GatewayEnv = {
   ...clientAddressEnv,
   GATEWAY_PORT: portVar.default(8080),
   GATEWAY_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /**
+   * Gateway processes sharing GATEWAY_PORT on this machine (node:cluster; issue 12): one event loop carries a
+   * few thousand sockets, so `npm start` runs one per core. In Kubernetes a pod runs one and the Deployment scales.
+   */
+  GATEWAY_PROCESSES: intVar(1).max(64).default(1),
   /** Sustained ratings per second per user (devices send about one a second). */
   RATING_RATE_PER_SEC: z.coerce.number().positive().default(5),
   /** Token bucket size: lets a reconnecting client resend a 2-minute backlog at once. */

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { natsNames } from '@pulse/contracts';
 import {
@@ -11,9 +12,12 @@ import {
 } from '@pulse/runtime';
 import { buildGateway } from './app.js';
 import { loadConfig } from './config.js';
+import { runPrimary } from './processes.js';
 
 /** Exit code for a configuration the gateway refuses (EX_CONFIG). */
 const EXIT_CONFIG = 78;
+/** Beyond its drain and shutdown deadline, what a worker gets to close its sockets and NATS connection. */
+const STOP_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
   let config;
@@ -23,6 +27,15 @@ async function main(): Promise<void> {
     if (!(err instanceof InvalidConfig)) throw err;
     console.error(`pulse-gateway: refusing to start. ${err.message}`);
     process.exit(EXIT_CONFIG);
+  }
+  if (cluster.isPrimary && config.GATEWAY_PROCESSES > 1) {
+    runPrimary({
+      processes: config.GATEWAY_PROCESSES,
+      gatewayId: process.env.GATEWAY_ID,
+      stopDeadlineMs: config.SHUTDOWN_TIMEOUT_MS + config.GATEWAY_DRAIN_MS + STOP_MARGIN_MS,
+      logger: createLogger({ level: config.LOG_LEVEL, base: { service: 'gateway', role: 'primary' } }),
+    });
+    return;
   }
   const logger = createLogger({
     level: config.LOG_LEVEL,

@@ -45,6 +45,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    snapshotAge: new Histogram({
+      name: 'pulse_gateway_rank_snapshot_age_seconds',
+      help: 'From the engine taking a rank snapshot to this gateway reading it (NATS delivery and event-loop wait)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     ratingToRank: new Histogram({
       name: 'pulse_gateway_rating_to_rank_seconds',
       help: 'From a rating received by the gateway to the first rank frame written to its client that counts it',

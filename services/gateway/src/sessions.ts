@@ -234,6 +234,7 @@ export class LocalSession {
       this.registry.deps.logger.warn({ sessionId: this.sessionId }, 'ignoring malformed rank snapshot');
       return;
     }
+    this.registry.deps.metrics.snapshotAge.observe(Math.max(0, Date.now() - snapshot.at) / 1000);
     const { userIds, ranks, scores } = snapshot;
     for (let i = 0; i < userIds.length; i++) {
       const known = this.standings.get(userIds[i]);

@@ -14,6 +14,12 @@ export class EngineMetrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  readonly ratingAgeSeconds = new Histogram({
+    name: 'pulse_engine_rating_age_seconds',
+    help: 'From a live rating received by its gateway to its actor counting it (batch window, JetStream, delivery)',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly rankSeconds = new Histogram({
     name: 'pulse_engine_rank_compute_seconds',
     help: 'Time to build one session rank snapshot (one in-order walk)',

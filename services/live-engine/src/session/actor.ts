@@ -283,6 +283,8 @@ export class SessionActor {
       );
     }
     for (const [outcome, n] of outcomes ?? []) this.deps.metrics.ratingsProcessed.inc({ outcome }, n);
+    const first = live ? group.entries.find((e) => e.kind === 'rating') : undefined;
+    if (first !== undefined) this.deps.metrics.ratingAgeSeconds.observe((nowMs - first.ts) / 1000);
     raw.add(null, group.ack, nowMs);
   }
 

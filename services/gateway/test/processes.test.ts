@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { CloseCode } from '@pulse/contracts';
+import { NatsWorld, TestClient, signTicket, type RunningGateway } from './harness.js';
+
+/** The gateway's JSON log lines as they come, and a wait for one that matches. */
+class LogLines {
+  readonly lines: Array<Record<string, unknown>> = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(child: { stdout: Readable }) {
+    let rest = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const parts = (rest + String(chunk)).split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        if (line.startsWith('{')) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  matching(msg: string): Array<Record<string, unknown>> {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+
+  async until(msg: string, count: number, timeoutMs = 20_000): Promise<Array<Record<string, unknown>>> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.matching(msg).length < count) {
+      if (Date.now() > deadline) throw new Error(`no ${count}× "${msg}" in ${JSON.stringify(this.lines)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    return this.matching(msg);
+  }
+}
+
+async function openConnections(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('pulse_gateway_open_connections'));
+  return Number(line?.split(' ').at(-1));
+}
+
+describe('Several gateway processes on one port (GATEWAY_PROCESSES, issue 12)', function () {
+  this.timeout(60_000);
+  let world: NatsWorld;
+
+  before(async () => {
+    world = await NatsWorld.start();
+  });
+  after(() => world.stop());
+
+  it('shares the port among its workers, sums their metrics, replaces a dead worker and stops them all on SIGTERM', async () => {
+    const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        GATEWAY_PROCESSES: '2',
+        GATEWAY_PORT: '0',
+        NATS_NAMESPACE: world.names.namespace,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const log = new LogLines(child);
+      const started = await log.until('gateway process listening', 2);
+      const port = Number((await log.until('gateway listening', 2))[0].port);
+      const ids = new Set(log.matching('gateway listening').map((l) => l.gatewayId));
+      expect(ids.size, 'each worker is its own gateway').to.equal(2);
+
+      const gw = { url: `ws://127.0.0.1:${port}/v1/live` } as RunningGateway;
+      const httpUrl = `http://127.0.0.1:${port}`;
+      const sessionId = randomUUID();
+      const clients = Array.from({ length: 4 }, () =>
+        TestClient.open(gw, signTicket({ sessionId, userId: randomUUID() })),
+      );
+      await Promise.all(clients.map((c) => c.next('welcome')));
+      // Connections go to the workers in turn: each holds 2, and any worker's /metrics counts all 4.
+      expect(await openConnections(httpUrl)).to.equal(4);
+      expect(await openConnections(httpUrl)).to.equal(4);
+
+      const victim = started.find((l) => l.worker === 1)!;
+      process.kill(Number(victim.pid), 'SIGKILL');
+      const cut = await Promise.all(clients.map((c) => Promise.race([c.closed, sleep(1_000)])));
+      expect(cut.filter((c) => c !== undefined)).to.have.length(2);
+      const after = await log.until('gateway process listening', 3);
+      expect(after.at(-1)).to.include({ worker: 1 });
+      expect(after.at(-1)!.pid).to.not.equal(victim.pid);
+
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const survivors = clients.filter((_c, i) => cut[i] === undefined);
+      for (const c of survivors) expect((await c.closed).code).to.equal(CloseCode.RECONNECT);
+      expect((await exited)[0]).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('stops with the exit code of a worker that could not start', async () => {
+    const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        GATEWAY_PROCESSES: '2',
+        GATEWAY_PORT: '0',
+        NATS_URL: 'nats://127.0.0.1:1',
+        NATS_NAMESPACE: world.names.namespace,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).to.not.equal(0);
+    expect(code).to.not.equal(null);
+  });
+});
+
+const sleep = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
