@@ -222,4 +222,28 @@ describe('readRankSnapshot band columns (issue 16)', () => {
     expect(readRankSnapshot(base({ bandOf: [1], bandRanks: [-1], bands }), SID)).to.equal(null);
     expect(readRankSnapshot(base({ bandOf: ['x'], bandRanks: [1], bands }), SID)).to.equal(null);
   });
+
+  it('takes top entries with exactly the frame contract’s fields, at most ten (bands: five)', () => {
+    const entry = { rank: 1, userId: randomUUID(), name: 'Ana', score: 12.5 };
+    expect(readRankSnapshot(base({ top: [entry] }), SID)?.top).to.deep.equal([entry]);
+    expect(readRankSnapshot(base({ top: Array(10).fill(entry) }), SID)).to.not.equal(null);
+    expect(readRankSnapshot(base({ top: Array(11).fill(entry) }), SID)).to.equal(null);
+    for (const bad of [
+      { ...entry, extra: 1 },
+      { ...entry, rank: 0 },
+      { ...entry, rank: 1.5 },
+      { ...entry, name: 7 },
+      { ...entry, userId: null },
+      { rank: 1, userId: entry.userId, name: 'Ana' },
+      null,
+      'Ana',
+    ]) {
+      expect(readRankSnapshot(base({ top: [bad] }), SID), JSON.stringify(bad)).to.equal(null);
+    }
+    const band = (top: unknown[]) => [null, { participants: 6, top }, null, null, null, null];
+    const one = { bandOf: [1], bandRanks: [1] };
+    expect(readRankSnapshot(base({ ...one, bands: band(Array(5).fill(entry)) }), SID)).to.not.equal(null);
+    expect(readRankSnapshot(base({ ...one, bands: band(Array(6).fill(entry)) }), SID)).to.equal(null);
+    expect(readRankSnapshot(base({ ...one, bands: band([{ ...entry, score: 'x' }]) }), SID)).to.equal(null);
+  });
 });

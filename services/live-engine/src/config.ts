@@ -11,7 +11,12 @@ export const DEFAULT_RANK_TICK_MS = 100;
 export const DEFAULT_MINUTE_MS = 60_000;
 export const DEFAULT_RESULTS_FLUSH_MS = 5_000;
 export const DEFAULT_CH_BATCH_MAX_ROWS = 10_000;
-export const DEFAULT_CH_FLUSH_MS = 500;
+/**
+ * 2 s: raw rows are inserted per partition, so 16 partitions flushing every 500 ms made 32 ClickHouse inserts a
+ * second and ClickHouse's merges took up to two thirds of a core at 500 sessions × 20 (issue 12). A session's end
+ * and a checkpoint flush at once, so this delays only the acks (well within ACK_WAIT_MS).
+ */
+export const DEFAULT_CH_FLUSH_MS = 2_000;
 /** How long JetStream waits for an ack before redelivering; after a crash this bounds the wait for redelivery. */
 export const DEFAULT_ACK_WAIT_MS = 15_000;
 

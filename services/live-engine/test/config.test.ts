@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       c.RESULTS_FLUSH_MS,
       c.CH_BATCH_MAX_ROWS,
       c.CH_FLUSH_MS,
-    ]).to.deep.equal([100, 60_000, 5_000, 10_000, 500]);
+    ]).to.deep.equal([100, 60_000, 5_000, 10_000, 2_000]);
   });
 
   it('names the variable of a bad value', () => {
