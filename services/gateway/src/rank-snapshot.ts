@@ -48,8 +48,7 @@ function bandColumnsOk(s: Record<string, unknown>, n: number): boolean {
   if (!Array.isArray(bands) || !bands.every(bandBoardOk)) return false;
   for (let i = 0; i < n; i++) {
     const b = bandOf[i];
-    if (!isInt(b) || b < -1 || b >= bands.length || !isInt(bandRanks[i]) || bandRanks[i] < 0)
-      return false;
+    if (!isInt(b) || b < -1 || b >= bands.length || !isInt(bandRanks[i]) || bandRanks[i] < 0) return false;
   }
   return true;
 }
