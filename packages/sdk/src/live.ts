@@ -310,7 +310,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private confirm(seq: number): void {
     this.outbox.confirm(seq);
     if (!this.listening('confirmed')) return;
-    this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.unconfirmed.length });
+    this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.size });
   }
 
   private onError(frame: ErrorFrame): void {
