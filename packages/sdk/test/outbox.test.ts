@@ -42,7 +42,8 @@ describe('RatingOutbox over a long session', () => {
     expect(outbox.unconfirmed).to.deep.equal(kept);
     expect(outbox.from(kept[1].seq)).to.deep.equal(kept.slice(1));
     outbox.confirm(5_000);
-    expect([outbox.size, outbox.unconfirmed, outbox.add(1).seq]).to.deep.equal([0, [], 5_001]);
+    expect([outbox.size, [...outbox.unconfirmed]]).to.deep.equal([0, []]);
+    expect(outbox.add(1).seq).to.equal(5_001);
   });
 });
 
