@@ -31,6 +31,7 @@ function standing(sessionId: string, u: TestUser, over: Partial<StandingRow>): S
     samples: 0,
     final: 0,
     version: 1,
+    band: '',
     ...over,
   };
 }
@@ -126,6 +127,7 @@ describe('results and history', () => {
       max_energy: max,
       samples: 6,
       version: 2,
+      sum_centi: Math.round(avg * 6 * 100),
     });
     await insert(api, ClickHouseTable.MINUTES, [
       minute(ann, 1, 60, 90),
