@@ -72,7 +72,11 @@ export interface SessionResultRow {
  * `addedColumnStatement` adds each one a table lacks (ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`, so
  * the writer first reads `system.columns`). Rows written before a column existed read its default (0, '').
  */
-export const CLICKHOUSE_ADDED_COLUMNS: ReadonlyArray<{ table: ClickHouseTable; column: string; type: string }> = [
+export const CLICKHOUSE_ADDED_COLUMNS: ReadonlyArray<{
+  table: ClickHouseTable;
+  column: string;
+  type: string;
+}> = [
   { table: ClickHouseTable.STANDINGS, column: 'band', type: 'String' },
   { table: ClickHouseTable.MINUTES, column: 'sum_centi', type: 'UInt64' },
 ];

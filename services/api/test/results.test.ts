@@ -206,6 +206,9 @@ describe('results and history', () => {
         { minute: 0, avgEnergy: 56.5, maxEnergy: 80, samples: 6 },
         { minute: 1, avgEnergy: 60, maxEnergy: 90, samples: 6 },
       ],
+      band: null,
+      following: null,
+      personalBest: true,
     });
     const second = await api.call('GET', `/v1/sessions/${s.id}/results?limit=2&cursor=2`, {
       token: coach.token,

@@ -43,7 +43,9 @@ export class RateLimited extends GatewayError {
 export class BoardUnavailable extends GatewayError {
   readonly code = ErrorCode.BOARD_UNAVAILABLE;
   constructor(main: string) {
-    super(`no ${main} board for you in this class: opt in to age-band boards with a birth year, then join again`);
+    super(
+      `no ${main} board for you in this class: opt in to age-band boards with a birth year, then join again`,
+    );
   }
 }
 

@@ -248,7 +248,8 @@ export class LocalSession {
     fanOutRanks(
       snapshot,
       (userId) => this.byUser.get(userId),
-      (userId) => ownParts(this.byUser.get(userId), this.followingPart(userId), this.view.startedAt, snapshot.at),
+      (userId) =>
+        ownParts(this.byUser.get(userId), this.followingPart(userId), this.view.startedAt, snapshot.at),
     );
   }
 
