@@ -69,7 +69,7 @@ export interface SessionResultRow {
 
 /**
  * Columns added to tables after they were first created, in order: the DDL creates new tables with them, and
- * `addedColumnStatement` adds each one a table lacks (ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`, so
+ * `addColumnStatements` adds each one a table lacks (ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`, so
  * the writer first reads `system.columns`). Rows written before a column existed read its default (0, '').
  */
 export const CLICKHOUSE_ADDED_COLUMNS: ReadonlyArray<{
@@ -81,15 +81,28 @@ export const CLICKHOUSE_ADDED_COLUMNS: ReadonlyArray<{
   { table: ClickHouseTable.MINUTES, column: 'sum_centi', type: 'UInt64' },
 ];
 
-/** The ALTER that adds one of CLICKHOUSE_ADDED_COLUMNS (ON CLUSTER with a cluster). */
-export function addedColumnStatement(
+/** The query (JSONEachRow: `{table, name}` rows) that tells which of CLICKHOUSE_ADDED_COLUMNS exist in `db`. */
+export function addedColumnsQuery(db: string): string {
+  if (!CLICKHOUSE_DB_PATTERN.test(db)) throw new Error(`ClickHouse database name "${db}" is not allowed`);
+  const names = CLICKHOUSE_ADDED_COLUMNS.map((c) => `'${c.column}'`).join(', ');
+  return `SELECT table, name FROM system.columns WHERE database = '${db}' AND name IN (${names})`;
+}
+
+/**
+ * The ALTERs (ON CLUSTER with a cluster) that add the CLICKHOUSE_ADDED_COLUMNS missing from `existing` (the rows
+ * of addedColumnsQuery), in order. Run after `clickhouseSchema`, by every service that applies it.
+ */
+export function addColumnStatements(
   db: string,
-  added: (typeof CLICKHOUSE_ADDED_COLUMNS)[number],
+  existing: ReadonlyArray<{ table: string; name: string }>,
   cluster = '',
-): string {
+): string[] {
   if (!CLICKHOUSE_DB_PATTERN.test(db)) throw new Error(`ClickHouse database name "${db}" is not allowed`);
   const on = cluster === '' ? '' : ` ON CLUSTER ${cluster}`;
-  return `ALTER TABLE ${db}.${added.table}${on} ADD COLUMN ${added.column} ${added.type}`;
+  const has = new Set(existing.map((c) => `${c.table}.${c.name}`));
+  return CLICKHOUSE_ADDED_COLUMNS.filter((c) => !has.has(`${c.table}.${c.column}`)).map(
+    (c) => `ALTER TABLE ${db}.${c.table}${on} ADD COLUMN ${c.column} ${c.type}`,
+  );
 }
 
 /**

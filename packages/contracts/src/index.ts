@@ -72,7 +72,8 @@ export {
   ClickHouseTable,
   clickhouseSchema,
   CLICKHOUSE_ADDED_COLUMNS,
-  addedColumnStatement,
+  addedColumnsQuery,
+  addColumnStatements,
 } from './clickhouse.js';
 export type { RatingRow, StandingRow, MinuteRow, SessionResultRow } from './clickhouse.js';
 export { ASYNCAPI_VERSION, ASYNCAPI_FRAME_TYPES, asyncApiDocument } from './asyncapi.js';

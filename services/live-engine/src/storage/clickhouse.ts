@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
-  CLICKHOUSE_ADDED_COLUMNS,
   ClickHouseTable,
-  addedColumnStatement,
+  addColumnStatements,
+  addedColumnsQuery,
   clickhouseSchema,
   type MinuteRow,
   type RatingRow,
@@ -25,22 +25,12 @@ export class ClickHouseStore {
   async applySchema(): Promise<void> {
     for (const statement of clickhouseSchema(this.db, this.cluster))
       await this.run('schema', () => this.client.command({ query: statement }));
-    for (const added of CLICKHOUSE_ADDED_COLUMNS) {
-      if (!(await this.hasColumn(added.table, added.column)))
-        await this.run('schema', () =>
-          this.client.command({ query: addedColumnStatement(this.db, added, this.cluster) }),
-        );
-    }
-  }
-
-  /** Whether `table` has `column` (names from contracts only: nothing from outside is interpolated). */
-  private async hasColumn(table: string, column: string): Promise<boolean> {
-    const query = `SELECT count() AS n FROM system.columns WHERE database = '${this.db}' AND table = '${table}' AND name = '${column}'`;
-    const rows = await this.run('schema', async () => {
-      const rs = await this.client.query({ query, format: 'JSONEachRow' });
-      return rs.json<{ n: number | string }>();
+    const existing = await this.run('schema', async () => {
+      const rs = await this.client.query({ query: addedColumnsQuery(this.db), format: 'JSONEachRow' });
+      return rs.json<{ table: string; name: string }>();
     });
-    return Number(rows[0]?.n ?? 0) > 0;
+    for (const statement of addColumnStatements(this.db, existing, this.cluster))
+      await this.run('schema', () => this.client.command({ query: statement }));
   }
 
   insertRatings(rows: RatingRow[]): Promise<void> {
