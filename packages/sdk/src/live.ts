@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode } from '@pulse/contracts';
+import { CloseCode, ErrorCode, RatingFrame } from '@pulse/contracts';
 import type {
   BoardFrame,
   CancelledFrame,
@@ -214,9 +214,16 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     return welcomed;
   }
 
-  /** Records a reading; it is sent now when live, or kept and sent once the session is live again. */
+  /**
+   * Records a reading; it is sent now when live, or kept and sent once the session is live again. A reading the
+   * gateway would refuse (not a finite number from 0 to 100) throws a RangeError and is not kept: kept, it would
+   * be resent after every reconnect and refused every time.
+   */
   rate(energy: number): PendingRating {
     if (END_STATES.has(this.current)) throw new Error(`cannot rate: the live session is ${this.current}`);
+    if (!RatingFrame.shape.energy.safeParse(energy).success) {
+      throw new RangeError(`energy must be a finite number from 0 to 100, not ${String(energy)}`);
+    }
     const rating = this.outbox.add(energy);
     if (this.current === 'live') this.send([rating]);
     return rating;
@@ -333,7 +340,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private confirm(seq: number): void {
     this.outbox.confirm(seq);
     if (!this.listening('confirmed')) return;
-    this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.unconfirmed.length });
+    this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.size });
   }
 
   private onError(frame: ErrorFrame): void {

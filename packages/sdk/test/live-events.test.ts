@@ -85,6 +85,23 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     live.close();
   });
 
+  it('refuses a reading the gateway would refuse, keeping nothing to resend', async () => {
+    const { live, sockets } = fakeLive();
+    const welcomed = live.start();
+    await tick();
+    sockets[0].frame(welcome(0));
+    await welcomed;
+    for (const energy of [Number.NaN, Infinity, -1, 100.5]) {
+      expect(() => live.rate(energy), String(energy)).to.throw(RangeError, /energy must be a finite number/);
+    }
+    expect(live.rate(0).seq).to.equal(1);
+    expect(live.rate(100).seq).to.equal(2);
+    expect(
+      sockets[0].sent.map((f) => JSON.parse(f) as { energy: number }).map((f) => f.energy),
+    ).to.deep.equal([0, 100]);
+    live.close();
+  });
+
   it('reports each rating written to the socket, telling first sends from resends', async () => {
     const { live, sockets } = fakeLive();
     const sent = recordSent(live);
@@ -116,13 +133,13 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     live.close();
   });
 
-  it('writes rating frames byte for byte as JSON.stringify does, non-finite energies included', async () => {
+  it('writes rating frames byte for byte as JSON.stringify does', async () => {
     const { live, sockets } = fakeLive();
     const welcomed = live.start();
     await tick();
     sockets[0].frame(welcome(0));
     await welcomed;
-    const energies = [0, 100, 72.5, 1e-7, 33.333333333333336, NaN, Infinity];
+    const energies = [0, 100, 72.5, 1e-7, 33.333333333333336];
     for (const energy of energies) live.rate(energy);
     expect(sockets[0].sent).to.deep.equal(
       energies.map((energy, i) => JSON.stringify({ type: 'rating', seq: i + 1, energy })),

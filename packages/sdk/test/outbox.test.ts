@@ -25,6 +25,27 @@ describe('RatingOutbox', () => {
   });
 });
 
+describe('RatingOutbox over a long session', () => {
+  it('keeps exactly the unconfirmed ratings through thousands of ratings, confirms and resends', () => {
+    const outbox = new RatingOutbox();
+    const kept: Array<{ seq: number; energy: number }> = [];
+    for (let i = 1; i <= 5_000; i++) {
+      const energy = (i * 37) % 101;
+      kept.push(outbox.add(energy));
+      if (i % 7 === 0) {
+        const upTo = i - (i % 3); // confirms lag behind, sometimes by none
+        outbox.confirm(upTo);
+        while (kept.length > 0 && kept[0].seq <= upTo) kept.shift();
+      }
+      expect(outbox.size).to.equal(kept.length);
+    }
+    expect(outbox.unconfirmed).to.deep.equal(kept);
+    expect(outbox.from(kept[1].seq)).to.deep.equal(kept.slice(1));
+    outbox.confirm(5_000);
+    expect([outbox.size, outbox.unconfirmed, outbox.add(1).seq]).to.deep.equal([0, [], 5_001]);
+  });
+});
+
 describe('backoffDelayMs', () => {
   const options = { baseMs: 100, maxMs: 1_000 };
   const table: Array<[number, number, number]> = [

@@ -62,6 +62,12 @@ export function createMetrics() {
       help: 'Rank frames written to sockets',
       registers: [registry],
     }),
+    rankFrameInterval: new Histogram({
+      name: 'pulse_gateway_rank_frame_interval_seconds',
+      help: 'Time between two rank frames written to the same client (the promise: at most 1 s while live)',
+      buckets: [0.25, 0.5, 0.75, 0.9, 1, 1.25, 1.5, 2, 5],
+      registers: [registry],
+    }),
     rankFramesDropped: new Counter({
       name: 'pulse_gateway_rank_frames_dropped_total',
       help: 'Rank frames replaced by a newer one before they could be sent (coalesced)',

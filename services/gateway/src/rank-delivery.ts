@@ -86,6 +86,7 @@ export class RankDelivery {
     if (buffered < this.options.sendBufferLowBytes) {
       const frame = this.pending;
       this.pending = null;
+      if (this.sentAtMs > 0) this.metrics.rankFrameInterval.observe((nowMs - this.sentAtMs) / 1000);
       this.sentSeq = this.pendingSeq;
       this.sentAtMs = nowMs;
       this.stalledSinceMs = null;

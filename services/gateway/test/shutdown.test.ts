@@ -38,6 +38,8 @@ describe('Gateway health and graceful shutdown', () => {
         'pulse_gateway_publish_latency_seconds',
         'pulse_gateway_rank_frames_dropped_total',
         'pulse_gateway_rating_to_rank_seconds',
+        'pulse_gateway_rank_frame_interval_seconds',
+        'pulse_gateway_rank_snapshot_age_seconds',
         'nodejs_eventloop_lag_seconds',
       ]) {
         expect(metrics).to.contain(name);
