@@ -40,7 +40,7 @@ export interface LocalStackOptions {
   engines?: number;
   infra?: Partial<InfraUrls>;
   isolation?: Isolation;
-  /** Extra environment per service kind (e.g. `{ 'live-engine': { MINUTE_MS: '2000' } }`). */
+  /** Extra environment per service kind (e.g. `{ all: { MINUTE_MS: '2000' } }`: engines and gateways). */
   env?: Partial<Record<ServiceKind | 'all', Record<string, string>>>;
   logDir?: string;
   /** Extra node flags per service kind (e.g. `{ gateway: ['--cpu-prof', '--cpu-prof-dir', dir] }`). */

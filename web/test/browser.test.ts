@@ -39,7 +39,7 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
     stack = await LocalStack.start({
       gateways: 1,
       engines: 1,
-      env: { 'live-engine': { MINUTE_MS: '2000', RESULTS_FLUSH_MS: '500' } },
+      env: { 'live-engine': { MINUTE_MS: '2000', RESULTS_FLUSH_MS: '500' }, gateway: { MINUTE_MS: '2000' } },
     });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,

@@ -149,6 +149,7 @@ function playSession(sessionId: string, accounts: readonly Account[], minutes: n
         max_energy: max / 100,
         samples: SAMPLES_PER_MINUTE,
         version,
+        sum_centi: sum,
       });
     }
     const samples = minutes * SAMPLES_PER_MINUTE;
@@ -167,6 +168,7 @@ function playSession(sessionId: string, accounts: readonly Account[], minutes: n
     samples: u.samples,
     final: 1,
     version,
+    band: '',
   }));
   const session: SessionResultRow = {
     session_id: sessionId,

@@ -27,6 +27,8 @@ export const e2eStackOptions = (extra: LocalStackOptions = {}): LocalStackOption
       ...extra.env?.['live-engine'],
     },
     gateway: {
+      // The gateways read personal bests' per-minute curves in the engine's minutes (issue 16).
+      MINUTE_MS: String(MINUTE_MS),
       RATING_RATE_PER_SEC: '50',
       RATING_BURST: '200',
       // Every test trainee connects from 127.0.0.1; the per-address cap (issue 11) is for the internet.

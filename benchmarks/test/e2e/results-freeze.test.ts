@@ -106,9 +106,15 @@ describeE2e(
         const res: any = await pollResults(fx, t.account, { limit: PAGE });
         expect(res.status).to.equal(200);
         const want = computed.get(id)!;
-        const { rank, ...numbers } = res.body.me;
+        const { rank, band, following, personalBest, ...numbers } = res.body.me;
         const [lo, hi] = standings.rankRange(id);
         expect(rank, `${t.account.user.name} rank`).to.be.within(lo, hi);
+        // Issue 16: nobody opted in to band boards or follows anyone; a first class of its type is a best.
+        expect({ band, following, personalBest }).to.deep.equal({
+          band: null,
+          following: null,
+          personalBest: true,
+        });
         expect(numbers, t.account.user.name).to.deep.equal({
           score: want.score,
           calories: want.calories,

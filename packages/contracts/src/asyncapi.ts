@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { CloseCode, ErrorCode } from './errors.js';
 import {
+  BoardFrame,
   CancelledFrame,
   EndedFrame,
   ErrorFrame,
@@ -35,6 +36,14 @@ const CLIENT_FRAMES: Record<string, FrameDoc> = {
       'after a reconnect are safe. Only while the session is live.',
   },
   ping: { schema: PingFrame, summary: 'Answered with `pong`.' },
+  board: {
+    schema: BoardFrame,
+    summary:
+      'Extension (issue 16): the board this socket shows as its main one, `all`, `band` or `following`; from the ' +
+      'next rank frame on, `rank.main` says which. `band` without an age band on the ticket is answered with ' +
+      'BOARD_UNAVAILABLE (the choice is unchanged); anything else invalid with INVALID_MESSAGE. Per socket: a ' +
+      'reconnecting client sends it again after `welcome`.',
+  },
 };
 
 /** Gateway → client frames, keyed by their `type`. */
@@ -51,7 +60,10 @@ const SERVER_FRAMES: Record<string, FrameDoc> = {
     schema: RankFrame,
     summary:
       'The client’s rank, score and the top 10, at least once a second while live. `seq` (extension) is the ' +
-      'highest of the user’s seqs this rank counts: ratings up to it are confirmed.',
+      'highest of the user’s seqs this rank counts: ratings up to it are confirmed. Issue 16: `band` (the ' +
+      'age-band board), `following` (the board of the people the trainee follows), `best` (the personal best ' +
+      'of the session type and its cumulative score at this elapsed minute) and `main` (the board the socket ' +
+      'chose with a `board` frame).',
   },
   rescheduled: { schema: RescheduledFrame, summary: 'The trainer moved the start time.' },
   cancelled: { schema: CancelledFrame, summary: 'The session was cancelled; the socket closes with 4410.' },

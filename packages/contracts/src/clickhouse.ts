@@ -41,6 +41,8 @@ export interface StandingRow {
   samples: number;
   final: 0 | 1;
   version: number;
+  /** The age band the participant was on the band boards under (issue 16), '' when on none. */
+  band: string;
 }
 export interface MinuteRow {
   session_id: string;
@@ -50,6 +52,11 @@ export interface MinuteRow {
   max_energy: number;
   samples: number;
   version: number;
+  /**
+   * The exact sum of the minute's counted energies in hundredths (issue 16): `avg_energy` is rounded, so
+   * `avg_energy × samples` is not the score made in the minute; a personal best's per-minute curve sums these.
+   */
+  sum_centi: number;
 }
 export interface SessionResultRow {
   session_id: string;
@@ -58,6 +65,44 @@ export interface SessionResultRow {
   /** Unix seconds. */
   updated_at: number;
   version: number;
+}
+
+/**
+ * Columns added to tables after they were first created, in order: the DDL creates new tables with them, and
+ * `addColumnStatements` adds each one a table lacks (ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`, so
+ * the writer first reads `system.columns`). Rows written before a column existed read its default (0, '').
+ */
+export const CLICKHOUSE_ADDED_COLUMNS: ReadonlyArray<{
+  table: ClickHouseTable;
+  column: string;
+  type: string;
+}> = [
+  { table: ClickHouseTable.STANDINGS, column: 'band', type: 'String' },
+  { table: ClickHouseTable.MINUTES, column: 'sum_centi', type: 'UInt64' },
+];
+
+/** The query (JSONEachRow: `{table, name}` rows) that tells which of CLICKHOUSE_ADDED_COLUMNS exist in `db`. */
+export function addedColumnsQuery(db: string): string {
+  if (!CLICKHOUSE_DB_PATTERN.test(db)) throw new Error(`ClickHouse database name "${db}" is not allowed`);
+  const names = CLICKHOUSE_ADDED_COLUMNS.map((c) => `'${c.column}'`).join(', ');
+  return `SELECT table, name FROM system.columns WHERE database = '${db}' AND name IN (${names})`;
+}
+
+/**
+ * The ALTERs (ON CLUSTER with a cluster) that add the CLICKHOUSE_ADDED_COLUMNS missing from `existing` (the rows
+ * of addedColumnsQuery), in order. Run after `clickhouseSchema`, by every service that applies it.
+ */
+export function addColumnStatements(
+  db: string,
+  existing: ReadonlyArray<{ table: string; name: string }>,
+  cluster = '',
+): string[] {
+  if (!CLICKHOUSE_DB_PATTERN.test(db)) throw new Error(`ClickHouse database name "${db}" is not allowed`);
+  const on = cluster === '' ? '' : ` ON CLUSTER ${cluster}`;
+  const has = new Set(existing.map((c) => `${c.table}.${c.name}`));
+  return CLICKHOUSE_ADDED_COLUMNS.filter((c) => !has.has(`${c.table}.${c.column}`)).map(
+    (c) => `ALTER TABLE ${db}.${c.table}${on} ADD COLUMN ${c.column} ${c.type}`,
+  );
 }
 
 /**
@@ -97,11 +142,11 @@ function singleServerSchema(db: string): string[] {
     ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (session_id, user_id, seq)`,
     `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.STANDINGS} (
       session_id UUID, user_id UUID, name String, rank UInt32, participants UInt32, score Float64,
-      calories Float64, avg_energy Float64, samples UInt32, final UInt8, version UInt64
+      calories Float64, avg_energy Float64, samples UInt32, final UInt8, version UInt64, band String
     ) ENGINE = ReplacingMergeTree(version) ORDER BY (session_id, user_id)`,
     `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.MINUTES} (
       session_id UUID, user_id UUID, minute UInt32, avg_energy Float64, max_energy Float64, samples UInt32,
-      version UInt64
+      version UInt64, sum_centi UInt64
     ) ENGINE = ReplacingMergeTree(version) ORDER BY (session_id, user_id, minute)`,
     `CREATE TABLE IF NOT EXISTS ${db}.${ClickHouseTable.SESSION_RESULTS} (
       session_id UUID, participants UInt32, final UInt8, updated_at DateTime, version UInt64

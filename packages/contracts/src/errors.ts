@@ -22,6 +22,11 @@ export const ErrorCode = {
   INVALID_MESSAGE: 'INVALID_MESSAGE',
   /** WebSocket: a rating sent while the session is not live (waiting room, ended, cancelled). */
   NOT_LIVE: 'NOT_LIVE',
+  /**
+   * WebSocket (issue 16): a `board` frame chose a main board the trainee has no part for in this class
+   * (`band` without an age band on the ticket: not opted in to age-band boards or no birth year).
+   */
+  BOARD_UNAVAILABLE: 'BOARD_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -40,6 +45,7 @@ export const HttpStatus: Readonly<Record<ErrorCode, number>> = Object.freeze({
   RESULTS_PENDING: 202,
   INVALID_MESSAGE: 400,
   NOT_LIVE: 409,
+  BOARD_UNAVAILABLE: 409,
 });
 
 /** The body of every non-2xx REST answer. */

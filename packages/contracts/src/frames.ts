@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
-import { AgeBandId, BAND_TOP_SIZE, FOLLOWING_TOP_SIZE } from './social.js';
+import { AgeBandId, BAND_TOP_SIZE, FOLLOWING_TOP_SIZE, MainBoard } from './social.js';
 
 /** Text frames longer than this are answered with INVALID_MESSAGE (the socket stays open). */
 export const MAX_CLIENT_FRAME_BYTES = 1024;
@@ -23,9 +23,15 @@ export const RatingFrame = z
   })
   .strict();
 export const PingFrame = z.object({ type: z.literal('ping') }).strict();
-export const ClientFrame = z.discriminatedUnion('type', [RatingFrame, PingFrame]);
+/**
+ * Extension (issue 16): which board the client shows as its main one. Applies to this socket from the next
+ * rank frame (which then carries `main`); a reconnecting client sends it again after `welcome`.
+ */
+export const BoardFrame = z.object({ type: z.literal('board'), main: MainBoard }).strict();
+export const ClientFrame = z.discriminatedUnion('type', [RatingFrame, PingFrame, BoardFrame]);
 export type RatingFrame = z.infer<typeof RatingFrame>;
 export type PingFrame = z.infer<typeof PingFrame>;
+export type BoardFrame = z.infer<typeof BoardFrame>;
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
 // Server → client frames.
@@ -87,6 +93,25 @@ export const RankFrame = z.object({
       top: z.array(TopEntry).max(FOLLOWING_TOP_SIZE),
     })
     .optional(),
+  /**
+   * Extension (issue 16): the trainee's personal best of this session's type, for "you vs your best":
+   * the best session, its final score, the elapsed minute of this class (0 in its first minute) and the
+   * best's cumulative score at the end of that minute of the best (absent when unknown). Absent before the
+   * trainee's first finished class of this type.
+   */
+  best: z
+    .object({
+      sessionId: Uuid,
+      score: z.number().min(0),
+      minute: z.number().int().min(0),
+      atMinute: z.number().min(0).optional(),
+    })
+    .optional(),
+  /**
+   * Extension (issue 16): the board the client chose as its main one with a `board` frame, when its part is
+   * in this frame (`band`, `following`), else `all`. Absent for a client that never chose.
+   */
+  main: MainBoard.optional(),
 });
 export const RescheduledFrame = z.object({ type: z.literal('rescheduled'), startsAt: IsoTime });
 export const CancelledFrame = z.object({ type: z.literal('cancelled') });

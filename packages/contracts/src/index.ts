@@ -7,6 +7,7 @@ export {
   LIVE_PATH,
   RatingFrame,
   PingFrame,
+  BoardFrame,
   ClientFrame,
   LiveState,
   TopEntry,
@@ -66,7 +67,14 @@ export {
 } from './rating-batch.js';
 export type { RatingBatch } from './rating-batch.js';
 export { JOIN_TICKET, JoinTicketClaims } from './tickets.js';
-export { CLICKHOUSE_DB_PATTERN, ClickHouseTable, clickhouseSchema } from './clickhouse.js';
+export {
+  CLICKHOUSE_DB_PATTERN,
+  ClickHouseTable,
+  clickhouseSchema,
+  CLICKHOUSE_ADDED_COLUMNS,
+  addedColumnsQuery,
+  addColumnStatements,
+} from './clickhouse.js';
 export type { RatingRow, StandingRow, MinuteRow, SessionResultRow } from './clickhouse.js';
 export { ASYNCAPI_VERSION, ASYNCAPI_FRAME_TYPES, asyncApiDocument } from './asyncapi.js';
 export type { AsyncApiDocument, AsyncApiOptions } from './asyncapi.js';
@@ -83,5 +91,9 @@ export {
   FOLLOWING_TOP_SIZE,
   FollowSet,
   ageBandOf,
+  MainBoard,
+  BEST_CURVE_MAX_MINUTES,
+  PersonalBestClaim,
+  bestAtMinute,
 } from './social.js';
 export type { AgeBand } from './social.js';

@@ -45,3 +45,44 @@ export function ageBandOf(birthYear: number, yearUtc: number): AgeBand {
   const age = yearUtc - birthYear;
   return (AGE_BANDS.find((b) => age >= b.fromAge && age <= b.toAge) ?? AGE_BANDS[0]).id;
 }
+
+/**
+ * The boards a client may ask to be its main one (issue 16, `{"type":"board","main":…}`): the whole class,
+ * its age band's board (`rank.band`) or the board of the people it follows (`rank.following`).
+ */
+export const MainBoard = z.enum(['all', 'band', 'following']);
+export type MainBoard = z.infer<typeof MainBoard>;
+
+/**
+ * Minutes of a personal best's curve carried in a join ticket (4 hours): a class longer than its best's curve
+ * gets the best's final score as its pace after the curve's end when the curve is complete, and no pace
+ * (`best.atMinute` absent) when the best itself lasted longer than this.
+ */
+export const BEST_CURVE_MAX_MINUTES = 240;
+
+/**
+ * A trainee's personal best of the session's type, as the join ticket carries it (issue 16): the session, its
+ * final score and its cumulative score at the end of each minute since its start (`curve[m]` = score counted
+ * in minutes 0..m, exact: sums of the frozen per-minute sums in hundredths), at most BEST_CURVE_MAX_MINUTES
+ * entries; `complete` is false when the best lasted longer. `curve` is absent when the best's per-minute sums
+ * were not stored (results frozen before they were).
+ */
+export const PersonalBestClaim = z.object({
+  sid: z.string().uuid(),
+  score: z.number().min(0),
+  curve: z.array(z.number().min(0)).max(BEST_CURVE_MAX_MINUTES).optional(),
+  complete: z.boolean().optional(),
+});
+export type PersonalBestClaim = z.infer<typeof PersonalBestClaim>;
+
+/**
+ * The personal best's cumulative score at elapsed minute `minute` of a class (the pace shown in `rank.best`),
+ * or undefined when unknown: no curve, or past the end of a curve that was cut at BEST_CURVE_MAX_MINUTES.
+ * Past the end of a complete curve the best had ended: its final score.
+ */
+export function bestAtMinute(best: PersonalBestClaim, minute: number): number | undefined {
+  const { curve } = best;
+  if (curve === undefined || minute < 0) return undefined;
+  if (minute < curve.length) return curve[minute];
+  return best.complete === false ? undefined : best.score;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgeBandId } from './social.js';
+import { AgeBandId, PersonalBestClaim } from './social.js';
 
 /**
  * The join ticket: a short-lived HS256 JWT that the API signs on POST /v1/sessions/:id/join and the
@@ -25,5 +25,10 @@ export const JoinTicketClaims = z.object({
    * (`showOnBoards`) and told their birth year (issue 16).
    */
   band: AgeBandId.optional(),
+  /**
+   * The trainee's best finished score of the session's type with its per-minute curve (issue 16): the gateway
+   * adds `rank.best` to every rank frame of this trainee from it. Absent before a first finished class.
+   */
+  best: PersonalBestClaim.optional(),
 });
 export type JoinTicketClaims = z.infer<typeof JoinTicketClaims>;

@@ -18,6 +18,9 @@ describe('client frames', () => {
     { type: 'rating', seq: 42, energy: 100 },
     { type: 'rating', seq: 7, energy: 55.5 },
     { type: 'ping' },
+    { type: 'board', main: 'all' },
+    { type: 'board', main: 'band' },
+    { type: 'board', main: 'following' },
   ];
   for (const frame of valid) {
     it(`round-trips ${JSON.stringify(frame)}`, () => {
@@ -42,6 +45,9 @@ describe('client frames', () => {
     ['a seq beyond 2^31-1', '{"type":"rating","seq":2147483648,"energy":50}'],
     ['a missing energy', '{"type":"rating","seq":1}'],
     ['an unknown field', '{"type":"ping","extra":true}'],
+    ['an unknown main board (issue 16)', '{"type":"board","main":"friends"}'],
+    ['a board frame without main', '{"type":"board"}'],
+    ['a board frame with an extra field', '{"type":"board","main":"all","sticky":true}'],
     ['an oversized frame', JSON.stringify({ type: 'ping', pad: 'x'.repeat(MAX_CLIENT_FRAME_BYTES) })],
   ];
   for (const [what, raw] of invalid) {

@@ -72,6 +72,17 @@ export const joinTicketEnv = {
   JOIN_TICKET_SECRET: z.string().min(1).default(DEV_JOIN_TICKET_SECRET),
 };
 
+/** One minute of a session as the engine buckets it (60 s; compressed in tests). */
+export const DEFAULT_MINUTE_MS = 60_000;
+
+/**
+ * The length of a per-minute bucket: the engine buckets ratings by it and the gateways read a personal best's
+ * per-minute curve by it (issue 16), so both must agree; defined once here and composed by both.
+ */
+export const minuteEnv = {
+  MINUTE_MS: intVar(1).default(DEFAULT_MINUTE_MS),
+};
+
 export type SharedConfig = z.infer<z.ZodObject<typeof sharedEnv>>;
 
 export interface ConfigIssue {

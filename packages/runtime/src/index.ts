@@ -17,6 +17,8 @@ export {
   clientAddressEnv,
   intVar,
   joinTicketEnv,
+  minuteEnv,
+  DEFAULT_MINUTE_MS,
   loadServiceConfig,
   portVar,
   productionIssues,

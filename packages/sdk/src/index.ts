@@ -64,5 +64,7 @@ export type {
   CancelledFrame,
   ErrorFrame,
   TopEntry,
+  BoardFrame,
+  MainBoard,
 } from '@pulse/contracts';
 export type { paths, components, operations } from './generated/openapi.js';

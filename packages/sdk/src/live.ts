@@ -1,8 +1,10 @@
 import { CloseCode, ErrorCode, RatingFrame } from '@pulse/contracts';
 import type {
+  BoardFrame,
   CancelledFrame,
   EndedFrame,
   ErrorFrame,
+  MainBoard,
   RankFrame,
   RescheduledFrame,
   ServerFrame,
@@ -155,6 +157,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private lastFrameAt = 0;
   private sawEnd: EndedFrame | CancelledFrame | undefined;
   private resendFrom: number | undefined;
+  /** The main board chosen with `setMainBoard`, sent again after every welcome (issue 16). */
+  private main: MainBoard | undefined;
   /** The highest seq ever written to a socket: a rating at or below it is a resend. */
   private sentUpTo = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -225,6 +229,23 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     return rating;
   }
 
+  /**
+   * Chooses the board shown as the main one (issue 16): sent now when connected and again after every welcome,
+   * since the gateway keeps the choice per socket. Rank frames then carry `main`. A `band` choice the gateway
+   * refuses (`error` BOARD_UNAVAILABLE: the trainee has no age band in this class) is forgotten.
+   */
+  setMainBoard(main: MainBoard): void {
+    if (END_STATES.has(this.current))
+      throw new Error(`cannot choose a board: the live session is ${this.current}`);
+    this.main = main;
+    this.sendBoard();
+  }
+
+  /** The main board chosen with `setMainBoard`, if any. */
+  get mainBoard(): MainBoard | undefined {
+    return this.main;
+  }
+
   /** Leaves: closes the socket normally and ends in `closed`. */
   close(): void {
     this.end({ state: 'closed' });
@@ -285,6 +306,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
         if (frame.type === 'ended' && frame.lastSeq !== undefined) this.confirm(frame.lastSeq);
         return frame.type === 'ended' ? this.emit('ended', frame) : this.emit('cancelled', frame);
       case 'error':
+        if (frame.code === ErrorCode.BOARD_UNAVAILABLE) this.main = undefined;
         this.emit('error', frame);
         return this.onError(frame);
       case 'waiting':
@@ -304,7 +326,15 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     this.confirm(frame.lastSeq);
     this.setState(frame.state);
     this.emit('welcome', frame);
+    this.sendBoard();
     if (frame.state === 'live') this.send(this.outbox.unconfirmed);
+  }
+
+  private sendBoard(): void {
+    const socket = this.socket;
+    if (this.main === undefined || socket === undefined || socket.readyState !== OPEN) return;
+    if (this.current !== 'waiting' && this.current !== 'live') return; // sent after the next welcome
+    socket.send(JSON.stringify({ type: 'board', main: this.main } satisfies BoardFrame));
   }
 
   private confirm(seq: number): void {

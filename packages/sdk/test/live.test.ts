@@ -233,6 +233,81 @@ describe('LiveSession against the real stack', function () {
     await Promise.all(riders.map((r) => r.live.done));
   });
 
+  it('carries the personal best of the type and keeps the chosen main board across a reconnect (issue 16)', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Best');
+    const first = await newSession(trainer, 'SDK best 1');
+    const nia = await rider(first, 'Nia');
+    const year = new Date(first.startsAt).getUTCFullYear();
+    await nia.client.updateProfile({ birthYear: year - 33, showOnBoards: true });
+    await nia.live.start();
+    await trainer.startSession(first.id);
+    await waitFor('live', async () => (nia.live.state === 'live' ? true : undefined), 10_000, 20);
+    expect(nia.live.rank?.best).to.equal(undefined);
+    await stream(nia, 5, (i) => 30 + i);
+    await allConfirmed(nia.live);
+    expect(nia.live.rank!.best).to.equal(undefined); // no finished class of the type yet
+    await trainer.endSession(first.id);
+    await nia.live.done;
+    const firstScore = nia.sent;
+    const firstResults = await finalResults(trainer, first.id);
+    expect(firstResults.leaderboard.items.map((i) => i.score)).to.deep.equal([firstScore]);
+    const mine = await nia.client.results(first.id);
+    expect(mine.me).to.deep.include({ personalBest: true, following: null });
+    expect(mine.me!.band).to.deep.equal({ id: ageBandOf(year - 33, year), rank: 1, participants: 1 });
+
+    const second = await newSession(trainer, 'SDK best 2');
+    await nia.client.register(second.id);
+    const sockets = new SocketLog();
+    const live = nia.client.live(second.id, liveOptions(sockets));
+    live.setMainBoard('band'); // before the start: sent after the welcome
+    const oli = await rider(second, 'Oli'); // no age band: `band` is refused
+    await Promise.all([live.start(), oli.live.start()]);
+    const refused = new Promise<string>((resolve) => oli.live.on('error', (e) => resolve(e.code)));
+    oli.live.setMainBoard('band');
+    expect(await refused).to.equal('BOARD_UNAVAILABLE');
+    expect(oli.live.mainBoard).to.equal(undefined);
+    await trainer.startSession(second.id);
+    await waitFor('live', async () => (live.state === 'live' ? true : undefined), 10_000, 20);
+    live.rate(1);
+    oli.live.rate(2);
+    const withMain = await waitFor(
+      'a rank frame with the main board and the best',
+      async () => (live.rank?.main === 'band' && live.rank.best !== undefined ? live.rank : undefined),
+      10_000,
+      20,
+    );
+    expect(withMain.best).to.deep.include({ sessionId: first.id, score: firstScore });
+    expect(withMain.band).to.deep.include({ rank: 1, participants: 1 });
+    // Cut the socket: the SDK reconnects and chooses the board again on the new socket.
+    const cut = next(live, 'state', (s) => s.state === 'reconnecting');
+    sockets.current.terminate();
+    await cut;
+    await next(live, 'state', (s) => s.state === 'live');
+    const frames: Array<NonNullable<LiveSession['rank']>> = [];
+    live.on('rank', (frame) => frames.push(frame));
+    live.rate(3);
+    await waitFor('two rank frames after the reconnect', async () => (frames.length >= 2 ? true : undefined));
+    expect(frames.at(-1)!.main).to.equal('band');
+    expect(sockets.sockets.length).to.equal(2);
+    // Past the best's last minute its pace is its final score (minutes of 2 s here; the best took under 2).
+    const late = await waitFor(
+      'a frame in minute 2 or later',
+      async () => (frames.length > 0 && frames.at(-1)!.best!.minute >= 2 ? frames.at(-1) : undefined),
+      15_000,
+      50,
+    );
+    expect(late!.best).to.deep.equal({
+      sessionId: first.id,
+      score: firstScore,
+      minute: late!.best!.minute,
+      atMinute: firstScore,
+    });
+    expect(oli.live.rank?.best).to.equal(undefined);
+    expect(oli.live.rank?.main).to.equal(undefined);
+    await trainer.endSession(second.id);
+    await live.done;
+  });
+
   it('keeps an exact score across a socket cut mid-stream and a gateway restart', async () => {
     const trainer = await account(stack, 'trainer', 'Coach Faults');
     const session = await newSession(trainer, 'SDK faults');

@@ -56,6 +56,7 @@ describe('GET /v1/sessions/:id/class-energy (issue 15: the trainer’s live view
     max_energy: 0,
     samples: 60,
     version: 1,
+    sum_centi: 0,
     ...over,
   });
 

@@ -31,6 +31,7 @@ function standing(sessionId: string, u: TestUser, over: Partial<StandingRow>): S
     samples: 0,
     final: 0,
     version: 1,
+    band: '',
     ...over,
   };
 }
@@ -126,6 +127,7 @@ describe('results and history', () => {
       max_energy: max,
       samples: 6,
       version: 2,
+      sum_centi: Math.round(avg * 6 * 100),
     });
     await insert(api, ClickHouseTable.MINUTES, [
       minute(ann, 1, 60, 90),
@@ -204,6 +206,9 @@ describe('results and history', () => {
         { minute: 0, avgEnergy: 56.5, maxEnergy: 80, samples: 6 },
         { minute: 1, avgEnergy: 60, maxEnergy: 90, samples: 6 },
       ],
+      band: null,
+      following: null,
+      personalBest: true,
     });
     const second = await api.call('GET', `/v1/sessions/${s.id}/results?limit=2&cursor=2`, {
       token: coach.token,

@@ -110,6 +110,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     sendBufferMaxBytes: config.SEND_BUFFER_MAX_BYTES,
     slowConsumerMs: config.SLOW_CONSUMER_MS,
     welcomeTimeoutMs: config.WELCOME_TIMEOUT_MS,
+    minuteMs: config.MINUTE_MS,
   };
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_PAYLOAD_BYTES });

@@ -7,6 +7,7 @@ import {
   clientAddressEnv,
   joinTicketEnv,
   loadServiceConfig,
+  minuteEnv,
   portVar,
   type ServiceEnv,
 } from '@pulse/runtime';
@@ -21,6 +22,7 @@ export const DEFAULT_RATING_BATCH_WINDOW_MS = 25;
 const GatewayEnv = {
   ...joinTicketEnv,
   ...clientAddressEnv,
+  ...minuteEnv,
   GATEWAY_PORT: portVar.default(8080),
   GATEWAY_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /**

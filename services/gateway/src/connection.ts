@@ -9,6 +9,7 @@ import {
   parseClientFrame,
   participantMsgId,
   type ParticipantMessage,
+  type BoardFrame,
   type JoinTicketClaims,
   type NatsNames,
   type RatingFrame,
@@ -30,6 +31,7 @@ import type { Publisher } from './publisher.js';
 import type { RatingBatches } from './rating-batches.js';
 import { RankDelivery } from './rank-delivery.js';
 import { RankLatency } from './rank-latency.js';
+import { PersonalParts } from './personal-parts.js';
 import { RatingOrder } from './rating-order.js';
 import { revokesTicket } from './revocation.js';
 import {
@@ -56,6 +58,8 @@ export interface ConnectionDeps {
   slowConsumerMs: number;
   /** A socket not welcomed this long after the upgrade is closed with 1012 (a dependency is slow). */
   welcomeTimeoutMs: number;
+  /** The engine's minute (MINUTE_MS): a personal best's pace is read per elapsed minute (issue 16). */
+  minuteMs: number;
 }
 
 /**
@@ -90,6 +94,8 @@ export class Connection implements SessionClient {
   private readonly latency = new RankLatency();
   private readonly observeLatency = (seconds: number) => this.deps.metrics.ratingToRank.observe(seconds);
   private welcomeTimer: NodeJS.Timeout | null = null;
+  /** Personal best pace and main board of this socket's rank frames (issue 16). */
+  private readonly personal: PersonalParts;
 
   constructor(
     private readonly ws: WebSocket,
@@ -97,6 +103,7 @@ export class Connection implements SessionClient {
     private readonly deps: ConnectionDeps,
   ) {
     this.userId = claims.sub;
+    this.personal = new PersonalParts(claims.best, claims.band !== undefined, deps.minuteMs);
     this.log = deps.logger.child({ sessionId: claims.sid, userId: claims.sub });
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.onClose());
@@ -292,7 +299,21 @@ export class Connection implements SessionClient {
     const parsed = parseClientFrame(toBuffer(data));
     if (!parsed.ok) return this.reject(new InvalidMessage(parsed.error.message));
     if (parsed.frame.type === 'ping') return this.send('{"type":"pong"}');
+    if (parsed.frame.type === 'board') return this.chooseBoard(parsed.frame);
     this.handleRating(parsed.frame);
+  }
+
+  /** The main board of this socket's next rank frames; a board the trainee is not on is refused. */
+  private chooseBoard(frame: BoardFrame): void {
+    try {
+      this.personal.choose(frame.main);
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  personalPart(followingPart: string, startedAt: string | null, atMs: number): string {
+    return this.personal.part(followingPart, startedAt, atMs);
   }
 
   private orderRatings(): RatingOrder {

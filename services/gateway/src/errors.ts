@@ -39,6 +39,16 @@ export class RateLimited extends GatewayError {
   }
 }
 
+/** A `board` frame chose a board the trainee is not on in this class (issue 16); the choice is unchanged. */
+export class BoardUnavailable extends GatewayError {
+  readonly code = ErrorCode.BOARD_UNAVAILABLE;
+  constructor(main: string) {
+    super(
+      `no ${main} board for you in this class: opt in to age-band boards with a birth year, then join again`,
+    );
+  }
+}
+
 /** The publish queue of this gateway is full: the rating was not sent to JetStream. */
 export class PublishQueueFull extends GatewayError {
   readonly code = ErrorCode.UNAVAILABLE;

@@ -13,6 +13,7 @@ import { endedFrame, type EndBarriers, type EndingClient } from './end-barrier.j
 import type { FollowSets } from './follow-sets.js';
 import { followingBoard, type Standing } from './following-board.js';
 import { fanOutRanks, type RankReceiver } from './fanout.js';
+import { ownParts, type PersonalClient } from './personal-parts.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceBoard } from './presence.js';
 import { readRankSnapshot } from './rank-snapshot.js';
@@ -21,7 +22,7 @@ import { revokesTicket } from './revocation.js';
 import { applyEvent, initialView, type SessionView } from './session-state.js';
 
 /** What a session needs from one of its local clients. */
-export interface SessionClient extends RankReceiver, EndingClient {
+export interface SessionClient extends RankReceiver, EndingClient, PersonalClient {
   readonly userId: string;
   /** The trainee's display name (their entry on a following board). */
   readonly name: string;
@@ -249,7 +250,8 @@ export class LocalSession {
     fanOutRanks(
       snapshot,
       (userId) => this.byUser.get(userId),
-      (userId) => this.followingPart(userId),
+      (userId) =>
+        ownParts(this.byUser.get(userId), this.followingPart(userId), this.view.startedAt, snapshot.at),
     );
   }
 

@@ -146,6 +146,8 @@ export interface TicketFor {
   userId?: string;
   name?: string;
   startsAt?: string;
+  /** Further claims (issue 16: `band`, `best`). */
+  claims?: Record<string, unknown>;
 }
 
 export function signTicket(t: TicketFor, options: jwt.SignOptions = {}, secret = SECRET): string {
@@ -156,6 +158,7 @@ export function signTicket(t: TicketFor, options: jwt.SignOptions = {}, secret =
     name: t.name ?? 'Ana',
     weightKg: 70,
     startsAt: t.startsAt ?? new Date(Date.now() + 60_000).toISOString(),
+    ...t.claims,
   };
   return jwt.sign(claims, secret, {
     algorithm: JOIN_TICKET.algorithm,

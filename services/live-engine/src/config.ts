@@ -1,14 +1,21 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CLICKHOUSE_DB_PATTERN, SCORE_ALLOWANCE } from '@pulse/contracts';
-import { intVar, loadServiceConfig, portVar, type ServiceEnv } from '@pulse/runtime';
+import {
+  DEFAULT_MINUTE_MS,
+  intVar,
+  loadServiceConfig,
+  minuteEnv,
+  portVar,
+  type ServiceEnv,
+} from '@pulse/runtime';
 import { DEFAULT_CHECKPOINTS_MAX_BYTES } from './nats/checkpoint-store.js';
 import { DEFAULT_BUCKET_MAX_BYTES } from './nats/lease-ownership.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './session/partition-checkpoints.js';
 
 export const DEFAULT_ENGINE_PORT = 8090;
 export const DEFAULT_RANK_TICK_MS = 100;
-export const DEFAULT_MINUTE_MS = 60_000;
+export { DEFAULT_MINUTE_MS };
 export const DEFAULT_RESULTS_FLUSH_MS = 5_000;
 export const DEFAULT_CH_BATCH_MAX_ROWS = 10_000;
 /**
@@ -41,7 +48,7 @@ const EngineEnv = {
   /** Production: the cluster whose replicas each hold every table (ON CLUSTER, Replicated*MergeTree). */
   CLICKHOUSE_CLUSTER: z.union([z.literal(''), z.string().regex(CLICKHOUSE_DB_PATTERN)]).default(''),
   RANK_TICK_MS: positiveInt.default(DEFAULT_RANK_TICK_MS),
-  MINUTE_MS: positiveInt.default(DEFAULT_MINUTE_MS),
+  ...minuteEnv,
   RESULTS_FLUSH_MS: positiveInt.default(DEFAULT_RESULTS_FLUSH_MS),
   CH_BATCH_MAX_ROWS: positiveInt.default(DEFAULT_CH_BATCH_MAX_ROWS),
   CH_FLUSH_MS: positiveInt.default(DEFAULT_CH_FLUSH_MS),

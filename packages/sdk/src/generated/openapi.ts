@@ -437,7 +437,7 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNAVAILABLE" | "INTERNAL" | "RESULTS_PENDING" | "INVALID_MESSAGE" | "NOT_LIVE";
+                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNAVAILABLE" | "INTERNAL" | "RESULTS_PENDING" | "INVALID_MESSAGE" | "NOT_LIVE" | "BOARD_UNAVAILABLE";
                 message: string;
                 details?: unknown;
             };
@@ -555,6 +555,18 @@ export interface components {
             items: components["schemas"]["LeaderboardEntry"][];
             nextCursor: string | null;
         };
+        /** @description Issue 16: the place on the age band’s board of the class (only those who opted in at join), null when the trainee was on none. */
+        MyBand: {
+            /** @description the age band (contracts AGE_BANDS) */
+            id: string;
+            rank: number;
+            participants: number;
+        } | null;
+        /** @description Issue 16: the place among the trainee and the people they followed when the results froze (moments after the end) who were in the class; null when none of them was. Frozen with the results: a later follow does not change it. */
+        MyFollowing: {
+            rank: number;
+            participants: number;
+        } | null;
         SessionResults: {
             session: components["schemas"]["SessionSnapshot"];
             final: boolean;
@@ -570,6 +582,10 @@ export interface components {
                     maxEnergy: number;
                     samples: number;
                 }[];
+                band?: components["schemas"]["MyBand"];
+                following?: components["schemas"]["MyFollowing"];
+                /** @description Issue 16: the score beat every earlier class of the same type whose results froze before (a first class of a type is a personal best). */
+                personalBest?: boolean;
             };
         };
         HistoryEntry: {
@@ -579,6 +595,10 @@ export interface components {
             score: number | null;
             calories: number | null;
             avgEnergy: number | null;
+            band: components["schemas"]["MyBand"];
+            following: components["schemas"]["MyFollowing"];
+            /** @description Issue 16: the score beat every earlier class of the same type whose results froze before (a first class of a type is a personal best). */
+            personalBest: boolean;
         };
         HistoryPage: {
             items: components["schemas"]["HistoryEntry"][];

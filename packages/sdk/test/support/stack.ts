@@ -12,7 +12,8 @@ export const startStack = (): Promise<LocalStack> =>
     env: {
       'live-engine': { MINUTE_MS: '2000', RANK_TICK_MS: '100', RESULTS_FLUSH_MS: '500' },
       // A small door bucket, so a burst gets RATE_LIMITED with resendFrom well within the score allowance.
-      gateway: { RATING_RATE_PER_SEC: '10', RATING_BURST: '20' },
+      // MINUTE_MS as the engine's: the gateway reads personal bests' curves in its minutes (issue 16).
+      gateway: { MINUTE_MS: '2000', RATING_RATE_PER_SEC: '10', RATING_BURST: '20' },
       // Tickets expire quickly, so reconnects after a gateway restart exercise the 4401 renewal too.
       // Limits apply to loopback too, so a test can meet a 429 with Retry-After.
       api: { JOIN_TICKET_TTL_SEC: '4', ADDRESS_LIMIT_EXEMPT: '', LOGIN_MAX_PER_ACCOUNT: '3' },

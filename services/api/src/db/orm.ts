@@ -17,6 +17,7 @@ import { Migration20261230000100_outbox_registration_events } from './migrations
 import { Migration20261231000000_frozen_results } from './migrations/Migration20261231000000_frozen_results.js';
 import { Migration20261231000100_profiles_follows } from './migrations/Migration20261231000100_profiles_follows.js';
 import { Migration20261231000200_outbox_follows } from './migrations/Migration20261231000200_outbox_follows.js';
+import { Migration20261231000300_personal_boards_results } from './migrations/Migration20261231000300_personal_boards_results.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent, Follow];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
@@ -31,6 +32,10 @@ export const MIGRATIONS = [
   { name: 'Migration20261231000000_frozen_results', class: Migration20261231000000_frozen_results },
   { name: 'Migration20261231000100_profiles_follows', class: Migration20261231000100_profiles_follows },
   { name: 'Migration20261231000200_outbox_follows', class: Migration20261231000200_outbox_follows },
+  {
+    name: 'Migration20261231000300_personal_boards_results',
+    class: Migration20261231000300_personal_boards_results,
+  },
 ];
 
 export interface DatabaseOptions {

@@ -1,6 +1,6 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { clickhouseSchema } from '@pulse/contracts';
+import { addColumnStatements, addedColumnsQuery, clickhouseSchema } from '@pulse/contracts';
 
 export type { ClickHouseClient };
 
@@ -17,11 +17,17 @@ export const openClickHouse = (url: string): ClickHouseClient =>
     log: { level: ClickHouseLogLevel.OFF },
   });
 
-/** Applies the engine's documented storage schema (idempotent) so the reader's tables exist. */
+/**
+ * Applies the engine's documented storage schema (idempotent) so the reader's tables exist, with the columns
+ * added since (issue 16: the freeze reads them even before an engine of that version started).
+ */
 export async function applyClickHouseSchema(
   client: ClickHouseClient,
   db: string,
   cluster = '',
 ): Promise<void> {
   for (const query of clickhouseSchema(db, cluster)) await client.command({ query });
+  const rs = await client.query({ query: addedColumnsQuery(db), format: 'JSONEachRow' });
+  const existing = await rs.json<{ table: string; name: string }>();
+  for (const query of addColumnStatements(db, existing, cluster)) await client.command({ query });
 }

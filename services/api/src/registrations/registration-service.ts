@@ -3,6 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ageBandOf, type AgeBand, type LiveState } from '@pulse/contracts';
 import { User } from '../accounts/user.entity.js';
 import { Forbidden, NotFound } from '../errors.js';
+import { personalBestOf } from '../results/personal-best.js';
 import { recordRegistrationEvent } from '../outbox/outbox.js';
 import type { OutboxSignal } from '../outbox/outbox.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
@@ -105,7 +106,10 @@ export class RegistrationService {
       );
     }
     assertAllowed(session, 'join');
-    const trainee = await em.findOneOrFail(User, traineeId);
+    const [trainee, best] = await Promise.all([
+      em.findOneOrFail(User, traineeId),
+      personalBestOf(em, traineeId, session.type),
+    ]);
     await em.nativeUpdate(Registration, { id: mine.id, joinedAt: null }, { joinedAt: new Date() });
     const snapshot = sessionSnapshot(session);
     const ticket = this.tickets.sign({
@@ -116,6 +120,7 @@ export class RegistrationService {
       weightKg: trainee.weightKg ?? DEFAULT_WEIGHT_KG,
       startsAt: snapshot.startsAt,
       ...boardBand(trainee, snapshot.startsAt),
+      ...(best === undefined ? {} : { best }),
     });
     return {
       state: session.status === 'live' ? 'live' : 'waiting',

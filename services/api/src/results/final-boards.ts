@@ -4,8 +4,12 @@ import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { clickhouseRows } from './clickhouse-rows.js';
 import { sqlUuid } from './sql.js';
 
-/** One minute as stored in `session_result.minutes`: [minute, avgEnergy, maxEnergy, samples]. */
-export type MinuteTuple = [number, number, number, number];
+/**
+ * One minute as stored in `session_result.minutes`: [minute, avgEnergy, maxEnergy, samples, sumCenti]. The
+ * fifth, the exact sum of the minute's energies in hundredths (issue 16), is missing in sessions frozen before
+ * it was stored.
+ */
+export type MinuteTuple = [number, number, number, number, number?];
 
 /** The columns of the storage contract's rows that the freeze reads (UInt8 `final` arrives as a number). */
 type StandingRead = Omit<StandingRow, 'participants' | 'version' | 'final'> & { final: number };
@@ -22,6 +26,14 @@ export interface BoardRow {
   avg_energy: number;
   samples: number;
   minutes: MinuteTuple[];
+  /** The age band the participant was on the band boards under, null when on none (issue 16). */
+  band: string | null;
+  /** Set by the freeze once computed (PersonalRow). */
+  band_rank?: number | null;
+  band_participants?: number | null;
+  following_rank?: number | null;
+  following_participants?: number | null;
+  personal_best?: boolean | null;
 }
 
 /**
@@ -57,13 +69,13 @@ export class FinalBoards {
     const [standings, minutes] = await Promise.all([
       clickhouseRows<StandingRead>(
         this.clickhouse,
-        `SELECT session_id, user_id, name, rank, score, calories, avg_energy, samples, final
+        `SELECT session_id, user_id, name, rank, score, calories, avg_energy, samples, final, band
          FROM ${t(ClickHouseTable.STANDINGS)} FINAL WHERE session_id IN (${inList})
          ORDER BY session_id, rank`,
       ),
       clickhouseRows<MinuteRead>(
         this.clickhouse,
-        `SELECT session_id, user_id, minute, avg_energy, max_energy, samples
+        `SELECT session_id, user_id, minute, avg_energy, max_energy, samples, sum_centi
          FROM ${t(ClickHouseTable.MINUTES)} FINAL WHERE session_id IN (${inList})
          ORDER BY session_id, user_id, minute`,
       ),
@@ -73,7 +85,13 @@ export class FinalBoards {
       const key = `${m.session_id}/${m.user_id}`;
       let list = minutesOf.get(key);
       if (list === undefined) minutesOf.set(key, (list = []));
-      list.push([Number(m.minute), Number(m.avg_energy), Number(m.max_energy), Number(m.samples)]);
+      list.push([
+        Number(m.minute),
+        Number(m.avg_energy),
+        Number(m.max_energy),
+        Number(m.samples),
+        Number(m.sum_centi),
+      ]);
     }
     const bySession = new Map<string, StandingRead[]>();
     for (const s of standings) {
@@ -105,6 +123,7 @@ export class FinalBoards {
           avg_energy: Number(s.avg_energy),
           samples: Number(s.samples),
           minutes: minutesOf.get(`${s.session_id}/${s.user_id}`) ?? [],
+          band: s.band === '' ? null : s.band,
         })),
       );
     }

@@ -4,10 +4,11 @@ import type { SessionSnapshot } from '@pulse/contracts';
 import type { Page } from '../pagination.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { MinuteTuple } from './final-boards.js';
+import { personalBoardsOf, type PersonalNumbers } from './personal-view.js';
 import type { LeaderboardEntry, MyResult, ResultsPage } from './results-view.js';
 
 /** Bumped when the shape of a results body changes, so clients' stored ETags stop matching. */
-const BODY_FORMAT = 1;
+const BODY_FORMAT = 2;
 /** Frozen sessions kept in memory (a few hundred bytes each). */
 export const FROZEN_SESSIONS_CACHED = 10_000;
 /** Board pages kept in memory (up to 100 entries of ~200 bytes each: at most ~40 MB). */
@@ -201,8 +202,9 @@ export class FrozenResults {
   }
 }
 
-const MEMBER_COLUMNS = 'user_id, rank, score, calories, avg_energy, minutes';
-export interface MemberRow {
+const MEMBER_COLUMNS = `user_id, rank, score, calories, avg_energy, minutes, band, band_rank, band_participants,
+  following_rank, following_participants, personal_best`;
+export interface MemberRow extends PersonalNumbers {
   user_id: string;
   rank: number | null;
   score: number;
@@ -230,5 +232,6 @@ function myResult(row: MemberRow): MyResult | null {
       maxEnergy,
       samples,
     })),
+    ...personalBoardsOf(row),
   };
 }

@@ -6,6 +6,8 @@ import type { PreparedStatement } from '../db/prepared.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import type { Page } from '../pagination.js';
 import { INSTANT_RANGE_MESSAGE, isStorableInstant } from '../timestamps.js';
+import { personalBoardsOf, type PersonalNumbers } from './personal-view.js';
+import type { MyBand, MyFollowing } from './results-view.js';
 
 export interface HistoryEntry {
   session: SessionSnapshot;
@@ -14,6 +16,10 @@ export interface HistoryEntry {
   score: number | null;
   calories: number | null;
   avgEnergy: number | null;
+  /** Issue 16: the age band's board, the board of the people followed, a personal best (frozen). */
+  band: MyBand | null;
+  following: MyFollowing | null;
+  personalBest: boolean;
 }
 const HistoryCursor = z.object({
   // Year 0000 and the like are valid ISO strings but not PostgreSQL instants: a 400, never a 500 (issue 11).
@@ -21,7 +27,7 @@ const HistoryCursor = z.object({
   id: z.string().uuid(),
 });
 
-interface HistoryRow {
+interface HistoryRow extends PersonalNumbers {
   session_id: string;
   ended_at: Date;
   rank: number | null;
@@ -33,7 +39,8 @@ interface HistoryRow {
 }
 
 const PAGE = (after: string, limit: string) =>
-  `select r.session_id, r.ended_at, r.rank, r.score, r.calories, r.avg_energy, f.participants, f.session
+  `select r.session_id, r.ended_at, r.rank, r.score, r.calories, r.avg_energy, f.participants, f.session,
+     r.band, r.band_rank, r.band_participants, r.following_rank, r.following_participants, r.personal_best
    from session_result r join session_result_freeze f on f.session_id = r.session_id
    where r.user_id = $1::uuid ${after}
    order by r.ended_at desc, r.session_id desc limit ${limit}`;
@@ -71,6 +78,7 @@ export class HistoryService {
           score: r.score,
           calories: r.calories,
           avgEnergy: r.avg_energy,
+          ...personalBoardsOf(r),
         };
       }),
       nextCursor:

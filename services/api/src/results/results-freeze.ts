@@ -6,6 +6,7 @@ import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import { FinalBoards } from './final-boards.js';
+import { storePersonalBoards } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
 
 /** `frozen`: the rows are in PostgreSQL; `pending`: ClickHouse is not final yet; `not-ended`: nothing to do. */
@@ -175,12 +176,12 @@ export class ResultsFreezer {
         await executeBound(
           tx,
           `insert into session_result
-             (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at)
+             (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at, band)
            select x.session_id, x.user_id, x.rank, x.name, x.score, x.calories, x.avg_energy, x.samples,
-             x.minutes, x.ended_at
+             x.minutes, x.ended_at, x.band
            from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer, name text,
              score float8, calories float8, avg_energy float8, samples integer, minutes jsonb,
-             ended_at timestamptz)
+             ended_at timestamptz, band text)
            on conflict do nothing`,
           [JSON.stringify(rows)],
         );
@@ -195,6 +196,14 @@ export class ResultsFreezer {
          on conflict do nothing`,
         [JSON.stringify(claimed.map((s) => s.id))],
       );
+      const personal = await storePersonalBoards(
+        tx,
+        claimed.map((s) => s.id),
+      );
+      // The replica that froze serves its first requests from these rows: give them the frozen numbers too.
+      const byMember = new Map(personal.map((p) => [`${p.session_id}/${p.user_id}`, p]));
+      for (const s of claimed)
+        for (const row of boards.get(s.id)!) Object.assign(row, byMember.get(`${s.id}/${row.user_id}`));
       return claimed.map((session) => ({ session, frozenAt: frozenAt.get(session.id)! }));
     });
   }

@@ -39,6 +39,32 @@ const Minute = z.object({
   maxEnergy: z.number(),
   samples: z.number().int(),
 });
+const MyBand = z
+  .object({
+    id: z.string().openapi({ description: 'the age band (contracts AGE_BANDS)' }),
+    rank: z.number().int(),
+    participants: z.number().int(),
+  })
+  .nullable()
+  .openapi('MyBand', {
+    description:
+      'Issue 16: the place on the age band’s board of the class (only those who opted in at join), null when ' +
+      'the trainee was on none.',
+  });
+const MyFollowing = z
+  .object({ rank: z.number().int(), participants: z.number().int() })
+  .nullable()
+  .openapi('MyFollowing', {
+    description:
+      'Issue 16: the place among the trainee and the people they followed when the results froze (moments after ' +
+      'the end) who were in the class; null when none of them was. Frozen with the results: a later follow ' +
+      'does not change it.',
+  });
+const PersonalBest = z.boolean().openapi({
+  description:
+    'Issue 16: the score beat every earlier class of the same type whose results froze before (a first class of ' +
+    'a type is a personal best).',
+});
 const Results = z
   .object({
     session: SessionSnapshot,
@@ -51,6 +77,9 @@ const Results = z
         calories: z.number(),
         avgEnergy: z.number(),
         minutes: z.array(Minute),
+        band: MyBand.optional(),
+        following: MyFollowing.optional(),
+        personalBest: PersonalBest.optional(),
       })
       .optional(),
   })
@@ -63,6 +92,9 @@ const HistoryEntry = z
     score: z.number().nullable(),
     calories: z.number().nullable(),
     avgEnergy: z.number().nullable(),
+    band: MyBand,
+    following: MyFollowing,
+    personalBest: PersonalBest,
   })
   .openapi('HistoryEntry');
 

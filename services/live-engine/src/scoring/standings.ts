@@ -292,6 +292,7 @@ export class SessionStandings {
         samples: p!.samples,
         final,
         version,
+        band: p!.band >= 0 ? (AGE_BANDS[p!.band]?.id ?? '') : '',
       });
     });
     return rows;
@@ -309,6 +310,7 @@ export class SessionStandings {
         max_energy: b.maxCenti / 100,
         samples: b.samples,
         version,
+        sum_centi: b.sumCenti,
       });
     }
     this.dirtyMinutes = new Map();

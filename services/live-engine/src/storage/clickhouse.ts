@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
   ClickHouseTable,
+  addColumnStatements,
+  addedColumnsQuery,
   clickhouseSchema,
   type MinuteRow,
   type RatingRow,
@@ -22,6 +24,12 @@ export class ClickHouseStore {
 
   async applySchema(): Promise<void> {
     for (const statement of clickhouseSchema(this.db, this.cluster))
+      await this.run('schema', () => this.client.command({ query: statement }));
+    const existing = await this.run('schema', async () => {
+      const rs = await this.client.query({ query: addedColumnsQuery(this.db), format: 'JSONEachRow' });
+      return rs.json<{ table: string; name: string }>();
+    });
+    for (const statement of addColumnStatements(this.db, existing, this.cluster))
       await this.run('schema', () => this.client.command({ query: statement }));
   }
 
