@@ -37,7 +37,9 @@ for (const [name, after] of later) {
   rows.push({ name, count: after.count - before.count, bytes: after.bytes - before.bytes });
 }
 const total = (m) => [...m.values()].reduce((s, e) => s + e.bytes, 0);
-console.log(`self size: ${(total(earlier) / 1048576).toFixed(1)} MB → ${(total(later) / 1048576).toFixed(1)} MB`);
+console.log(
+  `self size: ${(total(earlier) / 1048576).toFixed(1)} MB → ${(total(later) / 1048576).toFixed(1)} MB`,
+);
 console.log('| grew by (KB) | objects | constructor |\n|---|---|---|');
 for (const r of rows.sort((a, b) => b.bytes - a.bytes).slice(0, Number(topArg ?? 25))) {
   console.log(`| ${(r.bytes / 1024).toFixed(1)} | ${r.count} | ${r.name.replace(/\|/g, '\\|')} |`);
