@@ -18,6 +18,7 @@ import { Migration20261231000000_frozen_results } from './migrations/Migration20
 import { Migration20261231000100_profiles_follows } from './migrations/Migration20261231000100_profiles_follows.js';
 import { Migration20261231000200_outbox_follows } from './migrations/Migration20261231000200_outbox_follows.js';
 import { Migration20261231000300_personal_boards_results } from './migrations/Migration20261231000300_personal_boards_results.js';
+import { Migration20261231000400_personal_best_index } from './migrations/Migration20261231000400_personal_best_index.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent, Follow];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
@@ -36,6 +37,7 @@ export const MIGRATIONS = [
     name: 'Migration20261231000300_personal_boards_results',
     class: Migration20261231000300_personal_boards_results,
   },
+  { name: 'Migration20261231000400_personal_best_index', class: Migration20261231000400_personal_best_index },
 ];
 
 export interface DatabaseOptions {

@@ -6,7 +6,7 @@ import type { MinuteTuple } from './final-boards.js';
 /**
  * The trainee's best finished score of a session type with its per-minute curve (issue 16), for the join
  * ticket: the highest frozen score of that type (the earliest of equal ones), or undefined before a first
- * finished class. One range scan of the trainee's frozen rows (`session_result_history_index`).
+ * finished class. The first entry of `session_result_best_index` for (trainee, type): one index lookup.
  */
 export async function personalBestOf(
   em: EntityManager,
@@ -16,8 +16,8 @@ export async function personalBestOf(
   const [row] = await executeBound<{ session_id: string; score: number; minutes: MinuteTuple[] }>(
     em,
     `select r.session_id, r.score, r.minutes
-     from session_result r join workout_session s on s.id = r.session_id
-     where r.user_id = ? and s.type = ? and r.score is not null
+     from session_result r
+     where r.user_id = ? and r.session_type = ? and r.score is not null
      order by r.score desc, r.ended_at, r.session_id limit 1`,
     [traineeId, type],
   );

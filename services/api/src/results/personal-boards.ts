@@ -62,8 +62,8 @@ export async function storePersonalBoards(tx: EntityManager, sessionIds: string[
      best as (
        select p.session_id, p.user_id,
          p.score > coalesce((
-           select max(o.score) from session_result o join workout_session os on os.id = o.session_id
-           where o.user_id = p.user_id and os.type = p.type and o.score is not null
+           select max(o.score) from session_result o
+           where o.user_id = p.user_id and o.session_type = p.type and o.score is not null
              and o.session_id <> p.session_id
              and (o.session_id not in (select session_id from batch)
                or (o.ended_at, o.session_id) < (p.ended_at, p.session_id))

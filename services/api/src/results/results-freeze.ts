@@ -176,20 +176,22 @@ export class ResultsFreezer {
         await executeBound(
           tx,
           `insert into session_result
-             (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at, band)
+             (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at, band,
+              session_type)
            select x.session_id, x.user_id, x.rank, x.name, x.score, x.calories, x.avg_energy, x.samples,
-             x.minutes, x.ended_at, x.band
+             x.minutes, x.ended_at, x.band, s.type
            from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer, name text,
              score float8, calories float8, avg_energy float8, samples integer, minutes jsonb,
              ended_at timestamptz, band text)
+           join workout_session s on s.id = x.session_id
            on conflict do nothing`,
           [JSON.stringify(rows)],
         );
       // Trainees who joined but never reached the board still have the session in their history.
       await executeBound(
         tx,
-        `insert into session_result (session_id, user_id, name, ended_at)
-         select r.session_id, r.trainee_id, u.name, s.ended_at
+        `insert into session_result (session_id, user_id, name, ended_at, session_type)
+         select r.session_id, r.trainee_id, u.name, s.ended_at, s.type
          from registration r join app_user u on u.id = r.trainee_id join workout_session s on s.id = r.session_id
          where r.session_id in (select value::uuid from json_array_elements_text(?::json))
            and r.joined_at is not null

@@ -251,6 +251,44 @@ describe('personal boards in results and history, personal bests in tickets (iss
     expect(third.claims.get(ann.id)!.best!.sid).to.equal(first.id);
   });
 
+  it('finds a best with one lookup of session_result_best_index, also among 1,000 classes (no sort, no join)', async () => {
+    const type = 'pb-heavy';
+    // 1,000 frozen rows of one trainee, half of them of the type, written as the freeze writes them.
+    await api.orm.em.fork().execute(
+      `with s as (
+         insert into workout_session (id, trainer_id, title, type, starts_at, duration_minutes, capacity, status,
+           created_at, ended_at)
+         select gen_random_uuid(), ?, 'heavy ' || i, case when i % 2 = 0 then ? else 'pb-heavy-other' end,
+           now() - (i || ' hours')::interval, 30, 10, 'ended', now(), now() - (i || ' hours')::interval
+         from generate_series(1, 1000) as i
+         returning id, type, ended_at)
+       insert into session_result (session_id, user_id, rank, name, score, minutes, ended_at, session_type)
+       select s.id, ?, 1, 'Dee', (abs(hashtext(s.id::text)) % 100000) / 100.0, '[]'::jsonb, s.ended_at, s.type
+       from s`,
+      [coach.id, type, dee.id],
+    );
+    const expected = await api.orm.em.fork().execute(
+      `select r.session_id, r.score from session_result r join workout_session s on s.id = r.session_id
+       where r.user_id = ? and s.type = ? and r.score is not null
+       order by r.score desc, r.ended_at, r.session_id limit 1`,
+      [dee.id, type],
+    );
+    const { claims } = await classOf(type, [dee]);
+    expect(claims.get(dee.id)!.best).to.include({ sid: expected[0].session_id, score: expected[0].score });
+    await api.orm.em.fork().execute('analyze session_result');
+    const plan = (
+      await api.orm.em.fork().execute(
+        `explain select r.session_id, r.score, r.minutes from session_result r
+         where r.user_id = '${dee.id}' and r.session_type = '${type}' and r.score is not null
+         order by r.score desc, r.ended_at, r.session_id limit 1`,
+      )
+    )
+      .map((p: Record<string, string>) => p['QUERY PLAN'])
+      .join('\n');
+    expect(plan).to.match(/Index Scan using session_result_best_index/);
+    expect(plan).to.not.match(/Sort|Join|Nested Loop/);
+  });
+
   it('keeps a frozen answer and its ETag when follows change after the class', async () => {
     const { id, claims } = await classOf('pb-spin', [ann, cid, dee]);
     const { results } = await freeze(
