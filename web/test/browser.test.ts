@@ -7,7 +7,7 @@ import axe from 'axe-core';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { LocalStack, REPO_ROOT, waitFor } from '@pulse/benchmarks';
-import { PulseClient } from '@pulse/sdk';
+import { PulseClient, unwrap } from '@pulse/sdk';
 
 /** Debian's chromium (installed by .ci/run); CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -128,6 +128,21 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
     await audit(trainer.page, 'trainer session (scheduled)');
 
     const riders = [await person('trainee', 'Ada Web'), await person('trainee', 'Bo Web')];
+    // Personal boards (issue 16): both opt in to the 35-44 board, Bo follows Ada (no screen for it in the app).
+    const apis = await Promise.all(
+      riders.map(async (rider) => {
+        const client = new PulseClient({ baseUrl: stack.apiUrl });
+        await client.login(rider.email, PASSWORD);
+        await unwrap(
+          client.api.PATCH('/v1/me', {
+            body: { birthYear: new Date().getUTCFullYear() - 40, showOnBoards: true },
+          }),
+        );
+        return client;
+      }),
+    );
+    const ada = await apis[0].me();
+    await unwrap(apis[1].api.PUT('/v1/users/{id}/follow', { params: { path: { id: ada.id } } }));
     for (const [i, rider] of riders.entries()) {
       await rider.page.waitForSelector(`a[href="#/session/${sessionId}"]`);
       if (i === 0) await audit(rider.page, 'trainee upcoming');
@@ -153,6 +168,10 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
     await waitText(riders[1].page, 'my-score', String(40 * readings));
     await waitText(riders[0].page, 'my-rank', '1 / 2');
     await waitText(riders[1].page, 'my-rank', '2 / 2');
+    await waitText(riders[0].page, 'band-rank', '1 / 2');
+    await waitText(riders[1].page, 'band-rank', '2 / 2');
+    await waitText(riders[1].page, 'following-rank', '2 / 2');
+    expect(await riders[0].page.$('[data-testid="following-rank"]')).to.equal(null);
     await audit(riders[0].page, 'trainee live');
     await shot(riders[0].page, 'trainee-live');
     await waitText(trainer.page, 'participants', '2');
@@ -185,6 +204,9 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
       await waitText(rider.page, 'result-rank', String(results.me!.rank));
       await waitText(rider.page, 'result-score', String(results.me!.score));
       expect(Number(await text(rider.page, 'result-calories'))).to.equal(Math.round(results.me!.calories));
+      // A first class of its type is a personal best.
+      expect(results.me!.personalBest).to.equal(true);
+      await waitText(rider.page, 'personal-best', 'New personal best');
     }
     await riders[0].page.waitForSelector('[data-testid="minutes-chart"]');
     await audit(riders[0].page, 'trainee results');

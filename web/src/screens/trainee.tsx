@@ -163,6 +163,24 @@ function LiveView({ id, user, onChange, onEnd }: LiveViewProps) {
               <dt>Readings sent</dt>
               <dd data-testid="sent">{sent}</dd>
             </div>
+            {rank?.band && (
+              <div>
+                <dt>Age band {rank.band.id}</dt>
+                <dd data-testid="band-rank">{`${rank.band.rank} / ${rank.band.participants}`}</dd>
+              </div>
+            )}
+            {rank?.following && (
+              <div>
+                <dt>Among people you follow</dt>
+                <dd data-testid="following-rank">{`${rank.following.rank} / ${rank.following.participants}`}</dd>
+              </div>
+            )}
+            {rank?.best?.atMinute !== undefined && (
+              <div>
+                <dt>Your best, at this minute</dt>
+                <dd data-testid="best-pace">{Math.round(rank.best.atMinute * 100) / 100}</dd>
+              </div>
+            )}
           </dl>
           <div class="energy">
             <label>
@@ -218,6 +236,24 @@ function MyResults({ id }: { id: string }) {
               <dt>Average energy</dt>
               <dd>{Math.round(me.avgEnergy)}</dd>
             </div>
+            {me.band && (
+              <div>
+                <dt>Age band {me.band.id}</dt>
+                <dd>{`${me.band.rank} / ${me.band.participants}`}</dd>
+              </div>
+            )}
+            {me.following && (
+              <div>
+                <dt>Among people you follow</dt>
+                <dd>{`${me.following.rank} / ${me.following.participants}`}</dd>
+              </div>
+            )}
+            {me.personalBest && (
+              <div>
+                <dt>Personal best</dt>
+                <dd data-testid="personal-best">New personal best</dd>
+              </div>
+            )}
           </dl>
         ) : (
           <p>No results for you yet.</p>
