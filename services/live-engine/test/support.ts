@@ -6,6 +6,7 @@ import {
   clickhouseSchema,
   natsNames,
   participantMsgId,
+  RankSnapshot,
   ratingMsgId,
   type NatsNames,
   type ParticipantMessage,
@@ -155,4 +156,20 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+/** Collects the latest complete full snapshot (all chunks of one tick; deltas skipped) published for a session. */
+export function watchRanks(infra: Infra, sessionId: string) {
+  const latest: { chunks: RankSnapshot[] } = { chunks: [] };
+  let building: RankSnapshot[] = [];
+  const sub = infra.nc.subscribe(infra.names.ranks(sessionId), {
+    callback: (_err, msg) => {
+      const snap = RankSnapshot.parse(msg.json());
+      if (snap.delta === true) return;
+      if (snap.chunk === 0) building = [];
+      building.push(snap);
+      if (building.length === snap.chunks) latest.chunks = building;
+    },
+  });
+  return { latest, stop: () => sub.unsubscribe() };
 }

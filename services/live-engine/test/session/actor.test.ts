@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import {
   LastSeqReply,
-  RankSnapshot,
   encodeRatingBatch,
   partitionOf,
   ratingBatchMsgId,
@@ -19,6 +18,7 @@ import {
   publishEvent,
   publishParticipant,
   publishRatings,
+  watchRanks,
   type Infra,
 } from '../support.js';
 
@@ -35,22 +35,6 @@ function engineFor(infra: Infra): Engine {
     CH_BATCH_MAX_ROWS: '100',
   });
   return buildEngine({ config, nc: infra.nc, clickhouse: infra.ch, log: pino({ level: 'silent' }) });
-}
-
-/** Collects the latest complete full snapshot (all chunks of one tick; deltas skipped) published for a session. */
-function watchRanks(infra: Infra, sessionId: string) {
-  const latest: { chunks: RankSnapshot[] } = { chunks: [] };
-  let building: RankSnapshot[] = [];
-  const sub = infra.nc.subscribe(infra.names.ranks(sessionId), {
-    callback: (_err, msg) => {
-      const snap = RankSnapshot.parse(msg.json());
-      if (snap.delta === true) return;
-      if (snap.chunk === 0) building = [];
-      building.push(snap);
-      if (building.length === snap.chunks) latest.chunks = building;
-    },
-  });
-  return { latest, stop: () => sub.unsubscribe() };
 }
 
 describe('SessionActor (real NATS JetStream and ClickHouse)', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Objm } from '@nats-io/obj';
 import { expect } from 'chai';
-import { partitionOf, RankSnapshot, type RatingMessage } from '@pulse/contracts';
+import { partitionOf, type RatingMessage } from '@pulse/contracts';
 import { pino } from 'pino';
 import { buildEngine, type Engine } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -16,6 +16,7 @@ import {
   publishEvent,
   publishParticipant,
   publishRatings,
+  watchRanks,
   type Infra,
 } from '../support.js';
 
@@ -184,7 +185,7 @@ describe('Partition checkpoints at a takeover (real NATS JetStream and ClickHous
       }
       const b = engineFor(infra, 'engine-b');
       engines.push(b);
-      const ranks = watchFullSnapshots(infra, sessionId);
+      const ranks = watchRanks(infra, sessionId);
       await b.start();
       await countedUpTo(b, 35);
 
@@ -325,19 +326,3 @@ describe('Partition checkpoints and frozen sessions (issue 14)', () => {
     expect(await sessionRow()).to.deep.equal([frozenRow]);
   });
 });
-
-/** The latest complete full snapshot (all chunks of one tick; deltas skipped) published for a session. */
-function watchFullSnapshots(infra: Infra, sessionId: string) {
-  const latest: { chunks: RankSnapshot[] } = { chunks: [] };
-  let building: RankSnapshot[] = [];
-  const sub = infra.nc.subscribe(infra.names.ranks(sessionId), {
-    callback: (_err, msg) => {
-      const snap = RankSnapshot.parse(msg.json());
-      if (snap.delta === true) return;
-      if (snap.chunk === 0) building = [];
-      building.push(snap);
-      if (building.length === snap.chunks) latest.chunks = building;
-    },
-  });
-  return { latest, stop: () => sub.unsubscribe() };
-}
