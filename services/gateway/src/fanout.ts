@@ -12,11 +12,11 @@ export interface RankReceiver {
  * concatenation around them, so the cost per client is a few number-to-string conversions.
  * Returns how many frames were offered.
  */
-export function fanOutRanks(
+export function fanOutRanks<R extends RankReceiver>(
   snapshot: RankSnapshot,
-  receiversOf: (userId: string) => Iterable<RankReceiver> | undefined,
-  /** A user's own extra fields (`,"following":{…}`), or '' (issue 16). */
-  ownPartOf: (userId: string) => string = () => '',
+  receiversOf: (userId: string) => Iterable<R> | undefined,
+  /** A user's own extra fields (`,"following":{…}`), or '' (issue 16), given the receivers just looked up. */
+  ownPartOf: (userId: string, receivers: Iterable<R>) => string = () => '',
 ): number {
   const tail = `,"top":${JSON.stringify(snapshot.top)},"at":"${new Date(snapshot.at).toISOString()}","seq":`;
   const participants = `,"participants":${snapshot.participants},"score":`;
@@ -29,7 +29,7 @@ export function fanOutRanks(
     const band = bandOf === undefined || bandOf[i] < 0 ? undefined : bandParts[bandOf[i]];
     const bandPart =
       band === undefined || bandRanks![i] <= 0 ? '' : `${band.head}${bandRanks![i]}${band.tail}`;
-    const own = ownPartOf(userIds[i]);
+    const own = ownPartOf(userIds[i], receivers);
     const frame = `{"type":"rank","rank":${ranks[i]}${participants}${scores[i]}${tail}${seqs[i]}${bandPart}${own}}`;
     for (const receiver of receivers) {
       receiver.offerRank(frame, seqs[i]);

@@ -70,13 +70,11 @@ export class PersonalParts {
 
 /** The own part of a user's rank frame, from their first local client (one socket per trainee). */
 export function ownParts(
-  clients: Iterable<PersonalClient> | undefined,
+  clients: Iterable<PersonalClient>,
   followingPart: string,
   startedAt: string | null,
   atMs: number,
 ): string {
-  if (clients !== undefined) {
-    for (const client of clients) return followingPart + client.personalPart(followingPart, startedAt, atMs);
-  }
+  for (const client of clients) return followingPart + client.personalPart(followingPart, startedAt, atMs);
   return followingPart;
 }

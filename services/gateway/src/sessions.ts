@@ -250,16 +250,16 @@ export class LocalSession {
     fanOutRanks(
       snapshot,
       (userId) => this.byUser.get(userId),
-      (userId) =>
-        ownParts(this.byUser.get(userId), this.followingPart(userId), this.view.startedAt, snapshot.at),
+      (userId, clients) =>
+        ownParts(clients, this.followingPart(userId, clients), this.view.startedAt, snapshot.at),
     );
   }
 
   /** `,"following":{…}` for a trainee who follows someone in the class, else '' (issue 16). */
-  private followingPart(userId: string): string {
+  private followingPart(userId: string, clients: Iterable<SessionClient>): string {
     const following = this.registry.deps.follows.following(userId);
     if (following.size === 0) return '';
-    const client = this.byUser.get(userId)?.values().next().value;
+    const client = clients[Symbol.iterator]().next().value;
     if (client === undefined) return '';
     const board = followingBoard({ userId, name: client.name }, following, this.standings);
     return board === null ? '' : `,"following":${JSON.stringify(board)}`;
