@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { CloseCode } from '@pulse/contracts';
+import { CloseCode, PresenceBeat } from '@pulse/contracts';
 import { NatsWorld, TestClient, signTicket, type RunningGateway } from './harness.js';
 
 /** The gateway's JSON log lines as they come, and a wait for one that matches. */
@@ -63,6 +63,7 @@ describe('Several gateway processes on one port (GATEWAY_PROCESSES, issue 12)', 
         ...process.env,
         GATEWAY_PROCESSES: '2',
         GATEWAY_PORT: '0',
+        GATEWAY_ID: undefined, // each worker is `<hostname>-<pid>`
         NATS_NAMESPACE: world.names.namespace,
         LOG_LEVEL: 'info',
       },
@@ -78,24 +79,47 @@ describe('Several gateway processes on one port (GATEWAY_PROCESSES, issue 12)', 
       const gw = { url: `ws://127.0.0.1:${port}/v1/live` } as RunningGateway;
       const httpUrl = `http://127.0.0.1:${port}`;
       const sessionId = randomUUID();
-      const clients = Array.from({ length: 4 }, () =>
-        TestClient.open(gw, signTicket({ sessionId, userId: randomUUID() })),
-      );
-      await Promise.all(clients.map((c) => c.next('welcome')));
-      // Connections go to the workers in turn: each holds 2, and any worker's /metrics counts all 4.
+      // Each worker's presence beats say how many of the session's clients it holds.
+      const held = new Map<string, number>();
+      const beats = world.nc.subscribe(world.names.presence(sessionId), {
+        callback: (_err, msg) => {
+          const beat = PresenceBeat.parse(msg.json());
+          held.set(beat.gatewayId, beat.connected);
+        },
+      });
+      // One after the other: the primary hands each new connection to the next worker.
+      const clients: TestClient[] = [];
+      for (let i = 0; i < 4; i++) {
+        const client = TestClient.open(gw, signTicket({ sessionId, userId: randomUUID() }));
+        await client.next('welcome');
+        clients.push(client);
+      }
+      // Any worker's /metrics counts all 4.
       expect(await openConnections(httpUrl)).to.equal(4);
       expect(await openConnections(httpUrl)).to.equal(4);
+      for (const until = Date.now() + 10_000; sum(held) !== 4 && Date.now() < until;) await sleep(50);
+      beats.unsubscribe();
+      expect(sum(held), JSON.stringify([...held])).to.equal(4);
+      expect(
+        [...held.values()].every((n) => n > 0),
+        'both workers hold clients',
+      ).to.equal(true);
 
       const victim = started.find((l) => l.worker === 1)!;
+      const victimId = [...held.keys()].find((id) => id.endsWith(`-${String(victim.pid)}`))!;
+      const victimHeld = held.get(victimId)!;
       const cut: boolean[] = clients.map(() => false);
       clients.forEach((c, i) => void c.closed.then(() => (cut[i] = true)));
       process.kill(Number(victim.pid), 'SIGKILL');
-      // The dead worker's two clients lose their sockets; the other worker's two stay connected.
-      for (const until = Date.now() + 15_000; cut.filter(Boolean).length < 2 && Date.now() < until;) {
+      // The dead worker's clients lose their sockets; the other worker's stay connected.
+      for (
+        const until = Date.now() + 15_000;
+        cut.filter(Boolean).length < victimHeld && Date.now() < until;
+      ) {
         await sleep(50);
       }
       await sleep(300);
-      expect(cut.filter(Boolean)).to.have.length(2);
+      expect(cut.filter(Boolean)).to.have.length(victimHeld);
       const after = await log.until('gateway process listening', 3);
       expect(after.at(-1)).to.include({ worker: 1 });
       expect(after.at(-1)!.pid).to.not.equal(victim.pid);
@@ -129,3 +153,4 @@ describe('Several gateway processes on one port (GATEWAY_PROCESSES, issue 12)', 
 });
 
 const sleep = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
