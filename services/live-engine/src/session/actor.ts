@@ -256,6 +256,8 @@ export class SessionActor {
     // may never have reached ClickHouse: store it (again). A resent seq is stored by the message that counted it.
     const storeCounted = live || group.streamSeq > ackFloor;
     const outcomes = live ? new Map<RatingOutcome, number>() : null;
+    /** When the gateway received the group's first rating (the rating age metric, live groups only). */
+    let receivedAtMs: number | undefined;
     for (const msg of group.entries) {
       if (msg.kind === 'participant') {
         this.standings.join(msg.userId, msg.name, msg.weightKg, msg.band);
@@ -265,6 +267,7 @@ export class SessionActor {
         this.barriers.add(msg.gatewayId);
         continue;
       }
+      receivedAtMs ??= msg.ts;
       const outcome = this.standings.rate(msg.userId, msg.seq, msg.energy, msg.ts);
       outcomes?.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       if (outcome !== 'counted' || !storeCounted) continue;
@@ -283,8 +286,9 @@ export class SessionActor {
       );
     }
     for (const [outcome, n] of outcomes ?? []) this.deps.metrics.ratingsProcessed.inc({ outcome }, n);
-    const first = live ? group.entries.find((e) => e.kind === 'rating') : undefined;
-    if (first !== undefined) this.deps.metrics.ratingAgeSeconds.observe((nowMs - first.ts) / 1000);
+    if (live && receivedAtMs !== undefined) {
+      this.deps.metrics.ratingAgeSeconds.observe((nowMs - receivedAtMs) / 1000);
+    }
     raw.add(null, group.ack, nowMs);
   }
 
