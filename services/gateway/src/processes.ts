@@ -60,7 +60,9 @@ export function runPrimary({ processes, gatewayId, stopDeadlineMs, logger }: Pri
       listened.add(index);
       crashesInARow.set(index, 0);
       logger.info({ worker: index, pid: worker.process.pid }, 'gateway process listening');
-      if (!byIndex.has(index + 1) && index + 1 < processes) fork(index + 1);
+      // Start-up only: a replaced worker's successor already started once (and a dead one has its own restart).
+      const next = index + 1;
+      if (next < processes && !byIndex.has(next) && !listened.has(next)) fork(next);
     });
     worker.on('exit', (code, signal) => {
       byIndex.delete(index);
