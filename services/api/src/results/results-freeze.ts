@@ -6,7 +6,7 @@ import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import { FinalBoards } from './final-boards.js';
-import { storePersonalBoards } from './personal-boards.js';
+import { insertBoards } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
 
 /** `frozen`: the rows are in PostgreSQL; `pending`: ClickHouse is not final yet; `not-ended`: nothing to do. */
@@ -169,24 +169,10 @@ export class ResultsFreezer {
       if (claimed.length === 0) return [];
       const endedAt = new Map(claimed.map((s) => [s.id, s.endedAt!.toISOString()]));
       const rows = claimed.flatMap((s) =>
-        boards.get(s.id)!.map((r) => ({ ...r, ended_at: endedAt.get(s.id) })),
+        boards.get(s.id)!.map((r) => ({ ...r, ended_at: endedAt.get(s.id)! })),
       );
       // Every board as one JSON parameter: one statement and one round trip for 10,000 rows.
-      if (rows.length > 0)
-        await executeBound(
-          tx,
-          `insert into session_result
-             (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at, band,
-              session_type)
-           select x.session_id, x.user_id, x.rank, x.name, x.score, x.calories, x.avg_energy, x.samples,
-             x.minutes, x.ended_at, x.band, s.type
-           from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer, name text,
-             score float8, calories float8, avg_energy float8, samples integer, minutes jsonb,
-             ended_at timestamptz, band text)
-           join workout_session s on s.id = x.session_id
-           on conflict do nothing`,
-          [JSON.stringify(rows)],
-        );
+      const personal = await insertBoards(tx, rows);
       // Trainees who joined but never reached the board still have the session in their history.
       await executeBound(
         tx,
@@ -197,10 +183,6 @@ export class ResultsFreezer {
            and r.joined_at is not null
          on conflict do nothing`,
         [JSON.stringify(claimed.map((s) => s.id))],
-      );
-      const personal = await storePersonalBoards(
-        tx,
-        claimed.map((s) => s.id),
       );
       // The replica that froze serves its first requests from these rows: give them the frozen numbers too.
       const byMember = new Map(personal.map((p) => [`${p.session_id}/${p.user_id}`, p]));

@@ -83,54 +83,75 @@ describe('personal boards in results and history, personal bests in tickets (iss
     return { id: s.id as string, claims };
   }
 
+  /** Final standings in rank order (ties by id), as the engine ranks them. */
+  function orderOf(ratings: Map<TestUser, Ratings>) {
+    return [...ratings.entries()].sort((a, b) => sumOf(b[1]) - sumOf(a[1]) || (a[0].id < b[0].id ? -1 : 1));
+  }
+
   /**
-   * Writes what the engine writes at the end (final standings in rank order with each one's ticket band, exact
-   * per-minute sums), then reads the frozen results of every trainee.
+   * Writes what the engine writes at the end of each class (final standings in rank order with each one's ticket
+   * band, exact per-minute sums), every class in the same three inserts: a freeze sees all of them final or none.
    */
-  async function freeze(
-    sessionId: string,
-    claims: Map<string, JoinTicketClaims>,
-    ratings: Map<TestUser, Ratings>,
+  async function writeFinal(
+    classes: Array<{
+      sessionId: string;
+      claims: Map<string, JoinTicketClaims>;
+      ratings: Map<TestUser, Ratings>;
+    }>,
   ) {
-    const order = [...ratings.entries()].sort(
-      (a, b) => sumOf(b[1]) - sumOf(a[1]) || (a[0].id < b[0].id ? -1 : 1),
-    );
-    const standings: StandingRow[] = order.map(([u, r], i) => ({
-      session_id: sessionId,
-      user_id: u.id,
-      name: u.name,
-      rank: i + 1,
-      participants: order.length,
-      score: sumOf(r) / 100,
-      calories: 1,
-      avg_energy: 1,
-      samples: [...r.values()].flat().length,
-      final: 1,
-      version: 7,
-      band: claims.get(u.id)?.band ?? '',
-    }));
-    const minutes: MinuteRow[] = order.flatMap(([u, r]) =>
-      [...r.entries()].map(([minute, energies]) => ({
-        session_id: sessionId,
-        user_id: u.id,
-        minute,
-        avg_energy: Math.round(energies.reduce((a, b) => a + b, 0) / energies.length) / 100,
-        max_energy: Math.max(...energies) / 100,
-        samples: energies.length,
-        version: 7,
-        sum_centi: energies.reduce((a, b) => a + b, 0),
-      })),
-    );
+    const standings: StandingRow[] = [];
+    const minutes: MinuteRow[] = [];
+    for (const { sessionId, claims, ratings } of classes) {
+      const order = orderOf(ratings);
+      order.forEach(([u, r], i) => {
+        standings.push({
+          session_id: sessionId,
+          user_id: u.id,
+          name: u.name,
+          rank: i + 1,
+          participants: order.length,
+          score: sumOf(r) / 100,
+          calories: 1,
+          avg_energy: 1,
+          samples: [...r.values()].flat().length,
+          final: 1,
+          version: 7,
+          band: claims.get(u.id)?.band ?? '',
+        });
+        for (const [minute, energies] of r)
+          minutes.push({
+            session_id: sessionId,
+            user_id: u.id,
+            minute,
+            avg_energy: Math.round(energies.reduce((a, b) => a + b, 0) / energies.length) / 100,
+            max_energy: Math.max(...energies) / 100,
+            samples: energies.length,
+            version: 7,
+            sum_centi: energies.reduce((a, b) => a + b, 0),
+          });
+      });
+    }
     const db = api.config.CLICKHOUSE_DB;
     const insert = (table: string, values: object[]) =>
       api.clickhouse.insert({ table: `${db}.${table}`, values, format: 'JSONEachRow' });
     await insert(ClickHouseTable.STANDINGS, standings);
     await insert(ClickHouseTable.MINUTES, minutes);
-    await insert(ClickHouseTable.SESSION_RESULTS, [
-      { session_id: sessionId, participants: order.length, final: 1, updated_at: 1_795_600_000, version: 7 },
-    ]);
+    await insert(
+      ClickHouseTable.SESSION_RESULTS,
+      classes.map(({ sessionId, ratings }) => ({
+        session_id: sessionId,
+        participants: ratings.size,
+        final: 1,
+        updated_at: 1_795_600_000,
+        version: 7,
+      })),
+    );
+  }
+
+  /** Each trainee's results of the session, asked until frozen. */
+  async function resultsOf(sessionId: string, users: TestUser[]) {
     const results = new Map<TestUser, any>();
-    for (const [u] of order) {
+    for (const u of users) {
       for (let i = 0; ; i++) {
         const res = await api.call('GET', `/v1/sessions/${sessionId}/results`, { token: u.token });
         if (res.status === 200) {
@@ -142,7 +163,24 @@ describe('personal boards in results and history, personal bests in tickets (iss
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    return { order, results };
+    return results;
+  }
+
+  /** Writes one class's final rows, then reads the frozen results of every trainee. */
+  async function freeze(
+    sessionId: string,
+    claims: Map<string, JoinTicketClaims>,
+    ratings: Map<TestUser, Ratings>,
+  ) {
+    await writeFinal([{ sessionId, claims, ratings }]);
+    const order = orderOf(ratings);
+    return {
+      order,
+      results: await resultsOf(
+        sessionId,
+        order.map(([u]) => u),
+      ),
+    };
   }
 
   /** The board computations, done independently of the API: by score, ties by whole-board rank. */
@@ -249,6 +287,43 @@ describe('personal boards in results and history, personal bests in tickets (iss
     const third = await classOf(type, [ann, bob]);
     expect(third.claims.get(bob.id)!.best!.sid).to.equal(second.id);
     expect(third.claims.get(ann.id)!.best!.sid).to.equal(first.id);
+  });
+
+  it('flags bests among classes of a type frozen in the same batch, the earlier-ended class first', async () => {
+    const type = 'pb-batch';
+    const first = await classOf(type, [ann, bob]);
+    const second = await classOf(type, [ann, bob]); // ended after the first
+    const one = (energy: number): Ratings => new Map([[0, [energy]]]);
+    await writeFinal([
+      {
+        sessionId: first.id,
+        claims: first.claims,
+        ratings: new Map([
+          [ann, one(5_000)],
+          [bob, one(9_000)],
+        ]),
+      },
+      {
+        sessionId: second.id,
+        claims: second.claims,
+        ratings: new Map([
+          [ann, one(9_000)],
+          [bob, one(5_000)],
+        ]),
+      },
+    ]);
+    // Asked in one turn of the event loop: one batch, one transaction (or the watch's batch, with both).
+    expect(await Promise.all([api.freezer.freeze(first.id), api.freezer.freeze(second.id)])).to.deep.equal([
+      'frozen',
+      'frozen',
+    ]);
+    const firstResults = await resultsOf(first.id, [ann, bob]);
+    const secondResults = await resultsOf(second.id, [ann, bob]);
+    // A first class of the type is a best; in the second, Ann beat her 50, Bob did not beat his 90.
+    expect(firstResults.get(ann).body.me.personalBest).to.equal(true);
+    expect(firstResults.get(bob).body.me.personalBest).to.equal(true);
+    expect(secondResults.get(ann).body.me.personalBest).to.equal(true);
+    expect(secondResults.get(bob).body.me.personalBest).to.equal(false);
   });
 
   it('finds a best with one lookup of session_result_best_index, also among 1,000 classes (no sort, no join)', async () => {
