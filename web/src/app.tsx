@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { pulse } from './client.js';
 import { go, useRoute } from './route.js';
 import { AuthScreen } from './screens/auth.js';
+import { ProfileScreen } from './screens/profile.js';
 import { TrainerHome, TrainerSession } from './screens/trainer.js';
 import { TraineeHistory, TraineeHome, TraineeSession } from './screens/trainee.js';
 
@@ -35,6 +36,7 @@ export function App() {
             Pulse
           </a>
           {user.role === 'trainee' && <a href="#/history">History</a>}
+          <a href="#/profile">Profile</a>
           <span class="who" data-testid="who">
             {user.name} ({user.role})
           </span>
@@ -44,9 +46,12 @@ export function App() {
         </nav>
       </header>
       <main>
-        {user.role === 'trainer' &&
+        {page === 'profile' && <ProfileScreen onSaved={(p) => setUser(p)} />}
+        {page !== 'profile' &&
+          user.role === 'trainer' &&
           (page === 'session' && id ? <TrainerSession id={id} /> : <TrainerHome user={user} />)}
-        {user.role === 'trainee' &&
+        {page !== 'profile' &&
+          user.role === 'trainee' &&
           (page === 'session' && id ? (
             <TraineeSession id={id} user={user} />
           ) : page === 'history' ? (

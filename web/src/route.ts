@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** The hash route: `#/`, `#/session/<id>`, `#/history`. */
+/** The hash route: `#/`, `#/session/<id>`, `#/history`, `#/profile`. */
 export function useRoute(): string[] {
   const parse = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const [route, setRoute] = useState(parse);

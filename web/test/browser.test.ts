@@ -7,7 +7,7 @@ import axe from 'axe-core';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { LocalStack, REPO_ROOT, waitFor } from '@pulse/benchmarks';
-import { PulseClient, unwrap } from '@pulse/sdk';
+import { PulseClient } from '@pulse/sdk';
 
 /** Debian's chromium (installed by .ci/run); CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -128,21 +128,20 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
     await audit(trainer.page, 'trainer session (scheduled)');
 
     const riders = [await person('trainee', 'Ada Web'), await person('trainee', 'Bo Web')];
-    // Personal boards (issue 16): both opt in to the 35-44 board, Bo follows Ada (no screen for it in the app).
-    const apis = await Promise.all(
-      riders.map(async (rider) => {
-        const client = new PulseClient({ baseUrl: stack.apiUrl });
-        await client.login(rider.email, PASSWORD);
-        await unwrap(
-          client.api.PATCH('/v1/me', {
-            body: { birthYear: new Date().getUTCFullYear() - 40, showOnBoards: true },
-          }),
-        );
-        return client;
-      }),
-    );
-    const ada = await apis[0].me();
-    await unwrap(apis[1].api.PUT('/v1/users/{id}/follow', { params: { path: { id: ada.id } } }));
+    // Personal boards (issue 16): both opt in to the 35-44 board on their profile screen.
+    for (const [i, rider] of riders.entries()) {
+      await rider.page.click('a[href="#/profile"]');
+      await rider.page.waitForSelector('[data-testid="profile-form"]');
+      await rider.page.type('input[name="birthYear"]', String(new Date().getUTCFullYear() - 40));
+      await rider.page.click('input[name="showOnBoards"]');
+      await click(rider.page, 'Save profile');
+      await waitText(rider.page, 'profile-status', 'Saved.');
+      if (i === 0) {
+        await audit(rider.page, 'profile');
+        await shot(rider.page, 'trainee-profile');
+      }
+      await rider.page.click('a.brand');
+    }
     for (const [i, rider] of riders.entries()) {
       await rider.page.waitForSelector(`a[href="#/session/${sessionId}"]`);
       if (i === 0) await audit(rider.page, 'trainee upcoming');
@@ -170,6 +169,10 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
     await waitText(riders[1].page, 'my-rank', '2 / 2');
     await waitText(riders[0].page, 'band-rank', '1 / 2');
     await waitText(riders[1].page, 'band-rank', '2 / 2');
+    // Bo follows Ada from the class's top 10; the gateways hear of it and Bo's frames gain the following board.
+    const followAda = 'button[aria-label="Follow Ada Web"]';
+    await (await riders[1].page.waitForSelector(followAda))!.click();
+    await riders[1].page.waitForSelector(`${followAda}[aria-pressed="true"]`);
     await waitText(riders[1].page, 'following-rank', '2 / 2');
     expect(await riders[0].page.$('[data-testid="following-rank"]')).to.equal(null);
     await audit(riders[0].page, 'trainee live');
@@ -208,6 +211,9 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
       expect(results.me!.personalBest).to.equal(true);
       await waitText(rider.page, 'personal-best', 'New personal best');
     }
+    // The results' board keeps Bo's follow of Ada (pressed), and no button beside one's own name.
+    await riders[1].page.waitForSelector('button[aria-label="Follow Ada Web"][aria-pressed="true"]');
+    expect(await riders[1].page.$('button[aria-label="Follow Bo Web"]')).to.equal(null);
     await riders[0].page.waitForSelector('[data-testid="minutes-chart"]');
     await audit(riders[0].page, 'trainee results');
     await shot(riders[0].page, 'trainee-results');
@@ -231,10 +237,28 @@ describe('the web app in Debian’s chromium (issue 15)', function () {
       '2 / 2',
     );
     await audit(riders[1].page, 'history');
+
+    // Bo's profile lists whom Bo follows, Ada's whom she is followed by; Bo stops following Ada there.
+    await riders[1].page.click('a[href="#/profile"]');
+    await riders[1].page.waitForFunction(
+      () => document.querySelector('[data-testid="following-list"]')?.textContent?.includes('Ada Web'),
+      { timeout: 30_000 },
+    );
+    await riders[0].page.click('a[href="#/profile"]');
+    await riders[0].page.waitForFunction(
+      () => document.querySelector('[data-testid="followers-list"]')?.textContent?.includes('Bo Web'),
+      { timeout: 30_000 },
+    );
+    await shot(riders[1].page, 'trainee-people');
+    await riders[1].page.click('button[aria-label="Unfollow Ada Web"]');
+    await riders[1].page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="following-list"] li').length === 0,
+      { timeout: 30_000 },
+    );
   });
 
   it('has no serious or critical accessibility violations on any screen (axe-core)', () => {
-    expect(Object.keys(violations)).to.have.length(10);
+    expect(Object.keys(violations)).to.have.length(11);
     const serious = Object.entries(violations).filter(([, found]) => found.length > 0);
     expect(Object.fromEntries(serious)).to.deep.equal({});
   });

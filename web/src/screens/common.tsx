@@ -1,6 +1,6 @@
 import type { LeaderboardEntry, Session, TopEntry } from '@pulse/sdk';
 import { useEffect, useState } from 'preact/hooks';
-import { describeError, formatTime } from '../client.js';
+import { describeError, formatTime, pulse } from '../client.js';
 
 /** Runs `load` now and every `everyMs` (when given); returns its last value and error. */
 export function usePolling<T>(load: () => Promise<T>, everyMs: number | null, deps: unknown[] = []) {
@@ -36,37 +36,94 @@ export function SessionSummary({ session }: { session: Session }) {
   );
 }
 
+/** Whom the signed-in trainee follows, and a way to change it (issue 16): the Follow buttons of a board. */
+export interface FollowControl {
+  ids: ReadonlySet<string>;
+  error: string;
+  toggle(userId: string): void;
+}
+
+/** The trainee's follows (their first 100, newest first), kept in step with the buttons that change them. */
+export function useFollowing(): FollowControl {
+  const [ids, setIds] = useState<ReadonlySet<string>>(new Set());
+  const [error, setError] = useState('');
+  useEffect(() => {
+    pulse.following({ limit: 100 }).then(
+      (page) => setIds(new Set(page.items.map((f) => f.userId))),
+      (err) => setError(describeError(err)),
+    );
+  }, []);
+  const toggle = (userId: string) => {
+    const following = ids.has(userId);
+    (following ? pulse.unfollow(userId) : pulse.follow(userId)).then(
+      () => {
+        setError('');
+        setIds((now) => {
+          const next = new Set(now);
+          if (following) next.delete(userId);
+          else next.add(userId);
+          return next;
+        });
+      },
+      (err) => setError(describeError(err)),
+    );
+  };
+  return { ids, error, toggle };
+}
+
 export function Leaderboard({
   items,
   caption,
   me,
+  follow,
 }: {
   items: Array<TopEntry | LeaderboardEntry>;
   caption: string;
   me?: string;
+  /** A trainee's board: a Follow button beside everyone else. */
+  follow?: FollowControl;
 }) {
   return (
-    <table data-testid="leaderboard">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Rank</th>
-          <th scope="col">Name</th>
-          <th scope="col">Score</th>
-          {items.some((i) => 'calories' in i) && <th scope="col">Calories</th>}
-        </tr>
-      </thead>
-      <tbody>
-        {items.map((i) => (
-          <tr key={i.userId} class={i.userId === me ? 'me' : undefined}>
-            <td>{i.rank}</td>
-            <td>{i.name}</td>
-            <td>{Math.round(i.score * 100) / 100}</td>
-            {'calories' in i && <td>{Math.round(i.calories)}</td>}
+    <>
+      {follow && <ErrorLine error={follow.error} />}
+      <table data-testid="leaderboard">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Rank</th>
+            <th scope="col">Name</th>
+            <th scope="col">Score</th>
+            {items.some((i) => 'calories' in i) && <th scope="col">Calories</th>}
+            {follow && <th scope="col">Follow</th>}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {items.map((i) => (
+            <tr key={i.userId} class={i.userId === me ? 'me' : undefined}>
+              <td>{i.rank}</td>
+              <td>{i.name}</td>
+              <td>{Math.round(i.score * 100) / 100}</td>
+              {'calories' in i && <td>{Math.round(i.calories)}</td>}
+              {follow && (
+                <td>
+                  {i.userId !== me && (
+                    <button
+                      type="button"
+                      class="small"
+                      aria-pressed={follow.ids.has(i.userId)}
+                      aria-label={`Follow ${i.name}`}
+                      onClick={() => follow.toggle(i.userId)}
+                    >
+                      Follow
+                    </button>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

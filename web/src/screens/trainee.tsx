@@ -2,7 +2,7 @@ import type { LiveEnd, LiveSession, LiveState, RankFrame, User } from '@pulse/sd
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, formatTime, pulse } from '../client.js';
 import { SeriesChart } from '../chart.js';
-import { Countdown, ErrorLine, Leaderboard, SessionSummary, usePolling } from './common.js';
+import { Countdown, ErrorLine, Leaderboard, SessionSummary, useFollowing, usePolling } from './common.js';
 
 export function TraineeHome() {
   const upcoming = usePolling(() => pulse.listSessions({ limit: 50 }), 5_000);
@@ -68,7 +68,7 @@ export function TraineeSession({ id, user }: { id: string; user: User }) {
       {joined && s.status !== 'ended' && (
         <LiveView id={id} user={user} onChange={() => session.reload()} onEnd={() => session.reload()} />
       )}
-      {s.status === 'ended' && <MyResults id={id} />}
+      {s.status === 'ended' && <MyResults id={id} user={user} />}
       {s.status === 'cancelled' && <p>This session was cancelled.</p>}
     </>
   );
@@ -104,6 +104,7 @@ function LiveView({ id, user, onChange, onEnd }: LiveViewProps) {
   const [device, setDevice] = useState(false);
   const [sent, setSent] = useState(0);
   const [error, setError] = useState('');
+  const follow = useFollowing();
   useEffect(() => {
     const session = pulse.live(id);
     live.current = session;
@@ -202,15 +203,16 @@ function LiveView({ id, user, onChange, onEnd }: LiveViewProps) {
               reading a second)
             </label>
           </div>
-          {rank && <Leaderboard items={rank.top} caption="Top 10" me={user.id} />}
+          {rank && <Leaderboard items={rank.top} caption="Top 10" me={user.id} follow={follow} />}
         </>
       )}
     </section>
   );
 }
 
-function MyResults({ id }: { id: string }) {
+function MyResults({ id, user }: { id: string; user: User }) {
   const results = usePolling(() => pulse.results(id, { limit: 10 }), 3_000, [id]);
+  const follow = useFollowing();
   const me = results.value?.me;
   return (
     <>
@@ -270,7 +272,12 @@ function MyResults({ id }: { id: string }) {
             />
           </>
         )}
-        <Leaderboard items={results.value?.leaderboard.items ?? []} caption="Top 10" />
+        <Leaderboard
+          items={results.value?.leaderboard.items ?? []}
+          caption="Top 10"
+          me={user.id}
+          follow={follow}
+        />
       </section>
       <Feedback id={id} />
     </>
