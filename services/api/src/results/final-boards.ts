@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ClickHouseTable, type MinuteRow, type StandingRow } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { clickhouseRows } from './clickhouse-rows.js';
+import type { PersonalNumbers } from './personal-view.js';
 import { sqlUuid } from './sql.js';
 
 /**
@@ -15,8 +16,11 @@ export type MinuteTuple = [number, number, number, number, number?];
 type StandingRead = Omit<StandingRow, 'participants' | 'version' | 'final'> & { final: number };
 type MinuteRead = Omit<MinuteRow, 'version'>;
 
-/** One participant of a final board, as frozen into `session_result`. */
-export interface BoardRow {
+/**
+ * One participant of a final board, as frozen into `session_result`; its personal-board numbers (PersonalNumbers
+ * but `band`) are set by the freeze once computed.
+ */
+export interface BoardRow extends PersonalNumbers {
   session_id: string;
   user_id: string;
   rank: number;
@@ -28,12 +32,6 @@ export interface BoardRow {
   minutes: MinuteTuple[];
   /** The age band the participant was on the band boards under, null when on none (issue 16). */
   band: string | null;
-  /** Set by the freeze once computed (PersonalRow). */
-  band_rank?: number | null;
-  band_participants?: number | null;
-  following_rank?: number | null;
-  following_participants?: number | null;
-  personal_best?: boolean | null;
 }
 
 /**

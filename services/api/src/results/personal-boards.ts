@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/prepared.js';
 import type { BoardRow } from './final-boards.js';
+import type { PersonalNumbers } from './personal-view.js';
 
 /**
  * Any constant key: every freeze takes this transaction-level advisory lock before it decides personal bests,
@@ -9,16 +10,8 @@ import type { BoardRow } from './final-boards.js';
  */
 const PERSONAL_BEST_LOCK = 16_0016;
 
-/** A participant's personal-board numbers as frozen (issue 16). */
-export interface PersonalRow {
-  session_id: string;
-  user_id: string;
-  band_rank: number | null;
-  band_participants: number | null;
-  following_rank: number | null;
-  following_participants: number | null;
-  personal_best: boolean | null;
-}
+/** A participant's personal-board numbers as the freeze's insert returns them (issue 16). */
+export type PersonalRow = { session_id: string; user_id: string } & Required<Omit<PersonalNumbers, 'band'>>;
 
 /** A board row as the freeze inserts it: its session's end time comes along. */
 export type BoardInsertRow = BoardRow & { ended_at: string };
