@@ -226,7 +226,9 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   rate(energy: number): PendingRating {
     if (END_STATES.has(this.current)) throw new Error(`cannot rate: the live session is ${this.current}`);
     if (!(Number.isFinite(energy) && energy >= ENERGY_MIN && energy <= ENERGY_MAX)) {
-      throw new RangeError(`energy must be a finite number from 0 to 100, not ${String(energy)}`);
+      throw new RangeError(
+        `energy must be a finite number from ${ENERGY_MIN} to ${ENERGY_MAX}, not ${String(energy)}`,
+      );
     }
     const rating = this.outbox.add(energy);
     if (this.current === 'live') this.send([rating]);
