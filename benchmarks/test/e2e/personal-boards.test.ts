@@ -65,6 +65,22 @@ function expectedBoards(people: Person[], scores: Map<string, number>, follows: 
   );
 }
 
+type ExpectedBoards = ReturnType<typeof expectedBoards> extends Map<string, infer B> ? B : never;
+
+/** A frozen `me`'s band and following places against the expected boards (frozen results carry no tops). */
+function expectFrozenBoards(me: { band?: unknown; following?: unknown }, want: ExpectedBoards, who: string) {
+  expect(me.band, who).to.deep.equal(
+    want.band === undefined
+      ? null
+      : { id: want.band.id, rank: want.band.rank, participants: want.band.participants },
+  );
+  expect(me.following, who).to.deep.equal(
+    want.following === undefined
+      ? null
+      : { rank: want.following.rank, participants: want.following.participants },
+  );
+}
+
 describeE2e(
   'Personal boards and bests end to end: bands, follows, best pace, an engine crash (issue 16)',
   function () {
@@ -207,16 +223,7 @@ describeE2e(
           score: firstScores.get(p.id),
           personalBest: true,
         });
-        expect(me!.band, p.name).to.deep.equal(
-          want.band === undefined
-            ? null
-            : { id: want.band.id, rank: want.band.rank, participants: want.band.participants },
-        );
-        expect(me!.following, p.name).to.deep.equal(
-          want.following === undefined
-            ? null
-            : { rank: want.following.rank, participants: want.following.participants },
-        );
+        expectFrozenBoards(me!, want, p.name);
       }
       const curves = new Map<string, number[]>();
       for (const p of people)
@@ -299,16 +306,7 @@ describeE2e(
           score: secondScores.get(p.id),
           personalBest: i >= 4,
         });
-        expect(me!.band, p.name).to.deep.equal(
-          want.band === undefined
-            ? null
-            : { id: want.band.id, rank: want.band.rank, participants: want.band.participants },
-        );
-        expect(me!.following, p.name).to.deep.equal(
-          want.following === undefined
-            ? null
-            : { rank: want.following.rank, participants: want.following.participants },
-        );
+        expectFrozenBoards(me!, want, p.name);
       }
       const history = await people[0].account.client.history({ limit: 2 });
       expect(history.items.map((h) => [h.session.id, h.personalBest])).to.deep.equal([
