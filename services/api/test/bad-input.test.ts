@@ -1,37 +1,35 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
+import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
+import { ErrorCode, HttpStatus } from '@pulse/contracts';
+import { operationsOf, servedOperations, validBody, wrongTypedBodies } from './documented-operations.js';
+import type { DocumentedOperation } from './documented-operations.js';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
 
 const SQL = "'; DROP TABLE app_user; --";
-const ROUTES: [string, string][] = [
-  ['POST', '/v1/auth/register'],
-  ['POST', '/v1/auth/login'],
-  ['POST', '/v1/auth/refresh'],
-  ['POST', '/v1/auth/logout'],
-  ['GET', '/v1/me'],
-  ['POST', '/v1/sessions'],
-  ['GET', '/v1/sessions'],
-  ['GET', '/v1/sessions/:id'],
-  ['PATCH', '/v1/sessions/:id'],
-  ['POST', '/v1/sessions/:id/cancel'],
-  ['POST', '/v1/sessions/:id/start'],
-  ['POST', '/v1/sessions/:id/end'],
-  ['POST', '/v1/sessions/:id/registrations'],
-  ['DELETE', '/v1/sessions/:id/registrations/me'],
-  ['POST', '/v1/sessions/:id/join'],
-  ['GET', '/v1/sessions/:id/results'],
-  ['POST', '/v1/sessions/:id/feedback'],
-  ['GET', '/v1/sessions/:id/feedback'],
-  ['GET', '/v1/me/history'],
-];
+/**
+ * Every documented operation, read from the API's own GET /openapi.json before the tests are declared
+ * (mocha imports ES modules, so their top-level await finishes first): a new route cannot escape this file.
+ */
+const OPERATIONS: DocumentedOperation[] = await servedOperations();
+/** The length of the hand-written route list this file walked before: the derived one may not be shorter. */
+const HAND_WRITTEN_ROUTE_COUNT = 19;
 const BAD_IDS = [
   'not-a-uuid',
   encodeURIComponent(SQL),
   '00000000-0000-0000-0000-00000000000z',
   '1%00',
   '%E0%A4%A',
+];
+/** Well-formed UUIDs no row has: a random one (also upper case), the nil and the max UUID (RFC 9562). */
+const NOWHERE_IDS = [
+  randomUUID(),
+  randomUUID().toUpperCase(),
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
 ];
 const WRONG_TYPES = {
   email: 42,
@@ -115,7 +113,10 @@ describe('bad input never gives a 500', () => {
   let api: TestApi;
   let trainer: TestUser;
   let trainee: TestUser;
+  let followee: TestUser;
   let sessionId: string;
+  /** What a path parameter stands for, by the resource named before it: the fixture of that kind. */
+  let fixtureIds: Record<string, string>;
   before(async () => {
     api = await TestApi.start({
       LOGIN_MAX_PER_IP: '100000',
@@ -124,21 +125,78 @@ describe('bad input never gives a 500', () => {
       // Two trusted hops, so the garbage X-Forwarded-For below is parsed, not ignored.
       TRUST_PROXY: '2',
     });
-    [trainer, trainee] = await Promise.all([api.user('trainer'), api.user('trainee')]);
+    [trainer, trainee, followee] = await Promise.all([
+      api.user('trainer'),
+      api.user('trainee'),
+      api.user('trainee'),
+    ]);
     sessionId = (await api.session(trainer)).id;
     await api.call('POST', `/v1/sessions/${sessionId}/registrations`, { token: trainee.token });
+    fixtureIds = { sessions: sessionId, users: followee.id };
   });
   after(() => api.close());
 
+  /** 200..499, and a 4xx carries the envelope with one of the contract's codes, answered with its status. */
   const expectClientError = (res: { status: number; body: any }, what: string) => {
     expect(res.status, `${what} → ${res.status} ${JSON.stringify(res.body)}`).to.be.within(200, 499);
-    if (res.status >= 400) expect(res.body.error.code, what).to.be.a('string');
+    if (res.status >= 400) {
+      expect(res.body?.error?.code, what).to.be.oneOf(Object.values(ErrorCode));
+      expect(res.body.error.message, what).to.be.a('string');
+      expect(HttpStatus[res.body.error.code as ErrorCode], what).to.equal(res.status);
+    }
   };
-  const paths = (path: string) => (path.includes(':id') ? BAD_IDS.map((id) => path.replace(':id', id)) : []);
+  const expectError = (res: { status: number; body: any }, code: ErrorCode, what: string) => {
+    expect(res.status, `${what} → ${res.status} ${JSON.stringify(res.body)}`).to.equal(HttpStatus[code]);
+    expect(res.body.error.code, what).to.equal(code);
+  };
+  const target = (path: string) =>
+    path.replace(/\/(\w+)\/:\w+/g, (param, resource: string) => {
+      if (!Object.hasOwn(fixtureIds, resource)) throw new Error(`${path}: add a fixture for ${param}`);
+      return `/${resource}/${fixtureIds[resource]}`;
+    });
+  /** The path with each id in every parameter; none when it has no parameter. */
+  const withIds = (path: string, ids: string[]) =>
+    /:\w+/.test(path) ? ids.map((id) => path.replace(/:\w+/g, id)) : [];
 
-  for (const [method, path] of ROUTES) {
+  /**
+   * Ids no row has in every path parameter, with a valid body: NOT_FOUND, never a 500. A caller whose role
+   * the route refuses whatever the target hears FORBIDDEN first; the other role must hear NOT_FOUND.
+   */
+  async function expectNothingAt(op: DocumentedOperation) {
+    const body = op.body === undefined ? undefined : validBody(op.body);
+    for (const p of withIds(op.path, NOWHERE_IDS)) {
+      const codes: string[] = [];
+      for (const user of [trainer, trainee]) {
+        const res = await api.call(op.method, p, { token: user.token, body });
+        const what = `${op.method} ${p} as a ${user.role}`;
+        expectClientError(res, what);
+        expect(res.body?.error?.code, what).to.be.oneOf([ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN]);
+        codes.push(res.body.error.code);
+      }
+      expect(codes, `${op.method} ${p}`).to.include(ErrorCode.NOT_FOUND);
+    }
+  }
+
+  /** The documented body with one field of a wrong JSON type: 400 VALIDATION_FAILED naming that field. */
+  async function expectWrongTypesRefused(op: DocumentedOperation, user: TestUser) {
+    for (const { field, value, body } of wrongTypedBodies(op.body)) {
+      const what = `${op.method} ${op.path} with ${field}: ${JSON.stringify(value)} as a ${user.role}`;
+      const res = await api.call(op.method, target(op.path), { token: user.token, body });
+      expectError(res, ErrorCode.VALIDATION_FAILED, what);
+      const paths = new Set(res.body.error.details.issues.map((i: any) => i.path));
+      expect([...paths], what).to.deep.equal([field]);
+    }
+  }
+
+  it(`walks at least the ${HAND_WRITTEN_ROUTE_COUNT} routes of the former hand-written list, as this API serves them`, async () => {
+    expect(OPERATIONS).to.have.length.of.at.least(HAND_WRITTEN_ROUTE_COUNT);
+    const served = await api.call('GET', '/openapi.json');
+    expect(operationsOf(served.body)).to.deep.equal(OPERATIONS);
+  });
+
+  for (const op of OPERATIONS) {
+    const { method, path } = op;
     it(`${method} ${path} survives malformed JSON, wrong types, huge and unknown bodies, bad ids and SQL`, async () => {
-      const target = (p: string) => p.replace(':id', sessionId);
       for (const user of [trainer, trainee]) {
         const send = (p: string, options: Parameters<TestApi['call']>[2]) =>
           api.call(method, p, { token: user.token, ...options });
@@ -163,12 +221,12 @@ describe('bad input never gives a 500', () => {
         for (const [what, options] of method === 'GET' ? [] : bodies) {
           const res = await send(target(path), options);
           expectClientError(res, `${method} ${path} with ${what}`);
-          if (what === 'a huge body' && ['POST', 'PATCH'].includes(method)) {
+          if (what === 'a huge body' && ['POST', 'PUT', 'PATCH'].includes(method)) {
             expect(res.status).to.equal(413);
             expect(res.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
           }
         }
-        for (const p of paths(path)) {
+        for (const p of withIds(path, BAD_IDS)) {
           const res = await send(p, method === 'GET' ? {} : { body: { rating: 3 } });
           expectClientError(res, `${method} ${p}`);
           if (!p.includes('%E0') && !p.includes('%00')) expect(res.status, p).to.be.oneOf([400, 403]);
@@ -177,7 +235,9 @@ describe('bad input never gives a 500', () => {
           for (const q of BAD_QUERIES)
             expectClientError(await send(`${target(path)}${q}`, {}), `${method} ${path}${q}`);
         }
+        if (op.body !== undefined) await expectWrongTypesRefused(op, user);
       }
+      await expectNothingAt(op);
     });
   }
 
@@ -217,6 +277,11 @@ describe('bad input never gives a 500', () => {
         token: trainee.token,
       });
       expect400(history, `GET history ?cursor with endedAt ${t}`);
+      const followCursor = cursorOf({ since: t, userId: followee.id });
+      for (const list of ['/v1/me/following', '/v1/me/followers']) {
+        const follows = await api.call('GET', `${list}?cursor=${followCursor}`, { token: trainee.token });
+        expect400(follows, `GET ${list} ?cursor with since ${t}`);
+      }
     }
     const latest = await api.call('POST', '/v1/sessions', {
       token: trainer.token,
@@ -230,6 +295,58 @@ describe('bad input never gives a 500', () => {
     expect(earliest.status).to.equal(200);
   });
 
+  it('answers 400 VALIDATION_FAILED to an out-of-range instant in every documented date-time field', async () => {
+    const isInstant = (schema: any) => schema.type === 'string' && schema.format === 'date-time';
+    const fields = OPERATIONS.flatMap((op) => [
+      ...Object.entries<any>(op.body?.properties ?? {})
+        .filter(([, schema]) => isInstant(schema))
+        .map(([name]) => ({ op, name, inBody: true })),
+      ...op.queryParams.filter((q) => isInstant(q.schema)).map(({ name }) => ({ op, name, inBody: false })),
+    ]);
+    expect(fields.map((f) => `${f.op.method} ${f.op.path} ${f.name}`)).to.include.members([
+      'POST /v1/sessions startsAt',
+      'GET /v1/sessions from',
+    ]);
+    for (const { op, name, inBody } of fields) {
+      for (const t of OUT_OF_RANGE_TIMES) {
+        const res = inBody
+          ? await api.call(op.method, target(op.path), {
+              token: trainer.token,
+              body: { ...validBody(op.body), [name]: t },
+            })
+          : await api.call(op.method, `${target(op.path)}?${name}=${encodeURIComponent(t)}`, {
+              token: trainer.token,
+            });
+        expectError(res, ErrorCode.VALIDATION_FAILED, `${op.method} ${op.path} ${name}=${t}`);
+      }
+    }
+  });
+
+  it('answers 401 UNAUTHENTICATED to a forged, foreign or expired access token on every secured operation', async () => {
+    const secret = api.config.JWT_ACCESS_SECRET;
+    const claims = { subject: trainee.id, issuer: 'pulse-api', audience: 'pulse-api' };
+    const tokens: [string, string][] = [
+      ['alg none', jwt.sign({ role: 'trainer' }, '', { ...claims, algorithm: 'none' } as any)],
+      ['a foreign secret', jwt.sign({ role: 'trainer' }, 'another-secret-another-secret-12345', claims)],
+      ['the join ticket secret', jwt.sign({ role: 'trainer' }, api.config.JOIN_TICKET_SECRET, claims)],
+      ['another audience', jwt.sign({ role: 'trainer' }, secret, { ...claims, audience: 'pulse-gateway' })],
+      [
+        'an expired exp',
+        jwt.sign({ role: 'trainee', exp: Math.floor(Date.now() / 1000) - 10 }, secret, claims),
+      ],
+      ['garbage', 'garbage'],
+    ];
+    for (const op of OPERATIONS) {
+      const body = op.body === undefined ? undefined : validBody(op.body);
+      for (const [what, token] of tokens) {
+        const res = await api.call(op.method, target(op.path), { token, body });
+        const call = `${op.method} ${op.path} with ${what}`;
+        if (op.secured) expectError(res, ErrorCode.UNAUTHENTICATED, call);
+        else expectClientError(res, call);
+      }
+    }
+  });
+
   it('survives garbage X-Forwarded-For chains on every route (issue 11)', async () => {
     const chains = [
       'nonsense',
@@ -239,9 +356,9 @@ describe('bad input never gives a 500', () => {
       "'; DROP TABLE app_user; --, 10.0.0.1",
       '::ffff:10.0.0.1, fe80::1%eth0',
     ];
-    for (const [method, path] of ROUTES) {
+    for (const { method, path } of OPERATIONS) {
       for (const chain of chains) {
-        const res = await api.call(method, path.replace(':id', sessionId), {
+        const res = await api.call(method, target(path), {
           token: trainee.token,
           headers: { 'x-forwarded-for': chain },
           ...(method === 'GET' ? {} : { body: { email: 'x@example.test', password: 'wrong-password' } }),
@@ -252,9 +369,9 @@ describe('bad input never gives a 500', () => {
   });
 
   it('answers an Upgrade header on every route with 400 VALIDATION_FAILED (issue 11)', async () => {
-    for (const [method, path] of ROUTES) {
+    for (const { method, path } of OPERATIONS) {
       for (const upgrade of ['websocket', 'h2c']) {
-        const res = await upgradeRequest(api.url, method, path.replace(':id', sessionId), upgrade);
+        const res = await upgradeRequest(api.url, method, target(path), upgrade);
         expect(res.status, `${method} ${path} upgrade ${upgrade}`).to.equal(400);
         expect(res.body.error.code).to.equal('VALIDATION_FAILED');
       }
