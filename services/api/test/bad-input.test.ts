@@ -4,7 +4,13 @@ import { request } from 'node:http';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { ErrorCode, HttpStatus } from '@pulse/contracts';
-import { operationsOf, servedOperations, validBody, wrongTypedBodies } from './documented-operations.js';
+import {
+  freeTextInputs,
+  operationsOf,
+  servedOperations,
+  validBody,
+  wrongTypedBodies,
+} from './documented-operations.js';
 import type { DocumentedOperation } from './documented-operations.js';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
@@ -31,6 +37,9 @@ const NOWHERE_IDS = [
   '00000000-0000-0000-0000-000000000000',
   'ffffffff-ffff-ffff-ffff-ffffffffffff',
 ];
+/** Text PostgreSQL cannot store: NUL, and UTF-16 halves without their pair (no UTF-8 to send in a query). */
+const UNSTORABLE_TEXT = ['\u0000', 'a\u0000b', '\ud800', 'a\udc00b'];
+const UNSTORABLE_QUERY_TEXT = ['\u0000', 'a\u0000b'];
 const WRONG_TYPES = {
   email: 42,
   password: ['x'],
@@ -194,6 +203,36 @@ describe('bad input never gives a 500', () => {
     expect(operationsOf(served.body)).to.deep.equal(OPERATIONS);
   });
 
+  /**
+   * Each free-text body field and query parameter with text PostgreSQL cannot store: 400 naming it where its
+   * documented pattern refuses it, else (passwords, refresh tokens: hashed, never stored) no 5xx.
+   */
+  async function expectUnstorableTextRefused(op: DocumentedOperation, user: TestUser) {
+    for (const input of freeTextInputs(op)) {
+      for (const value of input.in === 'body' ? UNSTORABLE_TEXT : UNSTORABLE_QUERY_TEXT) {
+        const what = `${op.method} ${op.path} with ${input.name}: ${JSON.stringify(value)} as a ${user.role}`;
+        const res =
+          input.in === 'body'
+            ? await api.call(op.method, target(op.path), {
+                token: user.token,
+                body: { ...validBody(op.body), [input.name]: value },
+              })
+            : await api.call(op.method, `${target(op.path)}?${input.name}=${encodeURIComponent(value)}`, {
+                token: user.token,
+              });
+        if (input.schema.pattern === undefined || new RegExp(input.schema.pattern, 'u').test(value)) {
+          expectClientError(res, what);
+          continue;
+        }
+        expectError(res, ErrorCode.VALIDATION_FAILED, what);
+        expect(
+          res.body.error.details.issues.map((i: any) => i.path),
+          what,
+        ).to.deep.equal([input.name]);
+      }
+    }
+  }
+
   for (const op of OPERATIONS) {
     const { method, path } = op;
     it(`${method} ${path} survives malformed JSON, wrong types, huge and unknown bodies, bad ids and SQL`, async () => {
@@ -236,6 +275,7 @@ describe('bad input never gives a 500', () => {
             expectClientError(await send(`${target(path)}${q}`, {}), `${method} ${path}${q}`);
         }
         if (op.body !== undefined) await expectWrongTypesRefused(op, user);
+        await expectUnstorableTextRefused(op, user);
       }
       await expectNothingAt(op);
     });

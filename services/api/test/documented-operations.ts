@@ -77,8 +77,10 @@ export function validValue(schema: any): unknown {
       if (schema.format === 'email') return 'someone@example.test';
       if (schema.format === 'date-time') return new Date(Date.now() + DAY_MS).toISOString();
       if (schema.format === 'uuid') return '00000000-0000-4000-8000-000000000000';
-      if (schema.format === undefined && schema.pattern === undefined)
-        return 'x'.repeat(Math.max(1, schema.minLength ?? 1));
+      if (schema.format === undefined) {
+        const text = 'x'.repeat(Math.max(1, schema.minLength ?? 1));
+        if (schema.pattern === undefined || new RegExp(schema.pattern, 'u').test(text)) return text;
+      }
       break;
     case 'integer':
     case 'number':
@@ -119,4 +121,20 @@ export function wrongTypedBodies(schema: any): { field: string; value: unknown; 
   return Object.entries<any>(schema.properties).flatMap(([field, property]) =>
     wrongTypes(property).map((value) => ({ field, value, body: { ...valid, [field]: value } })),
   );
+}
+
+/** A string without format or enum: text the client chooses. */
+const isFreeText = (schema: any): boolean =>
+  schema.type === 'string' && schema.format === undefined && schema.enum === undefined;
+
+/** The operation's free-text body fields and query parameters. */
+export function freeTextInputs(
+  op: DocumentedOperation,
+): { name: string; schema: any; in: 'body' | 'query' }[] {
+  return [
+    ...Object.entries<any>(op.body?.properties ?? {})
+      .filter(([, schema]) => isFreeText(schema))
+      .map(([name, schema]) => ({ name, schema, in: 'body' as const })),
+    ...op.queryParams.filter((q) => isFreeText(q.schema)).map((q) => ({ ...q, in: 'query' as const })),
+  ];
 }

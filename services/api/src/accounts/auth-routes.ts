@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { body, routeConfig } from 'koa-swagger-decorator';
 import { MIN_BIRTH_YEAR, MIN_PROFILE_AGE } from '@pulse/contracts';
-import { AuthResult, GenderSchema, User, z } from '../http/schemas.js';
+import { AuthResult, GenderSchema, StorableText, User, z } from '../http/schemas.js';
 import { routeDoc } from '../http/route-docs.js';
 import { caller } from '../http/authenticate.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.js';
@@ -11,7 +11,7 @@ const RegisterBody = z
   .object({
     email: Email,
     password: z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH),
-    name: z.string().trim().min(1).max(100),
+    name: StorableText.trim().min(1).max(100),
     role: z.enum(['trainee', 'trainer']),
     weightKg: z.number().min(20).max(400).optional(),
   })
@@ -27,7 +27,7 @@ const BirthYear = z
   });
 const ProfileBody = z
   .object({
-    name: z.string().trim().min(1).max(100).optional(),
+    name: StorableText.trim().min(1).max(100).optional(),
     weightKg: z.number().min(20).max(400).nullable().optional(),
     birthYear: BirthYear.nullable().optional(),
     gender: GenderSchema.nullable().optional(),

@@ -2,10 +2,10 @@ import type { Context } from 'koa';
 import { body, routeConfig } from 'koa-swagger-decorator';
 import { callerWithRole } from '../http/authenticate.js';
 import { routeDoc } from '../http/route-docs.js';
-import { IdParams, IsoTime, PageQuery, Uuid, z } from '../http/schemas.js';
+import { IdParams, IsoTime, PageQuery, StorableText, Uuid, z } from '../http/schemas.js';
 
 const FeedbackBody = z
-  .object({ rating: z.number().int().min(1).max(5), comment: z.string().max(2000).optional() })
+  .object({ rating: z.number().int().min(1).max(5), comment: StorableText.max(2000).optional() })
   .strict();
 const Feedback = z
   .object({

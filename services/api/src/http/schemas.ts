@@ -11,6 +11,18 @@ export const IsoTime = z.string().datetime({ offset: true });
 /** An instant sent by a client: ISO 8601 with an offset, inside the range PostgreSQL and Date share. */
 export const InputTime = IsoTime.refine(isStorableInstant, INSTANT_RANGE_MESSAGE);
 
+/**
+ * Text PostgreSQL can store, for every client string written to or compared in it: no NUL (it cuts a bind
+ * parameter short, protocol violation 08P01, and jsonb refuses \u0000, 22P05) and no UTF-16 surrogate without
+ * its pair (jsonb refuses it, 22P02; a text column would keep U+FFFD instead). Either was a 500 or a 503 with
+ * Retry-After. The pattern reads the same with and without the `u` flag, as OpenAPI tools differ.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is what it refuses
+const STORABLE_TEXT = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+export const StorableText = z
+  .string()
+  .regex(STORABLE_TEXT, 'must not contain NUL characters or unpaired UTF-16 surrogates');
+
 export const ErrorEnvelope = z
   .object({
     error: z.object({

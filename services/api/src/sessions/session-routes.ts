@@ -8,6 +8,7 @@ import {
   PageQuery,
   Session,
   SessionWithRegistration,
+  StorableText,
   pageOf,
   z,
 } from '../http/schemas.js';
@@ -17,9 +18,9 @@ import type { SessionTransition } from './state-machine.js';
 const MAX_DURATION_MINUTES = 24 * 60;
 const MAX_CAPACITY = 100_000;
 const fields = {
-  title: z.string().trim().min(1).max(200),
-  description: z.string().max(5000).nullable().optional(),
-  type: z.string().trim().min(1).max(50),
+  title: StorableText.trim().min(1).max(200),
+  description: StorableText.max(5000).nullable().optional(),
+  type: StorableText.trim().min(1).max(50),
   startsAt: InputTime,
   durationMinutes: z.number().int().min(1).max(MAX_DURATION_MINUTES),
   capacity: z.number().int().min(1).max(MAX_CAPACITY),
@@ -40,7 +41,7 @@ const ListQuery = z
     status: z.enum(['scheduled', 'live', 'ended', 'cancelled']).optional(),
     from: InputTime.optional(),
     to: InputTime.optional(),
-    type: z.string().min(1).max(50).optional(),
+    type: StorableText.min(1).max(50).optional(),
     trainerId: z.string().uuid().optional(),
     ...PageQuery,
   })
