@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { pino } from 'pino';
 import type { Subscription } from '@nats-io/transport-node';
 import { RegistrationEvent, SessionEvent } from '@pulse/contracts';
 import { OutboxEvent } from '../src/outbox/outbox-event.entity.js';
+import { OutboxPublisher } from '../src/outbox/outbox-publisher.js';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
 
@@ -130,6 +133,46 @@ describe('the outbox publisher', () => {
     });
     expect(again.duplicate).to.equal(true);
     expect((await jsm.streams.info(api.names.eventsStream)).state.messages).to.equal(before);
+  });
+
+  it('publishes each subject’s rows in order; a failed row holds back its own subject only', async () => {
+    while ((await api.outbox.publishBatch()) > 0);
+    const coach = await api.user('trainer');
+    const [a, b] = [await api.session(coach), await api.session(coach)];
+    for (const s of [a, b]) await api.call('POST', `/v1/sessions/${s.id}/start`, { token: coach.token });
+    // A fault in front of the real JetStream: every publish on session a's subject fails.
+    const js = jetstream(api.nats);
+    const failing = api.names.sessionEvent(a.id);
+    const flaky = {
+      publish: (subject: string, data: string, options: object) =>
+        subject === failing ? Promise.reject(new Error('injected')) : js.publish(subject, data, options),
+    } as unknown as JetStreamClient;
+    const publisher = new OutboxPublisher(api.orm, flaky, api.names, pino({ enabled: false }), 60_000);
+    const rowsOf = (id: string) =>
+      api.orm.em.fork().find(OutboxEvent, { sessionId: id }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const typesOf = (events: SessionEvent[]) => events.map((e) => [e.session.id, e.type]);
+    const seen = collect(api);
+    await api.nats.flush();
+
+    expect(await publisher.publishBatch()).to.equal(2);
+    await seen.waitFor(2);
+    expect(typesOf(seen.events)).to.deep.equal([
+      [b.id, 'created'],
+      [b.id, 'started'],
+    ]);
+    expect((await rowsOf(a.id)).map((r) => [r.type, r.publishedAt, r.attempts])).to.deep.equal([
+      ['created', null, 1],
+      ['started', null, 0],
+    ]);
+
+    expect(await api.outbox.publishBatch()).to.equal(2);
+    await seen.waitFor(4);
+    seen.sub.unsubscribe();
+    expect(typesOf(seen.events.slice(2))).to.deep.equal([
+      [a.id, 'created'],
+      [a.id, 'started'],
+    ]);
+    expect((await rowsOf(a.id)).every((r) => r.publishedAt instanceof Date)).to.equal(true);
   });
 
   it('deletes published rows older than the retention, never unpublished or recent ones', async () => {

@@ -101,7 +101,13 @@ export class OutboxPublisher implements OutboxSignal {
     }
   }
 
-  /** Returns how many rows were published. */
+  /**
+   * Publishes one batch of committed rows and marks those JetStream stored; returns how many. The rows' publishes
+   * are in flight together, one subject's rows one after another in the order they were committed: consumers read
+   * a subject's last event as its truth (a session's lifecycle, a trainee's registration), and a failed row stops
+   * its subject's later rows until the next attempt. Rows of other subjects do not wait for it: one await per row
+   * in turn held 500 classes ending on the hour behind each other's JetStream round trips (issue 12).
+   */
   async publishBatch(): Promise<number> {
     return this.orm.em.fork().transactional(async (tx) => {
       const rows = await tx.find(
@@ -113,23 +119,31 @@ export class OutboxPublisher implements OutboxSignal {
           lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE,
         },
       );
-      let published = 0;
-      for (const row of rows) {
-        try {
-          await this.js.publish(outboxSubject(this.names, row), JSON.stringify(row.payload), {
-            msgID: row.id,
-            timeout: PUBLISH_TIMEOUT_MS,
-          });
-        } catch (err) {
-          row.attempts += 1;
-          // Keep order: later events must not overtake an unpublished earlier one.
-          this.log.warn({ err, eventId: row.id, attempts: row.attempts }, 'outbox: publish failed');
-          break;
-        }
-        row.publishedAt = new Date();
-        published += 1;
-      }
-      return published;
+      const bySubject = new Map<string, Promise<boolean>>();
+      const outcomes = rows.map((row) => {
+        const subject = outboxSubject(this.names, row);
+        const previous = bySubject.get(subject) ?? Promise.resolve(true);
+        const outcome = previous.then((ok) => ok && this.publish(subject, row));
+        bySubject.set(subject, outcome);
+        return outcome;
+      });
+      return (await Promise.all(outcomes)).filter(Boolean).length;
     });
+  }
+
+  /** Publishes one row and marks it; false (the row counted as attempted) when JetStream did not store it. */
+  private async publish(subject: string, row: OutboxEvent): Promise<boolean> {
+    try {
+      await this.js.publish(subject, JSON.stringify(row.payload), {
+        msgID: row.id,
+        timeout: PUBLISH_TIMEOUT_MS,
+      });
+    } catch (err) {
+      row.attempts += 1;
+      this.log.warn({ err, eventId: row.id, attempts: row.attempts }, 'outbox: publish failed');
+      return false;
+    }
+    row.publishedAt = new Date();
+    return true;
   }
 }
