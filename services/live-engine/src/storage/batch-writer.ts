@@ -5,8 +5,8 @@ export const RETRY_BASE_MS = 100;
 export const RETRY_MAX_MS = 5_000;
 
 interface WriteJob {
-  readonly rows: number;
-  readonly write: () => Promise<void>;
+  /** Stores the job's rows; resolves with how many it wrote (the batch-size metric). */
+  readonly write: () => Promise<number>;
   readonly onStored: () => void;
 }
 
@@ -32,9 +32,9 @@ export class BatchWriter {
     return this.queue.length + (this.running ? 1 : 0);
   }
 
-  enqueue(rows: number, write: () => Promise<void>, onStored: () => void = () => {}): void {
+  enqueue(write: () => Promise<number>, onStored: () => void = () => {}): void {
     if (this.closed) return; // not stored, not acked: JetStream redelivers to whoever consumes next
-    this.queue.push({ rows, write, onStored });
+    this.queue.push({ write, onStored });
     if (!this.running) void this.drain();
   }
 
@@ -66,9 +66,9 @@ export class BatchWriter {
     for (let attempt = 0; !this.closed; attempt++) {
       const started = performance.now();
       try {
-        await job.write();
+        const rows = await job.write();
         this.metrics.insertSeconds.observe((performance.now() - started) / 1000);
-        if (job.rows > 0) this.metrics.batchRows.observe(job.rows);
+        if (rows > 0) this.metrics.batchRows.observe(rows);
         this.failing = false;
         return true;
       } catch (err) {

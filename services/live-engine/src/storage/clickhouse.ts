@@ -37,15 +37,17 @@ export class ClickHouseStore {
     return this.insert(ClickHouseTable.RATINGS, rows);
   }
 
-  /** Standings, changed minutes, then the session row: a reader that sees the session row sees the rest. */
   /** Results of one or more sessions; the session rows last, so a reader that sees one sees the rest. */
   async insertResults(
     standings: StandingRow[],
     minutes: MinuteRow[],
     sessions: SessionResultRow[],
   ): Promise<void> {
-    if (standings.length > 0) await this.insert(ClickHouseTable.STANDINGS, standings);
-    if (minutes.length > 0) await this.insert(ClickHouseTable.MINUTES, minutes);
+    await Promise.all([
+      standings.length > 0 ? this.insert(ClickHouseTable.STANDINGS, standings) : undefined,
+      minutes.length > 0 ? this.insert(ClickHouseTable.MINUTES, minutes) : undefined,
+    ]);
+    // Last: a reader that sees a session row sees its standings and minutes.
     if (sessions.length > 0) await this.insert(ClickHouseTable.SESSION_RESULTS, sessions);
   }
 

@@ -34,7 +34,9 @@ export interface RawBatcherOptions {
  * only once it is stored, so JetStream redelivers whatever a crash lost. Inserts run one after another
  * through the BatchWriter, which retries with backoff; a slow ClickHouse never blocks ranking.
  * One batcher per partition instead of one per session: 500 sessions of 20 make 2 inserts a second per
- * partition, not 1,000 a second.
+ * partition, not 1,000 a second. A flush waiting behind the insert in progress takes, when its turn comes,
+ * every row added until then and serves every `stored()` asked meanwhile (the classes of a partition ending
+ * together wait for one insert, not one each); behind a slow ClickHouse that insert may exceed `maxRows`.
  */
 export class RawBatcher {
   private rows: RatingRow[] = [];
@@ -42,6 +44,8 @@ export class RawBatcher {
   private firstAtMs = 0;
   private closed = false;
   private readonly waiters = new Set<() => void>();
+  /** The flush queued behind the insert in progress (it takes what is pending when it starts), if any. */
+  private queued: { readonly onStored: Array<() => void> } | null = null;
 
   constructor(
     private readonly writer: BatchWriter,
@@ -89,19 +93,34 @@ export class RawBatcher {
   }
 
   private flush(onStored?: () => void): void {
-    const rows = this.rows;
-    const acks = this.acks;
+    if (this.queued !== null) {
+      if (onStored !== undefined) this.queued.onStored.push(onStored);
+      return;
+    }
+    if (this.rows.length === 0 && this.acks.length === 0 && onStored === undefined) return;
+    const job = { onStored: onStored === undefined ? [] : [onStored] };
+    this.queued = job;
+    let taken: { rows: RatingRow[]; acks: Ackable[] } | undefined;
+    this.writer.enqueue(
+      async () => {
+        // A retry writes what the first attempt took.
+        taken ??= this.take(job);
+        if (taken.rows.length > 0) await this.options.insert(taken.rows);
+        return taken.rows.length;
+      },
+      () => {
+        for (const m of taken?.acks ?? []) m.ack();
+        for (const stored of job.onStored) stored();
+      },
+    );
+  }
+
+  private take(job: { readonly onStored: Array<() => void> }): { rows: RatingRow[]; acks: Ackable[] } {
+    if (this.queued === job) this.queued = null;
+    const taken = { rows: this.rows, acks: this.acks };
     this.rows = [];
     this.acks = [];
     this.firstAtMs = 0;
-    if (rows.length === 0 && acks.length === 0 && onStored === undefined) return;
-    this.writer.enqueue(
-      rows.length,
-      () => (rows.length > 0 ? this.options.insert(rows) : Promise.resolve()),
-      () => {
-        for (const m of acks) m.ack();
-        onStored?.();
-      },
-    );
+    return taken;
   }
 }

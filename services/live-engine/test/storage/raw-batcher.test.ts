@@ -58,6 +58,55 @@ describe('RawBatcher (one partition’s raw rows, no servers)', () => {
     expect([inserts, acked]).to.deep.equal([[[7]], ['a']]);
   });
 
+  it('stores what arrives behind an insert in progress in one insert that serves every stored() asked meanwhile', async () => {
+    const inserts: number[][] = [];
+    const releases: Array<() => void> = [];
+    const raw = batcher(async (rows) => {
+      inserts.push(rows.map((r) => r.seq));
+      await new Promise<void>((resolve) => releases.push(resolve));
+    }, 100);
+    raw.add(row(1), message('a'), 0);
+    const first = raw.stored();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The classes of the partition ending while the first insert runs: each asks for its rows to be stored.
+    const waiting: Array<Promise<void>> = [];
+    for (const [seq, name] of [
+      [2, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+    ] as const) {
+      raw.add(row(seq), message(name), 0);
+      waiting.push(raw.stored());
+    }
+    expect(inserts).to.deep.equal([[1]]);
+    releases[0]();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inserts).to.deep.equal([[1], [2, 3, 4]]);
+    expect(acked).to.deep.equal(['a']);
+    releases[1]();
+    await Promise.all(waiting);
+    expect(acked).to.deep.equal(['a', 'b', 'c', 'd']);
+  });
+
+  it('retries a taken batch as it was: a row added during the retry goes into the next insert', async () => {
+    const inserts: number[][] = [];
+    const raw = batcher(async (rows) => {
+      inserts.push(rows.map((r) => r.seq));
+      if (inserts.length === 1) {
+        raw.add(row(2), message('b'), 0);
+        throw new Error('ClickHouse down');
+      }
+    }, 100);
+    raw.add(row(1), message('a'), 0);
+    await raw.stored();
+    await raw.stored();
+    expect([inserts, acked]).to.deep.equal([
+      [[1], [1], [2]],
+      ['a', 'b'],
+    ]);
+  });
+
   it('retries a failed insert and acks once it is stored', async () => {
     let attempts = 0;
     const raw = batcher(async () => {

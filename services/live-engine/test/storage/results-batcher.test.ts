@@ -51,6 +51,30 @@ describe('ResultsBatcher (one partition’s results writes, no servers)', () => 
     expect(inserts).to.deep.equal([{ standings: ['b'], minutes: 0, sessions: ['a', 'b'] }]);
   });
 
+  it('stores the finals that arrive behind an insert in progress in one insert after it', async () => {
+    const inserts: string[][] = [];
+    const releases: Array<() => void> = [];
+    const writer = new BatchWriter(pino({ level: 'silent' }), new EngineMetrics());
+    const results = new ResultsBatcher(writer, {
+      flushMs: 60_000,
+      insert: async (_standings, _minutes, sessions) => {
+        inserts.push(sessions.map((s) => s.session_id));
+        await new Promise<void>((resolve) => releases.push(resolve));
+      },
+    });
+    const a = results.add([standing('a')], [], session('a', 1), 0, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Three more classes of the partition end while a's insert runs.
+    const rest = ['b', 'c', 'd'].map((id) => results.add([standing(id)], [], session(id, 1), 0, true));
+    expect(inserts).to.deep.equal([['a']]);
+    releases[0]();
+    await a;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inserts).to.deep.equal([['a'], ['b', 'c', 'd']]);
+    releases[1]();
+    await Promise.all(rest);
+  });
+
   it('writes nothing after close (a lost lease) and releases the waiting actors', async () => {
     const { results, inserts } = batcher(500);
     const pending = results.add([standing('a')], [], session('a', 0), 0, false);
