@@ -321,6 +321,34 @@ describe('results and history', () => {
     ]);
   });
 
+  it('freezes one batch at a time: the sessions asked for while one runs are the next batch, together', async () => {
+    // The app's own watch would freeze these sessions as soon as ClickHouse has them final.
+    await api.freezeWatch.stop();
+    try {
+      const sessions = [];
+      for (let i = 0; i < 4; i++) sessions.push(await sessionWith([ann, bob, cid], true));
+      for (const s of sessions) await engineFinal(s.id);
+      const batches: number[] = [];
+      const log = (await import('pino')).pino(
+        { level: 'info' },
+        { write: (line: string) => void batches.push((JSON.parse(line) as { sessions: number }).sessions) },
+      );
+      const freezer = new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log);
+      const first = freezer.freeze(sessions[0].id);
+      // Asked in later turns of the event loop, while the first batch reads ClickHouse and PostgreSQL.
+      await new Promise((resolve) => setImmediate(resolve));
+      const rest = [];
+      for (const s of sessions.slice(1)) {
+        rest.push(freezer.freeze(s.id));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await Promise.all([first, ...rest])).to.deep.equal(Array(4).fill('frozen'));
+      expect(batches).to.deep.equal([1, 3]);
+    } finally {
+      api.freezeWatch.start();
+    }
+  });
+
   it('answers `me` the same from the in-memory rows, after their eviction, and by primary key', async () => {
     const sessions = [await sessionWith([ann, bob, cid], true), await sessionWith([ann, bob, cid], true)];
     for (const s of sessions) {

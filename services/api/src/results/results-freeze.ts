@@ -34,12 +34,16 @@ export type FrozenListener = (
  * Batched: the sessions asked for within one turn of the event loop are frozen together, with one query
  * per ClickHouse table and one PostgreSQL transaction, so 500 classes ending at the top of the hour cost a
  * handful of round trips instead of 500 × 5 (measured: 500 × 20 took 14 s one by one on the loaded box).
+ * One batch at a time: the sessions asked for while one runs are the next batch, all of them, so apps asking
+ * as each class ends make a few large batches instead of dozens of small ones side by side (each with its
+ * five round trips, all competing for ClickHouse and PostgreSQL).
  */
 export class ResultsFreezer {
   private readonly listeners: FrozenListener[] = [];
   private readonly inFlight = new Map<string, Promise<FreezeOutcome>>();
   private queued = new Map<string, { resolve(o: FreezeOutcome): void; reject(err: unknown): void }>();
   private flushScheduled = false;
+  private flushing = false;
   private readonly boards: FinalBoards;
 
   constructor(
@@ -64,7 +68,8 @@ export class ResultsFreezer {
         this.queued.set(sessionId, { resolve, reject }),
       );
       this.inFlight.set(sessionId, attempt);
-      if (!this.flushScheduled) {
+      // While a batch runs, the next one gathers: the running flush takes it when done.
+      if (!this.flushScheduled && !this.flushing) {
         this.flushScheduled = true;
         setImmediate(() => void this.flush());
       }
@@ -81,19 +86,26 @@ export class ResultsFreezer {
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
-    const batch = this.queued;
-    this.queued = new Map();
-    const ids = [...batch.keys()];
-    for (let i = 0; i < ids.length; i += FREEZE_BATCH) {
-      const chunk = ids.slice(i, i + FREEZE_BATCH);
-      try {
-        const outcomes = await this.attempt(chunk);
-        for (const id of chunk) batch.get(id)!.resolve(outcomes.get(id) ?? 'not-ended');
-      } catch (err) {
-        for (const id of chunk) batch.get(id)!.reject(err);
-      } finally {
-        for (const id of chunk) this.inFlight.delete(id);
+    this.flushing = true;
+    try {
+      while (this.queued.size > 0) {
+        const batch = this.queued;
+        this.queued = new Map();
+        const ids = [...batch.keys()];
+        for (let i = 0; i < ids.length; i += FREEZE_BATCH) {
+          const chunk = ids.slice(i, i + FREEZE_BATCH);
+          try {
+            const outcomes = await this.attempt(chunk);
+            for (const id of chunk) batch.get(id)!.resolve(outcomes.get(id) ?? 'not-ended');
+          } catch (err) {
+            for (const id of chunk) batch.get(id)!.reject(err);
+          } finally {
+            for (const id of chunk) this.inFlight.delete(id);
+          }
+        }
       }
+    } finally {
+      this.flushing = false;
     }
   }
 
