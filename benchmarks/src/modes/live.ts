@@ -25,10 +25,10 @@ import { buildLiveReport, type LiveRun, type TimelinePoint } from './live-report
 import type { Report } from '../report/report.js';
 import {
   STAMPEDE_DEFAULTS,
+  deferred,
   runStampede,
   stampedeSection,
   type StampedeOptions,
-  type StampedeResult,
 } from './stampede.js';
 
 export interface LiveOptions extends TargetOptions {
@@ -214,11 +214,12 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     await sleep(opts.durationSec * 1000);
     await pool.stop();
     progress.stop();
-    const endedAt = new Map<string, number>();
+    const endedAt = new Map(sessions.map((s) => [s.id, deferred<number>()]));
+    // Classes that started together on the hour end together: every trainer at once. Otherwise 8 at a time.
     const endSessions = () =>
-      mapLimit(sessions, 8, async (s) => {
+      mapLimit(sessions, opts.topOfHour === true ? sessions.length : 8, async (s) => {
         await api.lifecycle(trainer.accessToken, s.id, 'end');
-        endedAt.set(s.id, Date.now());
+        endedAt.get(s.id)!.resolve(Date.now());
       });
     let settled: { settled: number; unsettled: number };
     let endUnderLoad: LiveRun['endUnderLoad'];
@@ -248,20 +249,30 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     clearInterval(lagTimer);
     await sampler.stop();
     const serviceMetrics = await scrapeServiceMetrics(target.serviceUrls());
-    if (opts.endAfterSec === undefined) await endSessions();
-    const summaries = await pool.summary();
-    let stampede: StampedeResult | undefined;
     // Ended under load, every participant's results are checked against what its device was told.
     const stampedeOpts = opts.stampede ?? (opts.endAfterSec === undefined ? undefined : STAMPEDE_DEFAULTS);
-    if (stampedeOpts) {
-      log(`stampede: ${seats.length} participants ask for their results at once`);
-      const expected = new Map(summaries.map((c) => [c.userId, c.expectedScore]));
-      const participants = seats.map((p) => ({ ...p, expectedScore: expected.get(p.userId) ?? 0 }));
-      stampede = await runStampede(target.apiUrl, participants, async (id) => endedAt.get(id)!, {
-        ...stampedeOpts,
-        apiPid: open.pids().api,
-      });
-    }
+    // Still live, the sessions end now; with a stampede each participant asks the moment its own session has
+    // ended (the end → results path: the gateways' barriers, the engine's final rows, the API's freeze), and
+    // the answers are checked once the devices have told what they sent.
+    if (opts.endAfterSec === undefined && stampedeOpts)
+      log(
+        `stampede: ending the sessions; each of ${seats.length} participants asks the moment its own ended`,
+      );
+    else if (stampedeOpts) log(`stampede: ${seats.length} participants ask for their results at once`);
+    const ending = opts.endAfterSec === undefined ? endSessions() : Promise.resolve();
+    const devices = pool;
+    const summarized = ending.then(() => devices.summary());
+    const stampeding = stampedeOpts
+      ? runStampede(
+          target.apiUrl,
+          seats,
+          (id) => endedAt.get(id)!.promise,
+          summarized.then((list) => new Map(list.map((c) => [c.userId, c.expectedScore]))),
+          { ...stampedeOpts, apiPid: open.pids().api },
+        )
+      : Promise.resolve(undefined);
+    // Together: a failed end rejects at once instead of leaving its participants waiting.
+    const [stampede, summaries] = await Promise.all([stampeding, summarized]);
     const stored = await verifyStored(
       target.infra.clickhouseUrl,
       target.isolation?.clickhouseDb,

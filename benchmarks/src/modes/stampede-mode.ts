@@ -7,7 +7,13 @@ import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
 import type { Report } from '../report/report.js';
 import { runLive, type LiveOptions } from './live.js';
 import { openTarget } from './target.js';
-import { runStampede, stampedeSection, type StampedeOptions, type StampedeParticipant } from './stampede.js';
+import {
+  deferred,
+  runStampede,
+  stampedeSection,
+  type StampedeOptions,
+  type StampedeParticipant,
+} from './stampede.js';
 
 export interface StampedeModeOptions extends Omit<LiveOptions, 'stampede'> {
   /**
@@ -61,6 +67,7 @@ async function runSeeded(opts: StampedeModeOptions): Promise<Report> {
     await mapLimit(sessions, 8, (s) => api.lifecycle(trainer.accessToken, s.id, 'start'));
     log('stampede: writing the engine’s final rows to ClickHouse');
     const participants: StampedeParticipant[] = [];
+    const expected = new Map<string, number>();
     const ch = createClient({ url: infra.clickhouseUrl });
     try {
       for (let s = 0; s < sessions.length; s++) {
@@ -70,13 +77,10 @@ async function runSeeded(opts: StampedeModeOptions): Promise<Report> {
         await insertRows(ch, `${isolation.clickhouseDb}.${ClickHouseTable.SESSION_RESULTS}`, [
           played.session,
         ]);
-        for (const a of bySession[s])
-          participants.push({
-            userId: a.user.id,
-            token: a.accessToken,
-            sessionId: sessions[s].id,
-            expectedScore: played.scores.get(a.user.id)!,
-          });
+        for (const a of bySession[s]) {
+          participants.push({ userId: a.user.id, token: a.accessToken, sessionId: sessions[s].id });
+          expected.set(a.user.id, played.scores.get(a.user.id)!);
+        }
       }
     } finally {
       await ch.close();
@@ -90,10 +94,16 @@ async function runSeeded(opts: StampedeModeOptions): Promise<Report> {
     });
     // Together: a failed end rejects at once instead of leaving its participants waiting.
     const [result] = await Promise.all([
-      runStampede(open.target.apiUrl, participants, (id) => ended.get(id)!.promise, {
-        ...opts.stampede,
-        apiPid: open.pids().api,
-      }),
+      runStampede(
+        open.target.apiUrl,
+        participants,
+        (id) => ended.get(id)!.promise,
+        Promise.resolve(expected),
+        {
+          ...opts.stampede,
+          apiPid: open.pids().api,
+        },
+      ),
       ending,
     ]);
     const section = stampedeSection(result);
@@ -188,10 +198,4 @@ function playSession(sessionId: string, accounts: readonly Account[], minutes: n
 async function insertRows(ch: ReturnType<typeof createClient>, table: string, rows: object[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CH_INSERT_ROWS)
     await ch.insert({ table, values: rows.slice(i, i + CH_INSERT_ROWS), format: 'JSONEachRow' });
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }

@@ -9,9 +9,14 @@ export interface StampedeParticipant {
   userId: string;
   token: string;
   sessionId: string;
-  /** What the participant's `me.score` must be (the sum of what it sent, each seq once). */
-  expectedScore: number;
 }
+
+/**
+ * What each participant's `me.score` must be (the sum of what it sent, each seq once), by user id. A live run
+ * knows it only once its devices have their `ended` frames, after the apps already asked: the answers are
+ * checked once both are in.
+ */
+export type ExpectedScores = Promise<ReadonlyMap<string, number>>;
 
 export interface StampedeOptions {
   /** Keep-alive connections shared by all participants (an app fleet behind a few ingress connections). */
@@ -83,11 +88,12 @@ export async function runStampede(
   participants: readonly StampedeParticipant[],
   /** When the session's POST /end returned (epoch ms); its participants ask from that moment on. */
   endedAtMs: (sessionId: string) => Promise<number>,
+  expectedScores: ExpectedScores,
   options: StampedeOptions = STAMPEDE_DEFAULTS,
 ): Promise<StampedeResult> {
   const url = new URL(apiUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
-  const standings = standingsPerSession(participants);
+  const answers: Array<{ p: StampedeParticipant; me: AnsweredMe }> = [];
   const latency: number[] = [];
   const latency200: number[] = [];
   const answerMs: number[] = [];
@@ -138,15 +144,20 @@ export async function runStampede(
           firstServed.set(p.sessionId, Date.now() - endedAt);
           firstServedAt.set(p.sessionId, performance.now());
         }
-        const problem = checkMe(p, JSON.parse(reply.body), standings.get(p.sessionId)!);
-        if (problem === null) exact++;
-        else if (mismatches.length < 10) mismatches.push(problem);
+        answers.push({ p, me: answeredMe(JSON.parse(reply.body)) });
         return;
       }
     }),
   );
   agent.destroy();
   const harnessCpu = process.cpuUsage(harnessCpuBefore);
+  const expected = await expectedScores;
+  const standings = standingsPerSession(participants, expected);
+  for (const { p, me } of answers) {
+    const problem = checkMe(p, me, expected.get(p.userId) ?? 0, standings.get(p.sessionId)!);
+    if (problem === null) exact++;
+    else if (mismatches.length < 10) mismatches.push(problem);
+  }
   const allAnsweredMs = answerMs.length === 0 ? 0 : Math.max(...answerMs);
   const served = [...firstServed.values()].sort((a, b) => a - b);
   return {
@@ -180,28 +191,42 @@ function afterFrozen(
   return { ...percentiles(ms), count: ms.length };
 }
 
-function standingsPerSession(participants: readonly StampedeParticipant[]) {
+function standingsPerSession(
+  participants: readonly StampedeParticipant[],
+  expected: ReadonlyMap<string, number>,
+) {
   const scores = new Map<string, Map<string, number>>();
   for (const p of participants) {
     let s = scores.get(p.sessionId);
     if (s === undefined) scores.set(p.sessionId, (s = new Map()));
-    s.set(p.userId, round2(p.expectedScore));
+    s.set(p.userId, round2(expected.get(p.userId) ?? 0));
   }
   return new Map([...scores].map(([id, s]) => [id, new ExpectedStandings(s)]));
 }
 
+/** What is checked of an answer (kept instead of the body until the expected scores are known). */
+interface AnsweredMe {
+  final: boolean;
+  me?: { rank: number; score: number };
+}
+
+function answeredMe(body: { final?: boolean; me?: { rank: number; score: number } }): AnsweredMe {
+  return { final: body.final === true, me: body.me && { rank: body.me.rank, score: body.me.score } };
+}
+
 function checkMe(
   p: StampedeParticipant,
-  body: { final?: boolean; me?: { rank: number; score: number } },
+  answer: AnsweredMe,
+  expectedScore: number,
   standings: ExpectedStandings,
 ): string | null {
-  if (body.final !== true) return `${p.userId}: results not final`;
-  if (body.me === undefined) return `${p.userId}: no me`;
-  if (body.me.score !== round2(p.expectedScore))
-    return `${p.userId}: score ${body.me.score}, sent ${round2(p.expectedScore)}`;
+  if (!answer.final) return `${p.userId}: results not final`;
+  if (answer.me === undefined) return `${p.userId}: no me`;
+  if (answer.me.score !== round2(expectedScore))
+    return `${p.userId}: score ${answer.me.score}, sent ${round2(expectedScore)}`;
   const [lo, hi] = standings.rankRange(p.userId);
-  if (body.me.rank < lo || body.me.rank > hi)
-    return `${p.userId}: rank ${body.me.rank}, expected ${lo}..${hi}`;
+  if (answer.me.rank < lo || answer.me.rank > hi)
+    return `${p.userId}: rank ${answer.me.rank}, expected ${lo}..${hi}`;
   return null;
 }
 
@@ -302,3 +327,10 @@ export function stampedeSection(r: StampedeResult): Pick<Report, 'checks' | 'tab
 }
 
 const fmt = (p: Percentiles) => `${p.p50} / ${p.p90} / ${p.p99} / ${p.max}`;
+
+/** A promise and its resolve: a session's end, awaited by its participants before it happens. */
+export function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
