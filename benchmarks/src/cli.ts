@@ -105,6 +105,7 @@ export async function main(
         rampMs: parseDurationMs(values.ramp ?? '5s'),
         workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 1),
         resendEvery: positiveInt('resend-every', values['resend-every'], 0),
+        topOfHour: values['top-of-hour'] === true,
         progress,
         minutes: positiveInt('minutes', minutes, 3),
         stampede: {
