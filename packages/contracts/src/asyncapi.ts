@@ -8,6 +8,7 @@ import {
   ErrorFrame,
   LIVE_PATH,
   MAX_CLIENT_FRAME_BYTES,
+  MAX_MESSAGE_FRAGMENTS,
   MAX_SOCKET_PAYLOAD_BYTES,
   PingFrame,
   PongFrame,
@@ -89,6 +90,10 @@ const CLOSE_CODE_ACTIONS: Record<CloseCode, { meaning: string; clientAction: str
   },
   [CloseCode.INVALID_PAYLOAD]: {
     meaning: 'a text frame that is not valid UTF-8',
+    clientAction: 'fix the client',
+  },
+  [CloseCode.POLICY_VIOLATION]: {
+    meaning: `a message in more than ${MAX_MESSAGE_FRAGMENTS} fragments`,
     clientAction: 'fix the client',
   },
   [CloseCode.MESSAGE_TOO_BIG]: {

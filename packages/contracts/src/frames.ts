@@ -6,6 +6,13 @@ import { AgeBandId, BAND_TOP_SIZE, FOLLOWING_TOP_SIZE, MainBoard } from './socia
 export const MAX_CLIENT_FRAME_BYTES = 1024;
 /** Frames longer than this make `ws` close the socket with 1009 before they are read. */
 export const MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024;
+/** A message sent in more fragments than this makes `ws` close the socket with 1008. */
+export const MAX_MESSAGE_FRAGMENTS = 16 * 1024;
+/**
+ * WebSocket pings (RFC 6455 control frames, not `ping` frames) a client may have waiting for their pong. A
+ * client past it (a ping flood) is cut by `ws` without a close frame: it sees 1006.
+ */
+export const MAX_PENDING_PONGS = 60;
 /** Path of the WebSocket endpoint on every gateway; the ticket goes in `?ticket=`. */
 export const LIVE_PATH = '/v1/live';
 

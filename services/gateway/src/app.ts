@@ -8,6 +8,8 @@ import {
   CloseCode,
   ErrorCode,
   LIVE_PATH,
+  MAX_MESSAGE_FRAGMENTS,
+  MAX_PENDING_PONGS,
   MAX_SOCKET_PAYLOAD_BYTES,
   natsNames,
   redactQuery,
@@ -43,6 +45,18 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * What `ws` enforces on every socket, pinned here because the contract documents it (a `ws` upgrade must not
+ * change it unnoticed): 1009 above MAX_SOCKET_PAYLOAD_BYTES, 1008 above MAX_MESSAGE_FRAGMENTS, and a ping flood
+ * (more than MAX_PENDING_PONGS pongs waiting to be written) cut without a close frame. `maxPendingAutoPongs`
+ * (ws ≥ 8.23) is missing from @types/ws, hence no object literal at the call.
+ */
+const SOCKET_LIMITS = {
+  noServer: true,
+  maxPayload: MAX_SOCKET_PAYLOAD_BYTES,
+  maxFragments: MAX_MESSAGE_FRAGMENTS,
+  maxPendingAutoPongs: MAX_PENDING_PONGS,
+};
 /** How long clients get to answer the 1012 close handshake before their sockets are cut. */
 const CLOSE_HANDSHAKE_MS = 2_000;
 /** Publishes of a session's end barrier before giving up (each waits PUBLISH_TIMEOUT_MS). */
@@ -113,7 +127,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     minuteMs: config.MINUTE_MS,
   };
   const connections = new Set<Connection>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_PAYLOAD_BYTES });
+  const wss = new WebSocketServer(SOCKET_LIMITS);
   let draining = false;
   let natsUp = !nc.isClosed();
   void (async () => {
