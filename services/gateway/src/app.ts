@@ -230,6 +230,9 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     try {
       claims = verifyJoinTicket(ticket, config.JOIN_TICKET_SECRET, Date.now());
     } catch (err) {
+      // No Connection listens to this socket. A broken frame the client sends before the close handshake ends
+      // makes ws emit 'error' (then close 1002/1007), which without a listener threw out of the event loop.
+      ws.on('error', (e) => logger.debug({ err: e }, 'refused socket error'));
       const expired = expiredJoinTicket(
         ticket,
         config.JOIN_TICKET_SECRET,
