@@ -28,7 +28,7 @@ import { RatingBatches } from './rating-batches.js';
 import { engineLastSeq } from './last-seq.js';
 import { LocalSessions } from './sessions.js';
 import { answerClosedSession } from './closed-session.js';
-import { expiredJoinTicket, verifyJoinTicket } from './tickets.js';
+import { expiredJoinTicket, ticketOf, verifyJoinTicket } from './tickets.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -222,12 +222,14 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     socket.once('close', () => slots.release(address));
     // The URL carries the join ticket: only its redacted form is ever logged.
     logger.debug({ url: redactQuery(req.url ?? '/'), address }, 'websocket upgrade');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams.get('ticket')));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams));
   }
 
-  function accept(ws: WebSocket, ticket: string | null): void {
+  function accept(ws: WebSocket, query: URLSearchParams): void {
+    let ticket: string | null = null;
     let claims;
     try {
+      ticket = ticketOf(query);
       claims = verifyJoinTicket(ticket, config.JOIN_TICKET_SECRET, Date.now());
     } catch (err) {
       // No Connection listens to this socket. A broken frame the client sends before the close handshake ends

@@ -88,6 +88,19 @@ describe('Hostile clients: upgrades and plain requests at the gateway port', () 
     await trainee.rateAndRank();
   });
 
+  it('refuses a query with more than one ticket, whichever of them is valid (the first one used to count)', async () => {
+    const [valid, other] = [trainee.ticket(), trainee.ticket()];
+    for (const query of [
+      `ticket=${valid}&ticket=garbage`,
+      `ticket=garbage&ticket=${valid}`,
+      `ticket=${valid}&ticket=${valid}`,
+      `ticket=${valid}&ticket=${other}`,
+    ]) {
+      await expectUnauthorized(query);
+    }
+    await trainee.rateAndRank();
+  });
+
   it('refuses forged, tampered, not yet valid, foreign-algorithm and access tokens with 4401', async () => {
     const claims = jwt.decode(trainee.ticket()) as Record<string, unknown>;
     const [header, payload, signature] = trainee.ticket().split('.');
