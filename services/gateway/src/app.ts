@@ -19,7 +19,7 @@ import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { EndBarriers } from './end-barrier.js';
 import { FollowSets } from './follow-sets.js';
-import { AddressSlots, rawHttpAnswer, requestTarget } from './door.js';
+import { AddressSlots, rawHttpAnswer, refuseOnSocket, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { metricsText } from './processes.js';
@@ -153,7 +153,10 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     metrics.requestsRefused.inc({ reason: 'bad_request' });
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    socket.end(rawHttpAnswer(400, 'Bad Request', refusal(ErrorCode.VALIDATION_FAILED, 'malformed request')));
+    refuseOnSocket(
+      socket,
+      rawHttpAnswer(400, 'Bad Request', refusal(ErrorCode.VALIDATION_FAILED, 'malformed request')),
+    );
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -199,7 +202,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     const target = requestTarget(req.url);
     const refuse = (status: number, reason: string, code: ErrorCode, message: string, metric: string) => {
       metrics.requestsRefused.inc({ reason: metric });
-      socket.end(rawHttpAnswer(status, reason, refusal(code, message)));
+      refuseOnSocket(socket, rawHttpAnswer(status, reason, refusal(code, message)));
     };
     if (target === null) {
       return refuse(

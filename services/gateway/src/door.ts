@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * The request target as a URL, or null when Node's parser accepted something no URL can be made of
  * (`//`, `//:99999/v1/live`, `//[/../v1/live`, …). Such a target once threw outside any handler and took
@@ -43,6 +45,17 @@ export class AddressSlots {
   held(address: string): number {
     return this.open.get(address) ?? 0;
   }
+}
+
+/**
+ * Writes a refusal on a raw socket and closes it. Node's HTTP server keeps its sockets half-open, so `end()`
+ * alone kept the connection, and its file descriptor, for as long as the client kept its side open: any client
+ * could hold sockets without limit with requests the door refuses (the 429 of the per-address cap included).
+ * The socket is destroyed once the answer is written, as `ws` does with the handshakes it refuses.
+ */
+export function refuseOnSocket(socket: Duplex, answer: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(answer);
 }
 
 /** A minimal HTTP answer written on a raw socket (upgrade requests never reach a ServerResponse). */
