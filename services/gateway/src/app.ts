@@ -19,7 +19,7 @@ import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { EndBarriers } from './end-barrier.js';
 import { FollowSets } from './follow-sets.js';
-import { AddressSlots, rawHttpAnswer, refuseOnSocket, requestTarget } from './door.js';
+import { AddressSlots, refuseOnSocket, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { metricsText } from './processes.js';
@@ -151,13 +151,39 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
   });
   // What Node's parser itself refuses (malformed request line, oversized headers) gets a 400 and a close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    metrics.requestsRefused.inc({ reason: 'bad_request' });
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    refuseOnSocket(
-      socket,
-      rawHttpAnswer(400, 'Bad Request', refusal(ErrorCode.VALIDATION_FAILED, 'malformed request')),
-    );
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      metrics.requestsRefused.inc({ reason: 'bad_request' });
+      return void socket.destroy();
+    }
+    refuse(socket, 400, ErrorCode.VALIDATION_FAILED, 'malformed request', 'bad_request');
   });
+  // CONNECT asks for a tunnel, which the gateway never opens; without a listener Node cut such a socket
+  // without any answer.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', (err) => logger.debug({ err }, 'connect socket error'));
+    refuse(socket, 404, ErrorCode.NOT_FOUND, 'no route CONNECT', 'not_found');
+  });
+  // ws answers a handshake it cannot take (an Upgrade other than websocket, a missing or malformed
+  // Sec-WebSocket-Key, -Version or -Protocol) in plain text; here it gets the envelope like every other
+  // refusal, with the version this server speaks (RFC 6455 §4.4).
+  wss.on('wsClientError', (err: Error, socket: Duplex) =>
+    refuse(socket, 400, ErrorCode.VALIDATION_FAILED, err.message, 'bad_handshake', {
+      'Sec-WebSocket-Version': '13',
+    }),
+  );
+
+  /** A request the door refuses: counted by reason, answered on its raw socket with the envelope, closed. */
+  function refuse(
+    socket: Duplex,
+    status: number,
+    code: ErrorCode,
+    message: string,
+    metric: string,
+    headers?: Record<string, string>,
+  ): void {
+    metrics.requestsRefused.inc({ reason: metric });
+    refuseOnSocket(socket, status, { code, message }, headers);
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = requestTarget(req.url);
@@ -200,27 +226,21 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const target = requestTarget(req.url);
-    const refuse = (status: number, reason: string, code: ErrorCode, message: string, metric: string) => {
-      metrics.requestsRefused.inc({ reason: metric });
-      refuseOnSocket(socket, rawHttpAnswer(status, reason, refusal(code, message)));
-    };
     if (target === null) {
-      return refuse(
-        400,
-        'Bad Request',
-        ErrorCode.VALIDATION_FAILED,
-        'malformed request target',
-        'bad_target',
-      );
+      return refuse(socket, 400, ErrorCode.VALIDATION_FAILED, 'malformed request target', 'bad_target');
     }
-    if (draining) return refuse(503, 'Service Unavailable', ErrorCode.UNAVAILABLE, 'draining', 'draining');
+    if (draining) return refuse(socket, 503, ErrorCode.UNAVAILABLE, 'draining', 'draining');
     if (target.pathname !== LIVE_PATH) {
-      return refuse(404, 'Not Found', ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
+      return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
+    }
+    // What a request of another method than GET gets on any path, upgrade or not (ws answered 405 in plain text).
+    if (req.method !== 'GET') {
+      return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${req.method} ${LIVE_PATH}`, 'not_found');
     }
     const address = clientAddress(req, trustProxy);
     if (!slots.take(address)) {
       const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
-      return refuse(429, 'Too Many Requests', ErrorCode.RATE_LIMITED, message, 'too_many_sockets');
+      return refuse(socket, 429, ErrorCode.RATE_LIMITED, message, 'too_many_sockets');
     }
     socket.once('close', () => slots.release(address));
     // The URL carries the join ticket: only its redacted form is ever logged.

@@ -1,4 +1,6 @@
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ErrorCode } from '@pulse/contracts';
 
 /**
  * The request target as a URL, or null when Node's parser accepted something no URL can be made of
@@ -48,21 +50,26 @@ export class AddressSlots {
 }
 
 /**
- * Writes a refusal on a raw socket and closes it. Node's HTTP server keeps its sockets half-open, so `end()`
- * alone kept the connection, and its file descriptor, for as long as the client kept its side open: any client
- * could hold sockets without limit with requests the door refuses (the 429 of the per-address cap included).
- * The socket is destroyed once the answer is written, as `ws` does with the handshakes it refuses.
+ * Answers a request on its raw socket (an upgrade, or what Node's parser refused, never reaches a
+ * ServerResponse) with the error envelope, then closes it. Node's HTTP server keeps its sockets half-open, so
+ * `end()` alone kept the connection, and its file descriptor, for as long as the client kept its side open:
+ * any client could hold sockets without limit with requests the door refuses (the 429 of the per-address cap
+ * included). The socket is destroyed once the answer is written, as `ws` does with the handshakes it refuses.
  */
-export function refuseOnSocket(socket: Duplex, answer: string): void {
+export function refuseOnSocket(
+  socket: Duplex,
+  status: number,
+  error: { code: ErrorCode; message: string },
+  headers: Record<string, string> = {},
+): void {
+  const json = JSON.stringify({ error });
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(json)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    'Connection: close',
+  ];
   socket.once('finish', () => socket.destroy());
-  socket.end(answer);
-}
-
-/** A minimal HTTP answer written on a raw socket (upgrade requests never reach a ServerResponse). */
-export function rawHttpAnswer(status: number, reason: string, body: unknown): string {
-  const json = JSON.stringify(body);
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
-  );
+  socket.end(`${head.join('\r\n')}\r\n\r\n${json}`);
 }

@@ -157,6 +157,40 @@ describe('Hostile clients: upgrades and plain requests at the gateway port', () 
     cleanups.push(() => client.drop());
     return client;
   };
+  const ticket = () => `ticket=${trainee.ticket()}`;
+
+  it('answers upgrades that are no WebSocket handshake with 400 and the error envelope', async () => {
+    const upgrade = (headers: string) =>
+      `GET ${LIVE_PATH}?${ticket()} HTTP/1.1\r\nHost: gateway\r\n${headers}\r\n`;
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    for (const headers of [
+      'Upgrade: h2c\r\nConnection: Upgrade\r\n',
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n',
+      `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n`,
+      `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 7\r\n${key}`,
+      `Upgrade: websocket\r\nConnection: Upgrade\r\n${key}`,
+      `${UPGRADE_HEADERS}Sec-WebSocket-Protocol: a b,,\r\n`,
+    ]) {
+      const answer = await refusal(raw(upgrade(headers)));
+      expect(answer, headers).to.include({
+        status: 'HTTP/1.1 400 Bad Request',
+        code: ErrorCode.VALIDATION_FAILED,
+      });
+      expect(answer.head, headers).to.match(/\r\nSec-WebSocket-Version: 13\r\n/i);
+    }
+    await trainee.rateAndRank();
+  });
+
+  it('answers upgrades with another method than GET, and CONNECT, with 404 and the error envelope', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const request = `${method} ${LIVE_PATH}?${ticket()} HTTP/1.1\r\nHost: gateway\r\n${UPGRADE_HEADERS}Content-Length: 0\r\n\r\n`;
+      const answer = await refusal(raw(request));
+      expect(answer, method).to.include({ status: 'HTTP/1.1 404 Not Found', code: ErrorCode.NOT_FOUND });
+    }
+    const connect = await refusal(raw('CONNECT 127.0.0.1:4222 HTTP/1.1\r\nHost: 127.0.0.1:4222\r\n\r\n'));
+    expect(connect).to.include({ status: 'HTTP/1.1 404 Not Found', code: ErrorCode.NOT_FOUND });
+    await trainee.rateAndRank();
+  });
 
   it('answers a ticket beyond the header size limit with 400 and the error envelope', async () => {
     const request = `GET ${LIVE_PATH}?ticket=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: gateway\r\n${UPGRADE_HEADERS}\r\n`;
