@@ -208,6 +208,13 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       res.end(text);
       return;
     }
+    if (req.method === 'GET' && path === LIVE_PATH) {
+      // Most often a proxy that drops the hop-by-hop Upgrade and Connection headers: a 404 sent people looking
+      // for a wrong URL.
+      metrics.requestsRefused.inc({ reason: 'bad_handshake' });
+      const message = `${LIVE_PATH} takes WebSocket upgrades only (Upgrade: websocket, Connection: Upgrade)`;
+      return json(res, 400, refusal(ErrorCode.VALIDATION_FAILED, message));
+    }
     metrics.requestsRefused.inc({ reason: 'not_found' });
     json(res, 404, refusal(ErrorCode.NOT_FOUND, `no route ${req.method} ${path}`));
   }

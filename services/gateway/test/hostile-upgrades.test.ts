@@ -198,4 +198,32 @@ describe('Hostile clients: upgrades and plain requests at the gateway port', () 
     expect(answer).to.include({ status: 'HTTP/1.1 400 Bad Request', code: ErrorCode.VALIDATION_FAILED });
     await trainee.rateAndRank();
   });
+
+  it('answers plain requests: GET /v1/live without an upgrade with 400, other methods with 404, and keeps health and metrics', async () => {
+    const live = await fetch(`${gw.httpUrl}${LIVE_PATH}?${ticket()}`);
+    expect(live.status).to.equal(400);
+    expect(((await live.json()) as { error: { code: string } }).error.code).to.equal(
+      ErrorCode.VALIDATION_FAILED,
+    );
+    for (const path of [LIVE_PATH, '/healthz', '/readyz', '/metrics']) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']) {
+        const res = await fetch(`${gw.httpUrl}${path}`, {
+          method,
+          body: method === 'POST' ? 'x'.repeat(10_000) : undefined,
+        });
+        expect(res.status, `${method} ${path}`).to.equal(404);
+        if (method !== 'HEAD') {
+          expect(((await res.json()) as { error: { code: string } }).error.code).to.equal(
+            ErrorCode.NOT_FOUND,
+          );
+        }
+      }
+    }
+    for (const path of ['/healthz', '/readyz', '/metrics'])
+      expect((await fetch(`${gw.httpUrl}${path}`)).status, path).to.equal(200);
+    expect(await (await fetch(`${gw.httpUrl}/metrics`)).text()).to.match(
+      /^pulse_gateway_open_connections\{/m,
+    );
+    await trainee.rateAndRank();
+  });
 });
