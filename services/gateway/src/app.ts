@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -14,12 +13,12 @@ import {
   natsNames,
   redactQuery,
 } from '@pulse/contracts';
-import { addressList, clientAddress, compileTrustProxy, readinessReport } from '@pulse/runtime';
+import { readinessReport } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { EndBarriers } from './end-barrier.js';
 import { FollowSets } from './follow-sets.js';
-import { AddressSlots, refuseOnSocket, requestTarget } from './door.js';
+import { installDoor, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { metricsText } from './processes.js';
@@ -137,9 +136,6 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     }
   })();
 
-  const trustProxy = compileTrustProxy(config.TRUST_PROXY);
-  const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS, addressList(config.ADDRESS_LIMIT_EXEMPT));
-
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       metrics.uncaughtErrors.inc();
@@ -149,42 +145,6 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       else res.destroy();
     });
   });
-  // What Node's parser itself refuses (malformed request line, oversized headers) gets a 400 and a close.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      metrics.requestsRefused.inc({ reason: 'bad_request' });
-      return void socket.destroy();
-    }
-    refuse(socket, 400, ErrorCode.VALIDATION_FAILED, 'malformed request', 'bad_request');
-  });
-  // CONNECT asks for a tunnel, which the gateway never opens; without a listener Node cut such a socket
-  // without any answer.
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    socket.on('error', (err) => logger.debug({ err }, 'connect socket error'));
-    refuse(socket, 404, ErrorCode.NOT_FOUND, 'no route CONNECT', 'not_found');
-  });
-  // ws answers a handshake it cannot take (an Upgrade other than websocket, a missing or malformed
-  // Sec-WebSocket-Key, -Version or -Protocol) in plain text; here it gets the envelope like every other
-  // refusal, with the version this server speaks (RFC 6455 §4.4).
-  wss.on('wsClientError', (err: Error, socket: Duplex) =>
-    refuse(socket, 400, ErrorCode.VALIDATION_FAILED, err.message, 'bad_handshake', {
-      'Sec-WebSocket-Version': '13',
-    }),
-  );
-
-  /** A request the door refuses: counted by reason, answered on its raw socket with the envelope, closed. */
-  function refuse(
-    socket: Duplex,
-    status: number,
-    code: ErrorCode,
-    message: string,
-    metric: string,
-    headers?: Record<string, string>,
-  ): void {
-    metrics.requestsRefused.inc({ reason: metric });
-    refuseOnSocket(socket, status, { code, message }, headers);
-  }
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = requestTarget(req.url);
     if (target === null) {
@@ -219,41 +179,15 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     json(res, 404, refusal(ErrorCode.NOT_FOUND, `no route ${req.method} ${path}`));
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // A socket reset before the handshake completes must not become an unhandled 'error' event.
-    socket.on('error', (err) => logger.debug({ err }, 'upgrade socket error'));
-    try {
-      upgrade(req, socket, head);
-    } catch (err) {
-      metrics.uncaughtErrors.inc();
-      logger.error({ err, url: redactQuery(req.url ?? '') }, 'upgrade failed');
-      socket.destroy();
-    }
+  installDoor({
+    server,
+    wss,
+    config,
+    metrics,
+    logger,
+    draining: () => draining,
+    accept,
   });
-
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const target = requestTarget(req.url);
-    if (target === null) {
-      return refuse(socket, 400, ErrorCode.VALIDATION_FAILED, 'malformed request target', 'bad_target');
-    }
-    if (draining) return refuse(socket, 503, ErrorCode.UNAVAILABLE, 'draining', 'draining');
-    if (target.pathname !== LIVE_PATH) {
-      return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
-    }
-    // What a request of another method than GET gets on any path, upgrade or not (ws answered 405 in plain text).
-    if (req.method !== 'GET') {
-      return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${req.method} ${LIVE_PATH}`, 'not_found');
-    }
-    const address = clientAddress(req, trustProxy);
-    if (!slots.take(address)) {
-      const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
-      return refuse(socket, 429, ErrorCode.RATE_LIMITED, message, 'too_many_sockets');
-    }
-    socket.once('close', () => slots.release(address));
-    // The URL carries the join ticket: only its redacted form is ever logged.
-    logger.debug({ url: redactQuery(req.url ?? '/'), address }, 'websocket upgrade');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams));
-  }
 
   function accept(ws: WebSocket, query: URLSearchParams): void {
     let ticket: string | null = null;
