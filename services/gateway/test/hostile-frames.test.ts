@@ -151,6 +151,22 @@ describe('Hostile clients: every client frame gets its answer or an error frame 
     await trainee.rateAndRank();
   });
 
+  it('holds 256 frames before its welcome, refuses the ones beyond and binary ones at once, and answers the rest after it', async () => {
+    const early = Array.from({ length: 300 }, (_, i) =>
+      wireFrame(i === 10 ? Opcode.BINARY : Opcode.TEXT, PING_TEXT),
+    );
+    const client = raw(Buffer.concat(early));
+    await client.until((c) => c.textFrames.length >= 300);
+    const types = client.textFrames.map((f) => (f.type === 'error' ? String(f.message) : f.type));
+    const welcomeAt = types.indexOf('welcome');
+    expect(types.slice(0, welcomeAt).sort()).to.deep.equal([
+      'frames must be JSON text',
+      ...Array<string>(299 - 256).fill('too many frames before welcome'),
+    ]);
+    expect(types.slice(welcomeAt + 1)).to.deep.equal(Array(256).fill('pong'));
+    await trainee.rateAndRank();
+  });
+
   it('refuses 1e308, -0 seqs, seqs past 2^31 and 2^53, fractions and Infinity, and stores the numbers JSON may spell otherwise', async () => {
     const userId = randomUUID();
     const client = await hostile(userId);
