@@ -180,6 +180,15 @@ const invalid = (message: string): { ok: false; error: FrameError } => ({
   error: { code: ErrorCode.INVALID_MESSAGE, message },
 });
 
+/** A UTF-16 surrogate pair, or a surrogate alone (no lookbehind: the SDK runs in older browsers too). */
+const SURROGATES = /[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g;
+/**
+ * zod's messages quote what they refuse (an enum value, unknown keys). A lone surrogate quoted back would make
+ * the error frame undecodable for strict JSON parsers (Swift's, Java's), so it is replaced with U+FFFD.
+ */
+const wellFormed = (text: string): string =>
+  text.replace(SURROGATES, (surrogates) => (surrogates.length === 2 ? surrogates : '\ufffd'));
+
 function parseWith<T>(schema: z.ZodType<T>, data: string | Buffer, maxBytes: number): ParseResult<T> {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   if (size > maxBytes) return invalid(`frame of ${size} bytes exceeds the limit of ${maxBytes} bytes`);
@@ -193,7 +202,7 @@ function parseWith<T>(schema: z.ZodType<T>, data: string | Buffer, maxBytes: num
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    return invalid(`${where}${issue.message}`);
+    return invalid(wellFormed(`${where}${issue.message}`));
   }
   return { ok: true, frame: parsed.data };
 }

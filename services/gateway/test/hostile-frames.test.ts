@@ -19,6 +19,8 @@ import { Opcode, RawClient, wireFrame } from './raw-client.js';
 import { WellBehaved } from './well-behaved.js';
 
 type Frame = TestClient['frames'][number];
+/** How JSON.stringify writes a UTF-16 surrogate without its pair. */
+const LONE_SURROGATE_ESCAPE = /\\ud[89a-f][0-9a-f]{2}/i;
 
 const rating = (seq: string, energy: string) => `{"type":"rating","seq":${seq},"energy":${energy}}`;
 /** Numbers a rating may not carry, and the field the refusal names. */
@@ -106,8 +108,11 @@ describe('Hostile clients: every client frame gets its answer or an error frame 
     client.send({ type: 'ping' });
     const answered = () => client.frames.slice(from);
     await eventually(() => (answered().filter((f) => f.type === 'pong').length >= pongs ? true : undefined));
-    for (const frame of answered())
+    for (const frame of answered()) {
       expect(parseServerFrame(JSON.stringify(frame)).ok, frame.type).to.equal(true);
+      // A lone surrogate echoed back would make the frame undecodable for strict JSON parsers (Swift, Java's).
+      expect(JSON.stringify(frame), String(frame.message)).not.to.match(LONE_SURROGATE_ESCAPE);
+    }
     return answered().slice(0, -1);
   }
 
