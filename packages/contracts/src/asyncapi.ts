@@ -8,6 +8,7 @@ import {
   ErrorFrame,
   LIVE_PATH,
   MAX_CLIENT_FRAME_BYTES,
+  MAX_MESSAGE_FRAGMENTS,
   MAX_SOCKET_PAYLOAD_BYTES,
   PingFrame,
   PongFrame,
@@ -83,6 +84,18 @@ const SERVER_FRAMES: Record<string, FrameDoc> = {
 /** What a client does on each close code; the keys are exactly the `CloseCode` values. */
 const CLOSE_CODE_ACTIONS: Record<CloseCode, { meaning: string; clientAction: string }> = {
   [CloseCode.NORMAL]: { meaning: 'normal closure', clientAction: 'none' },
+  [CloseCode.PROTOCOL_ERROR]: {
+    meaning: 'the client broke the WebSocket framing (RFC 6455: unmasked frame, reserved bit or opcode, …)',
+    clientAction: 'fix the client',
+  },
+  [CloseCode.INVALID_PAYLOAD]: {
+    meaning: 'a text frame that is not valid UTF-8',
+    clientAction: 'fix the client',
+  },
+  [CloseCode.POLICY_VIOLATION]: {
+    meaning: `a message in more than ${MAX_MESSAGE_FRAGMENTS} fragments`,
+    clientAction: 'fix the client',
+  },
   [CloseCode.MESSAGE_TOO_BIG]: {
     meaning: `a frame above ${MAX_SOCKET_PAYLOAD_BYTES} bytes`,
     clientAction: 'fix the client',

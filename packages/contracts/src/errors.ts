@@ -55,11 +55,21 @@ export interface ErrorEnvelope {
 
 /**
  * WebSocket close codes. 4401 and 1012 are pinned by the public contract; the others are Pulse's
- * documented extensions.
+ * documented extensions (1002, 1007, 1008 and 1009 are RFC 6455's; `ws` sends them by itself).
  */
 export const CloseCode = {
   /** Normal closure requested by the client or after `cancelled` / `ended`. */
   NORMAL: 1000,
+  /**
+   * The client broke the WebSocket framing (RFC 6455 §5, §7.4.1): an unmasked frame, a reserved bit or opcode,
+   * a continuation without a first fragment, a fragmented or oversized control frame, an invalid close code.
+   * `ws` closes by itself.
+   */
+  PROTOCOL_ERROR: 1002,
+  /** A text frame (or a close reason) that is not valid UTF-8 (RFC 6455 §8.1). `ws` closes by itself. */
+  INVALID_PAYLOAD: 1007,
+  /** A message sent in more than MAX_MESSAGE_FRAGMENTS fragments. `ws` closes by itself. */
+  POLICY_VIOLATION: 1008,
   /** The frame exceeded the hard size limit of the socket (ws closes by itself). */
   MESSAGE_TOO_BIG: 1009,
   /** The gateway is shutting down or moving: reconnect (to any gateway) and resume from `lastSeq`. */

@@ -6,6 +6,13 @@ import { AgeBandId, BAND_TOP_SIZE, FOLLOWING_TOP_SIZE, MainBoard } from './socia
 export const MAX_CLIENT_FRAME_BYTES = 1024;
 /** Frames longer than this make `ws` close the socket with 1009 before they are read. */
 export const MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024;
+/** A message sent in more fragments than this makes `ws` close the socket with 1008. */
+export const MAX_MESSAGE_FRAGMENTS = 16 * 1024;
+/**
+ * WebSocket pings (RFC 6455 control frames, not `ping` frames) a client may have waiting for their pong. A
+ * client past it (a ping flood) is cut by `ws` without a close frame: it sees 1006.
+ */
+export const MAX_PENDING_PONGS = 60;
 /** Path of the WebSocket endpoint on every gateway; the ticket goes in `?ticket=`. */
 export const LIVE_PATH = '/v1/live';
 
@@ -173,6 +180,15 @@ const invalid = (message: string): { ok: false; error: FrameError } => ({
   error: { code: ErrorCode.INVALID_MESSAGE, message },
 });
 
+/** A UTF-16 surrogate pair, or a surrogate alone (no lookbehind: the SDK runs in older browsers too). */
+const SURROGATES = /[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g;
+/**
+ * zod's messages quote what they refuse (an enum value, unknown keys). A lone surrogate quoted back would make
+ * the error frame undecodable for strict JSON parsers (Swift's, Java's), so it is replaced with U+FFFD.
+ */
+const wellFormed = (text: string): string =>
+  text.replace(SURROGATES, (surrogates) => (surrogates.length === 2 ? surrogates : '\ufffd'));
+
 function parseWith<T>(schema: z.ZodType<T>, data: string | Buffer, maxBytes: number): ParseResult<T> {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   if (size > maxBytes) return invalid(`frame of ${size} bytes exceeds the limit of ${maxBytes} bytes`);
@@ -186,7 +202,7 @@ function parseWith<T>(schema: z.ZodType<T>, data: string | Buffer, maxBytes: num
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    return invalid(`${where}${issue.message}`);
+    return invalid(wellFormed(`${where}${issue.message}`));
   }
   return { ok: true, frame: parsed.data };
 }

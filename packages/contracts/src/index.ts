@@ -3,6 +3,8 @@ export type { ErrorEnvelope } from './errors.js';
 export {
   MAX_CLIENT_FRAME_BYTES,
   MAX_SOCKET_PAYLOAD_BYTES,
+  MAX_MESSAGE_FRAGMENTS,
+  MAX_PENDING_PONGS,
   MAX_SEQ,
   LIVE_PATH,
   RatingFrame,

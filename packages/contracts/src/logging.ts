@@ -23,10 +23,32 @@ export const CREDENTIAL_LOG_PATHS: readonly string[] = Object.freeze([
   '*.token',
 ]);
 
-const SECRET_QUERY = /([?&](?:ticket|token|access_token|refresh_token|password)=)[^&#\s]*/gi;
+const SECRET_PARAMS: ReadonlySet<string> = new Set([
+  'ticket',
+  'token',
+  'access_token',
+  'refresh_token',
+  'password',
+]);
+const QUERY_PARAM = /([?&])([^=&#\s]*)=[^&#\s]*/g;
+
+/**
+ * A query parameter's name as URLSearchParams reads it, in lower case. A name is compared decoded because the
+ * gateway takes `?%74icket=` as its ticket: matched as written, such a ticket went to the log in clear.
+ */
+function paramName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
 
 /** A URL or path with credential query parameters (e.g. the gateway's `?ticket=`) replaced. */
-export const redactQuery = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]');
+export const redactQuery = (url: string): string =>
+  url.replace(QUERY_PARAM, (param, separator: string, name: string) =>
+    SECRET_PARAMS.has(paramName(name)) ? `${separator}${name}=[redacted]` : param,
+  );
 
 const redactIfString = (value: unknown): unknown => (typeof value === 'string' ? redactQuery(value) : value);
 

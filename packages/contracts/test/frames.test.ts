@@ -61,6 +61,16 @@ describe('client frames', () => {
     });
   }
 
+  it('quotes a refused value without its lone surrogates, and keeps a surrogate pair', () => {
+    const messageOf = (main: string) => {
+      const parsed = parseClientFrame(JSON.stringify({ type: 'board', main }));
+      return parsed.ok ? '' : parsed.error.message;
+    };
+    expect(messageOf('a\ud800b')).to.match(/received 'a\ufffdb'$/);
+    expect(messageOf('\udfff\ud800')).to.match(/received '\ufffd\ufffd'$/);
+    expect(messageOf('\ud83d\ude00')).to.match(/received '\ud83d\ude00'$/);
+  });
+
   it('names the byte limit when a frame is too large', () => {
     const result = parseClientFrame('x'.repeat(MAX_CLIENT_FRAME_BYTES + 1));
     expect(result).to.deep.include({ ok: false });

@@ -7,6 +7,17 @@ describe('log redaction', () => {
     expect(redactQuery('/v1/live?x=1&access_token=secret')).to.equal('/v1/live?x=1&access_token=[redacted]');
   });
 
+  it('replaces a credential whose name is percent-encoded or in another case, every time it appears', () => {
+    expect(redactQuery('/v1/live?%74icket=secret&x=1')).to.equal('/v1/live?%74icket=[redacted]&x=1');
+    expect(redactQuery('/v1/live?tick%65t=secret#f')).to.equal('/v1/live?tick%65t=[redacted]#f');
+    expect(redactQuery('/v1/live?TICKET=a&ticket=b&Ticket=c')).to.equal(
+      '/v1/live?TICKET=[redacted]&ticket=[redacted]&Ticket=[redacted]',
+    );
+    expect(redactQuery('/v1/live?%zz=1&ticket%3D=x&tickets=y')).to.equal(
+      '/v1/live?%zz=1&ticket%3D=x&tickets=y',
+    );
+  });
+
   it('leaves a URL without credentials as it is', () => {
     expect(redactQuery('/v1/sessions?limit=20&cursor=abc')).to.equal('/v1/sessions?limit=20&cursor=abc');
   });

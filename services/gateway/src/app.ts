@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -8,16 +7,18 @@ import {
   CloseCode,
   ErrorCode,
   LIVE_PATH,
+  MAX_MESSAGE_FRAGMENTS,
+  MAX_PENDING_PONGS,
   MAX_SOCKET_PAYLOAD_BYTES,
   natsNames,
   redactQuery,
 } from '@pulse/contracts';
-import { addressList, clientAddress, compileTrustProxy, readinessReport } from '@pulse/runtime';
+import { readinessReport } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { EndBarriers } from './end-barrier.js';
 import { FollowSets } from './follow-sets.js';
-import { AddressSlots, rawHttpAnswer, requestTarget } from './door.js';
+import { installDoor, requestTarget } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { metricsText } from './processes.js';
@@ -26,7 +27,7 @@ import { RatingBatches } from './rating-batches.js';
 import { engineLastSeq } from './last-seq.js';
 import { LocalSessions } from './sessions.js';
 import { answerClosedSession } from './closed-session.js';
-import { expiredJoinTicket, verifyJoinTicket } from './tickets.js';
+import { expiredJoinTicket, ticketOf, verifyJoinTicket } from './tickets.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -43,6 +44,18 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * What `ws` enforces on every socket, pinned here because the contract documents it (a `ws` upgrade must not
+ * change it unnoticed): 1009 above MAX_SOCKET_PAYLOAD_BYTES, 1008 above MAX_MESSAGE_FRAGMENTS, and a ping flood
+ * (more than MAX_PENDING_PONGS pongs waiting to be written) cut without a close frame. `maxPendingAutoPongs`
+ * (ws ≥ 8.23) is missing from @types/ws, hence no object literal at the call.
+ */
+const SOCKET_LIMITS = {
+  noServer: true,
+  maxPayload: MAX_SOCKET_PAYLOAD_BYTES,
+  maxFragments: MAX_MESSAGE_FRAGMENTS,
+  maxPendingAutoPongs: MAX_PENDING_PONGS,
+};
 /** How long clients get to answer the 1012 close handshake before their sockets are cut. */
 const CLOSE_HANDSHAKE_MS = 2_000;
 /** Publishes of a session's end barrier before giving up (each waits PUBLISH_TIMEOUT_MS). */
@@ -113,7 +126,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     minuteMs: config.MINUTE_MS,
   };
   const connections = new Set<Connection>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_PAYLOAD_BYTES });
+  const wss = new WebSocketServer(SOCKET_LIMITS);
   let draining = false;
   let natsUp = !nc.isClosed();
   void (async () => {
@@ -122,9 +135,6 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       if (status.type === 'reconnect') natsUp = true;
     }
   })();
-
-  const trustProxy = compileTrustProxy(config.TRUST_PROXY);
-  const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS, addressList(config.ADDRESS_LIMIT_EXEMPT));
 
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
@@ -135,13 +145,6 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       else res.destroy();
     });
   });
-  // What Node's parser itself refuses (malformed request line, oversized headers) gets a 400 and a close.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    metrics.requestsRefused.inc({ reason: 'bad_request' });
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    socket.end(rawHttpAnswer(400, 'Bad Request', refusal(ErrorCode.VALIDATION_FAILED, 'malformed request')));
-  });
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = requestTarget(req.url);
     if (target === null) {
@@ -165,57 +168,37 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       res.end(text);
       return;
     }
+    if (req.method === 'GET' && path === LIVE_PATH) {
+      // Most often a proxy that drops the hop-by-hop Upgrade and Connection headers: a 404 sent people looking
+      // for a wrong URL.
+      metrics.requestsRefused.inc({ reason: 'bad_handshake' });
+      const message = `${LIVE_PATH} takes WebSocket upgrades only (Upgrade: websocket, Connection: Upgrade)`;
+      return json(res, 400, refusal(ErrorCode.VALIDATION_FAILED, message));
+    }
     metrics.requestsRefused.inc({ reason: 'not_found' });
     json(res, 404, refusal(ErrorCode.NOT_FOUND, `no route ${req.method} ${path}`));
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // A socket reset before the handshake completes must not become an unhandled 'error' event.
-    socket.on('error', (err) => logger.debug({ err }, 'upgrade socket error'));
-    try {
-      upgrade(req, socket, head);
-    } catch (err) {
-      metrics.uncaughtErrors.inc();
-      logger.error({ err, url: redactQuery(req.url ?? '') }, 'upgrade failed');
-      socket.destroy();
-    }
+  installDoor({
+    server,
+    wss,
+    config,
+    metrics,
+    logger,
+    draining: () => draining,
+    accept,
   });
 
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const target = requestTarget(req.url);
-    const refuse = (status: number, reason: string, code: ErrorCode, message: string, metric: string) => {
-      metrics.requestsRefused.inc({ reason: metric });
-      socket.end(rawHttpAnswer(status, reason, refusal(code, message)));
-    };
-    if (target === null) {
-      return refuse(
-        400,
-        'Bad Request',
-        ErrorCode.VALIDATION_FAILED,
-        'malformed request target',
-        'bad_target',
-      );
-    }
-    if (draining) return refuse(503, 'Service Unavailable', ErrorCode.UNAVAILABLE, 'draining', 'draining');
-    if (target.pathname !== LIVE_PATH) {
-      return refuse(404, 'Not Found', ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
-    }
-    const address = clientAddress(req, trustProxy);
-    if (!slots.take(address)) {
-      const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
-      return refuse(429, 'Too Many Requests', ErrorCode.RATE_LIMITED, message, 'too_many_sockets');
-    }
-    socket.once('close', () => slots.release(address));
-    // The URL carries the join ticket: only its redacted form is ever logged.
-    logger.debug({ url: redactQuery(req.url ?? '/'), address }, 'websocket upgrade');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams.get('ticket')));
-  }
-
-  function accept(ws: WebSocket, ticket: string | null): void {
+  function accept(ws: WebSocket, query: URLSearchParams): void {
+    let ticket: string | null = null;
     let claims;
     try {
+      ticket = ticketOf(query);
       claims = verifyJoinTicket(ticket, config.JOIN_TICKET_SECRET, Date.now());
     } catch (err) {
+      // No Connection listens to this socket. A broken frame the client sends before the close handshake ends
+      // makes ws emit 'error' (then close 1002/1007), which without a listener threw out of the event loop.
+      ws.on('error', (e) => logger.debug({ err: e }, 'refused socket error'));
       const expired = expiredJoinTicket(
         ticket,
         config.JOIN_TICKET_SECRET,

@@ -169,6 +169,9 @@ export class Connection implements SessionClient {
     this.log.debug('client connected');
     try {
       await session.subscribed;
+      // A client that dropped right after its upgrade is gone by now, its close already handled: nothing is
+      // announced for it, and no follow set is loaded that nothing would ever give back.
+      if (this.closed) return;
       const participant = JSON.stringify({
         kind: 'participant',
         sessionId: sid,

@@ -1,3 +1,106 @@
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { ErrorCode, LIVE_PATH, redactQuery } from '@pulse/contracts';
+import { addressList, clientAddress, compileTrustProxy } from '@pulse/runtime';
+import type { GatewayConfig } from './config.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface DoorDeps {
+  server: Server;
+  wss: WebSocketServer;
+  config: Pick<GatewayConfig, 'MAX_SOCKETS_PER_ADDRESS' | 'TRUST_PROXY' | 'ADDRESS_LIMIT_EXEMPT'>;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** True once the gateway is shutting down: upgrades get 503. */
+  draining: () => boolean;
+  /** A WebSocket that passed the door, with the query of its upgrade (its ticket is checked there). */
+  accept: (ws: WebSocket, query: URLSearchParams) => void;
+}
+
+/**
+ * The door at the socket level (issue 11): every upgrade, every CONNECT and every request Node's parser refuses
+ * either gets an HTTP answer with the error envelope and a closed socket, or becomes a WebSocket holding one of
+ * its address's slots until it closes. Plain requests are the app's routes.
+ */
+export function installDoor({ server, wss, config, metrics, logger, draining, accept }: DoorDeps): void {
+  const trustProxy = compileTrustProxy(config.TRUST_PROXY);
+  const slots = new AddressSlots(config.MAX_SOCKETS_PER_ADDRESS, addressList(config.ADDRESS_LIMIT_EXEMPT));
+
+  /** A request the door refuses: counted by reason, answered on its raw socket with the envelope, closed. */
+  function refuse(
+    socket: Duplex,
+    status: number,
+    code: ErrorCode,
+    message: string,
+    metric: string,
+    headers?: Record<string, string>,
+  ): void {
+    metrics.requestsRefused.inc({ reason: metric });
+    refuseOnSocket(socket, status, { code, message }, headers);
+  }
+
+  // What Node's parser itself refuses (malformed request line, oversized headers) gets a 400 and a close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      metrics.requestsRefused.inc({ reason: 'bad_request' });
+      return void socket.destroy();
+    }
+    refuse(socket, 400, ErrorCode.VALIDATION_FAILED, 'malformed request', 'bad_request');
+  });
+  // CONNECT asks for a tunnel, which the gateway never opens; without a listener Node cut such a socket
+  // without any answer.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', (err) => logger.debug({ err }, 'connect socket error'));
+    refuse(socket, 404, ErrorCode.NOT_FOUND, 'no route CONNECT', 'not_found');
+  });
+  // ws answers a handshake it cannot take (an Upgrade other than websocket, a missing or malformed
+  // Sec-WebSocket-Key, -Version or -Protocol) in plain text; here it gets the envelope like every other
+  // refusal, with the version this server speaks (RFC 6455 §4.4).
+  wss.on('wsClientError', (err: Error, socket: Duplex) =>
+    refuse(socket, 400, ErrorCode.VALIDATION_FAILED, err.message, 'bad_handshake', {
+      'Sec-WebSocket-Version': '13',
+    }),
+  );
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A socket reset before the handshake completes must not become an unhandled 'error' event.
+    socket.on('error', (err) => logger.debug({ err }, 'upgrade socket error'));
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      metrics.uncaughtErrors.inc();
+      logger.error({ err, url: redactQuery(req.url ?? '') }, 'upgrade failed');
+      socket.destroy();
+    }
+  });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const target = requestTarget(req.url);
+    if (target === null) {
+      return refuse(socket, 400, ErrorCode.VALIDATION_FAILED, 'malformed request target', 'bad_target');
+    }
+    if (draining()) return refuse(socket, 503, ErrorCode.UNAVAILABLE, 'draining', 'draining');
+    if (target.pathname !== LIVE_PATH) {
+      return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${target.pathname}`, 'not_found');
+    }
+    // What a request of another method than GET gets on any path, upgrade or not (ws answered 405 in plain text).
+    if (req.method !== 'GET') {
+      return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${req.method} ${LIVE_PATH}`, 'not_found');
+    }
+    const address = clientAddress(req, trustProxy);
+    if (!slots.take(address)) {
+      const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
+      return refuse(socket, 429, ErrorCode.RATE_LIMITED, message, 'too_many_sockets');
+    }
+    socket.once('close', () => slots.release(address));
+    // The URL carries the join ticket: only its redacted form is ever logged.
+    logger.debug({ url: redactQuery(req.url ?? '/'), address }, 'websocket upgrade');
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams));
+  }
+}
+
 /**
  * The request target as a URL, or null when Node's parser accepted something no URL can be made of
  * (`//`, `//:99999/v1/live`, `//[/../v1/live`, …). Such a target once threw outside any handler and took
@@ -45,11 +148,27 @@ export class AddressSlots {
   }
 }
 
-/** A minimal HTTP answer written on a raw socket (upgrade requests never reach a ServerResponse). */
-export function rawHttpAnswer(status: number, reason: string, body: unknown): string {
-  const json = JSON.stringify(body);
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
-  );
+/**
+ * Answers a request on its raw socket (an upgrade, or what Node's parser refused, never reaches a
+ * ServerResponse) with the error envelope, then closes it. Node's HTTP server keeps its sockets half-open, so
+ * `end()` alone kept the connection, and its file descriptor, for as long as the client kept its side open:
+ * any client could hold sockets without limit with requests the door refuses (the 429 of the per-address cap
+ * included). The socket is destroyed once the answer is written, as `ws` does with the handshakes it refuses.
+ */
+export function refuseOnSocket(
+  socket: Duplex,
+  status: number,
+  error: { code: ErrorCode; message: string },
+  headers: Record<string, string> = {},
+): void {
+  const json = JSON.stringify({ error });
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(json)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    'Connection: close',
+  ];
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${head.join('\r\n')}\r\n\r\n${json}`);
 }

@@ -85,7 +85,7 @@ export function createMetrics() {
     }),
     requestsRefused: new Counter({
       name: 'pulse_gateway_requests_refused_total',
-      help: 'HTTP requests and upgrades refused at the door, by reason (bad_target, not_found, draining, too_many_sockets, bad_request)',
+      help: 'HTTP requests and upgrades refused at the door, by reason (bad_target, not_found, draining, too_many_sockets, bad_request, bad_handshake)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

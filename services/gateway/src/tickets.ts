@@ -4,6 +4,16 @@ import { JOIN_TICKET, JoinTicketClaims } from '@pulse/contracts';
 import { InvalidTicket } from './errors.js';
 
 /**
+ * The join ticket of an upgrade's query: null when there is none. More than one is refused, whichever is
+ * valid: a proxy, a log filter or a WAF may read another of them than the gateway does.
+ */
+export function ticketOf(query: URLSearchParams): string | null {
+  const tickets = query.getAll('ticket');
+  if (tickets.length > 1) throw new InvalidTicket(`${tickets.length} ?ticket= parameters, expected one`);
+  return tickets[0] ?? null;
+}
+
+/**
  * Verifies a join ticket: signature with the shared secret, algorithm, issuer and audience pinned (so
  * `alg: none` and tokens for other audiences fail), expiry checked, claims parsed with contracts.
  */

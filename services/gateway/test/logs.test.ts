@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { WebSocket } from 'ws';
 import { CloseCode } from '@pulse/contracts';
 import { createLogger } from '@pulse/runtime';
 import { NatsWorld, TestClient, signTicket, startGateway, type RunningGateway } from './harness.js';
@@ -53,5 +54,15 @@ describe('gateway logs', () => {
     ]);
     const connected = records.find((r) => r.msg === 'client connected');
     expect(connected?.sessionId).to.equal(sessionId);
+  });
+
+  it('never write a ticket whose parameter name is percent-encoded, which the gateway still reads as the ticket', async () => {
+    const ticket = signTicket({ sessionId: randomUUID() });
+    const client = new TestClient(new WebSocket(`${gw.url.replace(/\?.*$/, '')}?%74icket=${ticket}`));
+    await client.next('welcome');
+    client.close();
+    await client.closed;
+    expect(log.text.includes(ticket.split('.')[2]), 'a ticket in the log').to.equal(false);
+    expect(log.records().some((r) => r.url === '/v1/live?%74icket=[redacted]')).to.equal(true);
   });
 });
