@@ -6,17 +6,11 @@ import {
   MAX_SOCKET_PAYLOAD_BYTES,
   parseServerFrame,
 } from '@pulse/contracts';
-import {
-  NatsWorld,
-  TestClient,
-  eventually,
-  signTicket,
-  startGateway,
-  type RunningGateway,
-} from './harness.js';
+import { type NatsWorld, TestClient, eventually, signTicket, type RunningGateway } from './harness.js';
 import { PING_TEXT, clientFrameShapes, hostileVariants, pingOf } from './frame-variants.js';
 import { Opcode, RawClient, wireFrame } from './raw-client.js';
-import { WellBehaved } from './well-behaved.js';
+import type { WellBehaved } from './well-behaved.js';
+import { beside } from './well-behaved.js';
 
 type Frame = TestClient['frames'][number];
 /** How JSON.stringify writes a UTF-16 surrogate without its pair. */
@@ -69,18 +63,7 @@ describe('Hostile clients: every client frame gets its answer or an error frame 
   /** A trainee of the same live session, rating and ranked after every test. */
   let trainee: WellBehaved;
   const cleanups: Array<() => void> = [];
-
-  before(async () => {
-    world = await NatsWorld.start();
-    gw = await startGateway(world);
-    trainee = await WellBehaved.join(world, gw);
-  });
-  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
-  after(async () => {
-    trainee.close();
-    await gw.gateway.close();
-    await world.stop();
-  });
+  beside(cleanups, (started) => ({ world, gw, trainee } = started));
 
   /** Another trainee of the session, welcomed, that will misbehave. */
   async function hostile(userId = randomUUID()): Promise<TestClient> {

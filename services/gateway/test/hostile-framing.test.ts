@@ -7,10 +7,11 @@ import {
   MAX_PENDING_PONGS,
   MAX_SOCKET_PAYLOAD_BYTES,
 } from '@pulse/contracts';
-import { NatsWorld, TestClient, startGateway, type RunningGateway } from './harness.js';
+import { TestClient, type RunningGateway } from './harness.js';
 import { PING_TEXT, pingOf } from './frame-variants.js';
 import { Opcode, RawClient, wireFrame } from './raw-client.js';
-import { WellBehaved } from './well-behaved.js';
+import type { WellBehaved } from './well-behaved.js';
+import { beside } from './well-behaved.js';
 
 const closeFrame = (code: number, reason: Buffer = Buffer.alloc(0)) => {
   const payload = Buffer.alloc(2);
@@ -75,23 +76,11 @@ const BROKEN_FRAMING: Array<[string, Buffer, CloseCode]> = [
 ];
 
 describe('Hostile clients: WebSocket framing gets a documented close, fragments are one frame', () => {
-  let world: NatsWorld;
   let gw: RunningGateway;
   /** A trainee of the same live session, rating and ranked after every test. */
   let trainee: WellBehaved;
   const cleanups: Array<() => void> = [];
-
-  before(async () => {
-    world = await NatsWorld.start();
-    gw = await startGateway(world);
-    trainee = await WellBehaved.join(world, gw);
-  });
-  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
-  after(async () => {
-    trainee.close();
-    await gw.gateway.close();
-    await world.stop();
-  });
+  beside(cleanups, (started) => ({ gw, trainee } = started));
 
   /** A hostile trainee of the session on a raw socket, with `head` sent right behind its upgrade. */
   function raw(head?: Buffer): RawClient {

@@ -5,16 +5,16 @@ import { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIVE_PATH } from '@pulse/contracts';
 import { DEV_ACCESS_SECRET } from '@pulse/runtime';
 import {
-  NatsWorld,
+  type NatsWorld,
   SECRET,
   TestClient,
   sessionSnapshot,
   signTicket,
-  startGateway,
   type RunningGateway,
 } from './harness.js';
 import { Opcode, RawClient, UPGRADE_HEADERS, wireFrame } from './raw-client.js';
-import { WellBehaved } from './well-behaved.js';
+import type { WellBehaved } from './well-behaved.js';
+import { beside } from './well-behaved.js';
 
 const base64url = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64url');
 /** A JWT with the given header and payload and a made-up or empty signature. */
@@ -43,20 +43,10 @@ async function refusal(client: RawClient): Promise<{ status: string; code: unkno
 describe('Hostile clients: upgrades and plain requests at the gateway port', () => {
   let world: NatsWorld;
   let gw: RunningGateway;
+  /** A trainee of the same live session, rating and ranked after every test. */
   let trainee: WellBehaved;
   const cleanups: Array<() => void> = [];
-
-  before(async () => {
-    world = await NatsWorld.start();
-    gw = await startGateway(world);
-    trainee = await WellBehaved.join(world, gw);
-  });
-  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
-  after(async () => {
-    trainee.close();
-    await gw.gateway.close();
-    await world.stop();
-  });
+  beside(cleanups, (started) => ({ world, gw, trainee } = started));
 
   /** Expects the documented refusal of a ticket: one `error` UNAUTHENTICATED, then close 4401. */
   async function expectUnauthorized(query: string): Promise<void> {

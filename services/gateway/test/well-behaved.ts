@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { RankSnapshot } from '@pulse/contracts';
 import {
+  NatsWorld,
   TestClient,
   eventually,
+  startGateway,
   sessionSnapshot,
   signTicket,
-  type NatsWorld,
   type RunningGateway,
 } from './harness.js';
 
@@ -70,4 +71,27 @@ export class WellBehaved {
   close(): void {
     this.client.close();
   }
+}
+
+/**
+ * The hooks of a hostile-client suite: a gateway and a well-behaved trainee of a live session on it, handed to
+ * `started` before the tests; after each test `cleanups` run (the hostile sockets), after all the rest is closed.
+ */
+export function beside(
+  cleanups: Array<() => void>,
+  started: (suite: { world: NatsWorld; gw: RunningGateway; trainee: WellBehaved }) => void,
+): void {
+  let suite: { world: NatsWorld; gw: RunningGateway; trainee: WellBehaved } | undefined;
+  before(async () => {
+    const world = await NatsWorld.start();
+    const gw = await startGateway(world);
+    suite = { world, gw, trainee: await WellBehaved.join(world, gw) };
+    started(suite);
+  });
+  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+  after(async () => {
+    suite?.trainee.close();
+    await suite?.gw.gateway.close();
+    await suite?.world.stop();
+  });
 }
