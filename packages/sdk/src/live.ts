@@ -132,6 +132,16 @@ const ENERGY_MIN = RatingFrame.shape.energy.minValue ?? 0;
 const ENERGY_MAX = RatingFrame.shape.energy.maxValue ?? 100;
 
 const END_STATES: ReadonlySet<LiveState> = new Set(['ended', 'cancelled', 'replaced', 'closed', 'failed']);
+/**
+ * Closes that say this client's own frames broke the protocol (framing, UTF-8, fragments, size): the contract's
+ * "fix the client". Reconnecting would send the same again, so the session ends `failed`.
+ */
+const CLIENT_FAULTS: ReadonlySet<number> = new Set([
+  CloseCode.PROTOCOL_ERROR,
+  CloseCode.INVALID_PAYLOAD,
+  CloseCode.POLICY_VIOLATION,
+  CloseCode.MESSAGE_TOO_BIG,
+]);
 
 function defaultWebSocket(): WebSocketFactory {
   const Ctor = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
@@ -376,7 +386,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
       return this.end(this.endOf(code));
     }
     if (code === CloseCode.NORMAL) return this.end({ state: 'closed', closeCode: code });
-    if (code === CloseCode.MESSAGE_TOO_BIG) return this.end({ state: 'failed', closeCode: code });
+    if (CLIENT_FAULTS.has(code)) return this.end({ state: 'failed', closeCode: code });
     if (code === CloseCode.UNAUTHORIZED) {
       if (++this.ticketRenewals > this.options.maxTicketRenewals) {
         return this.end({

@@ -369,6 +369,23 @@ describe('LiveSession against the real stack', function () {
     expect(await r.live.done).to.deep.equal({ state: 'closed' });
   });
 
+  it('fails instead of reconnecting when the gateway closes for the client’s own broken frames (1002, 1009)', async () => {
+    const trainer = await account(stack, 'trainer', 'Coach Faults');
+    const session = await newSession(trainer, 'SDK client faults');
+    const framing = await rider(session, 'Fay');
+    await framing.live.start();
+    // A frame with a reserved opcode, written under ws: the gateway closes 1002 (RFC 6455 §5.2).
+    (framing.sockets.current as unknown as { _socket: { write(b: Buffer): void } })._socket.write(
+      Buffer.from([0x83, 0x80, 0, 0, 0, 0]),
+    );
+    expect(await framing.live.done).to.deep.equal({ state: 'failed', closeCode: CloseCode.PROTOCOL_ERROR });
+    const size = await rider(session, 'Gus');
+    await size.live.start();
+    size.sockets.current.send('x'.repeat(70_000));
+    expect(await size.live.done).to.deep.equal({ state: 'failed', closeCode: CloseCode.MESSAGE_TOO_BIG });
+    for (const r of [framing, size]) expect(r.states).to.not.include('reconnecting');
+  });
+
   it('stops with `replaced` on 4409 and with `cancelled` when the trainer cancels', async () => {
     const trainer = await account(stack, 'trainer', 'Coach Ends');
     const session = await newSession(trainer, 'SDK ends');
