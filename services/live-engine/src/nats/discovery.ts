@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { ClickHouseStore } from '../storage/clickhouse.js';
 
 export const FINAL_CHECK_RETRY_MS = 2_000;
+/** Ended sessions checked for final results in one ClickHouse query (the start replays every session kept). */
+export const FINAL_CHECK_BATCH = 1_000;
 
 /** Where discovery reports what it learns (the engine's Partitions). */
 export interface SessionSink {
@@ -17,11 +19,16 @@ export interface SessionSink {
  * Learns which sessions exist from the session-events stream: the last event of every session first, then
  * every new one, for the life of the process. `start()` resolves once the last events of all sessions are
  * handled (and every ended one checked for final results), so that a partition replayed afterwards knows
- * which of its sessions still need an actor.
+ * which of its sessions still need an actor. Ended sessions are checked for final results in batches of
+ * FINAL_CHECK_BATCH, one ClickHouse query each: checked one by one, the start of an engine took a query per
+ * ended session kept in the stream (90 days by default; 19 s for ~2,000 on this box, during which no device
+ * could be welcomed).
  */
 export class SessionDiscovery {
   private messages: ConsumerMessages | null = null;
   private stopped = false;
+  /** Ended sessions without an actor, waiting for their final check. */
+  private ended: SessionSnapshot[] = [];
 
   constructor(
     private readonly js: JetStreamClient,
@@ -46,12 +53,14 @@ export class SessionDiscovery {
     void (async () => {
       for await (const m of messages) {
         try {
-          await this.onEvent(SessionEvent.parse(m.json()));
+          this.onEvent(SessionEvent.parse(m.json()));
         } catch (err) {
           this.log.error({ err, subject: m.subject }, 'session event not handled');
         }
         // The last of the last-per-subject events (or any later one) has nothing pending behind it.
-        if (m.info.pending === 0) caughtUp();
+        const last = m.info.pending === 0;
+        if (last || this.ended.length >= FINAL_CHECK_BATCH) await this.checkEnded();
+        if (last) caughtUp();
       }
     })();
     await initial;
@@ -62,27 +71,42 @@ export class SessionDiscovery {
     await this.messages?.close();
   }
 
-  private async onEvent(event: SessionEvent): Promise<void> {
+  private onEvent(event: SessionEvent): void {
     const session = event.session;
-    if (session.status === 'ended' && !this.sink.hasActor(session.id) && (await this.isFinal(session))) {
-      this.sink.onFinal(session.id);
-      return;
-    }
-    this.sink.onSession(session);
+    if (session.status === 'ended' && !this.sink.hasActor(session.id)) this.ended.push(session);
+    else this.sink.onSession(session);
   }
 
-  /** Whether an ended session's results are frozen; an engine that was down during the end still freezes them. */
-  private async isFinal(session: SessionSnapshot): Promise<boolean> {
+  /** The ended sessions seen since the last check: final ones need nothing; an engine that was down freezes the rest. */
+  private async checkEnded(): Promise<void> {
+    const sessions = this.ended;
+    this.ended = [];
+    if (sessions.length === 0) return;
+    const final = await this.finalAmong(sessions.map((s) => s.id));
+    for (const session of sessions) {
+      if (final.has(session.id) && !this.sink.hasActor(session.id)) {
+        this.sink.onFinal(session.id);
+        continue;
+      }
+      if (!final.has(session.id))
+        this.log.info({ sessionId: session.id }, 'ended session without final results');
+      this.sink.onSession(session);
+    }
+  }
+
+  /** Which of the sessions' results are frozen; retried while ClickHouse cannot tell (all of them once stopped). */
+  private async finalAmong(sessionIds: string[]): Promise<Set<string>> {
     while (!this.stopped) {
       try {
-        const final = await this.store.isFinal(session.id);
-        if (!final) this.log.info({ sessionId: session.id }, 'ended session without final results');
-        return final;
+        return await this.store.finalAmong(sessionIds);
       } catch (err) {
-        this.log.warn({ err, sessionId: session.id }, 'cannot tell whether results are final; retrying');
+        this.log.warn(
+          { err, sessions: sessionIds.length },
+          'cannot tell whether results are final; retrying',
+        );
         await new Promise((resolve) => setTimeout(resolve, FINAL_CHECK_RETRY_MS));
       }
     }
-    return true;
+    return new Set(sessionIds);
   }
 }

@@ -63,6 +63,21 @@ export class ClickHouseStore {
     return rows.length > 0 && Number(rows[0].f) === 1;
   }
 
+  /** Which of `sessionIds` have their results frozen (`final = 1`), in one query. */
+  async finalAmong(sessionIds: readonly string[]): Promise<Set<string>> {
+    if (sessionIds.length === 0) return new Set();
+    for (const id of sessionIds) if (!UUID.test(id)) throw new Error(`not a session id: ${id}`);
+    // ClickHouse 18.16 has no query parameters; every id is checked against the UUID pattern above.
+    const query = `SELECT session_id FROM ${this.db}.${ClickHouseTable.SESSION_RESULTS} FINAL
+      WHERE session_id IN (${sessionIds.map((id) => `'${id}'`).join(', ')})
+      GROUP BY session_id HAVING max(final) = 1`;
+    const rows = await this.run('read', async () => {
+      const rs = await this.client.query({ query, format: 'JSONEachRow' });
+      return rs.json<{ session_id: string }>();
+    });
+    return new Set(rows.map((r) => r.session_id));
+  }
+
   async ping(): Promise<boolean> {
     const result = await this.client.ping();
     return result.success;
