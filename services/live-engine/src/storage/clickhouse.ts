@@ -53,17 +53,10 @@ export class ClickHouseStore {
 
   /** Whether the session's results were already frozen (`final = 1`). */
   async isFinal(sessionId: string): Promise<boolean> {
-    if (!UUID.test(sessionId)) throw new Error(`not a session id: ${sessionId}`);
-    // ClickHouse 18.16 has no query parameters; the id is checked against the UUID pattern above.
-    const query = `SELECT max(final) AS f FROM ${this.db}.${ClickHouseTable.SESSION_RESULTS} FINAL WHERE session_id = '${sessionId}'`;
-    const rows = await this.run('read', async () => {
-      const rs = await this.client.query({ query, format: 'JSONEachRow' });
-      return rs.json<{ f: number | string }>();
-    });
-    return rows.length > 0 && Number(rows[0].f) === 1;
+    return (await this.finalAmong([sessionId])).size === 1;
   }
 
-  /** Which of `sessionIds` have their results frozen (`final = 1`), in one query. */
+  /** Which of `sessionIds` (as given) have their results frozen (`final = 1`), in one query. */
   async finalAmong(sessionIds: readonly string[]): Promise<Set<string>> {
     if (sessionIds.length === 0) return new Set();
     for (const id of sessionIds) if (!UUID.test(id)) throw new Error(`not a session id: ${id}`);
@@ -75,7 +68,9 @@ export class ClickHouseStore {
       const rs = await this.client.query({ query, format: 'JSONEachRow' });
       return rs.json<{ session_id: string }>();
     });
-    return new Set(rows.map((r) => r.session_id));
+    // A UUID column answers in lower case, whatever case it was asked in.
+    const final = new Set(rows.map((r) => r.session_id.toLowerCase()));
+    return new Set(sessionIds.filter((id) => final.has(id.toLowerCase())));
   }
 
   async ping(): Promise<boolean> {
