@@ -32,9 +32,18 @@ export class BatchWriter {
     return this.queue.length + (this.running ? 1 : 0);
   }
 
-  enqueue(write: () => Promise<number>, onStored: () => void = () => {}): void {
+  /**
+   * Queues a write whose content is taken when its turn comes, not now: `take` runs once, at the first attempt (a
+   * retry writes what it took), so a batcher goes on adding to what its queued write will carry. `write` resolves
+   * with how many rows it stored; `onStored` gets what was taken once it is stored.
+   */
+  enqueue<T>(take: () => T, write: (taken: T) => Promise<number>, onStored: (taken: T) => void): void {
     if (this.closed) return; // not stored, not acked: JetStream redelivers to whoever consumes next
-    this.queue.push({ write, onStored });
+    let taken: { value: T } | undefined;
+    this.queue.push({
+      write: () => write((taken ??= { value: take() }).value),
+      onStored: () => onStored(taken!.value),
+    });
     if (!this.running) void this.drain();
   }
 

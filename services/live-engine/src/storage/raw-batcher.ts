@@ -100,16 +100,14 @@ export class RawBatcher {
     if (this.rows.length === 0 && this.acks.length === 0 && onStored === undefined) return;
     const job = { onStored: onStored === undefined ? [] : [onStored] };
     this.queued = job;
-    let taken: { rows: RatingRow[]; acks: Ackable[] } | undefined;
     this.writer.enqueue(
-      async () => {
-        // A retry writes what the first attempt took.
-        taken ??= this.take(job);
-        if (taken.rows.length > 0) await this.options.insert(taken.rows);
-        return taken.rows.length;
+      () => this.take(job),
+      async ({ rows }) => {
+        if (rows.length > 0) await this.options.insert(rows);
+        return rows.length;
       },
-      () => {
-        for (const m of taken?.acks ?? []) m.ack();
+      ({ acks }) => {
+        for (const m of acks) m.ack();
         for (const stored of job.onStored) stored();
       },
     );

@@ -80,16 +80,14 @@ export class ResultsBatcher {
   private flush(): void {
     if (this.sessions.length === 0 || this.queued) return;
     this.queued = true;
-    let taken: Pending | undefined;
     this.writer.enqueue(
-      async () => {
-        // A retry writes what the first attempt took.
-        taken ??= this.take();
-        await this.options.insert(taken.standings, taken.minutes, taken.sessions);
+      () => this.take(),
+      async ({ standings, minutes, sessions }) => {
+        await this.options.insert(standings, minutes, sessions);
         return 0; // the batch-size metric counts raw rows
       },
-      () => {
-        for (const w of taken?.waiters ?? []) w();
+      ({ waiters }) => {
+        for (const w of waiters) w();
       },
     );
   }
