@@ -70,6 +70,37 @@ describe('lifecycle events through the outbox', () => {
     expect((last!.json() as SessionEvent).type).to.equal('ended');
   });
 
+  it('a transition publishes the session exactly as its answer shows it, stamped at the event time', async () => {
+    const seen = collect(api);
+    await api.nats.flush();
+    const [played, cancelled] = [await api.session(coach), await api.session(coach)];
+    const act = async (id: string, action: string) =>
+      (await api.call('POST', `/v1/sessions/${id}/${action}`, { token: coach.token })).body;
+    const answers = [
+      await act(played.id, 'start'),
+      await act(played.id, 'end'),
+      await act(cancelled.id, 'cancel'),
+    ];
+    await seen.waitFor(5);
+    seen.sub.unsubscribe();
+    const stamps = { started: 'startedAt', ended: 'endedAt', cancelled: 'cancelledAt' } as const;
+    for (const answer of answers) {
+      const event = seen.events.find(
+        (e) => e.session.id === answer.id && e.session.status === answer.status && e.type !== 'created',
+      );
+      expect(event, answer.status).to.not.equal(undefined);
+      const {
+        description: _d,
+        registeredCount: _r,
+        waitlistedCount: _w,
+        createdAt: _c,
+        ...snapshot
+      } = answer;
+      expect(event!.session).to.deep.equal(snapshot);
+      expect(event!.at).to.equal(answer[stamps[event!.type as keyof typeof stamps]]);
+    }
+  });
+
   it('publishes cancelled', async () => {
     const seen = collect(api);
     await api.nats.flush();

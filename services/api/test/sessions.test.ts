@@ -142,6 +142,36 @@ describe('sessions', () => {
     expect(ended.body.endedAt).to.be.a('string');
   });
 
+  it('of 20 concurrent starts of one session, one starts it and 19 are refused; one started event', async () => {
+    const s = await api.session(coach);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        api.call('POST', `/v1/sessions/${s.id}/start`, { token: coach.token }),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 200)).to.have.length(1);
+    for (const refused of answers.filter((a) => a.status !== 200)) {
+      expect(refused.status).to.equal(409);
+      expect(refused.body.error).to.include({ code: 'INVALID_STATE' });
+      expect(refused.body.error.details.state).to.equal('live');
+    }
+    const events: { type: string }[] = await api.orm.em
+      .getConnection()
+      .execute('select type from outbox_event where session_id = ? order by created_at', [s.id]);
+    expect(events.map((e) => e.type)).to.deep.equal(['created', 'started']);
+  });
+
+  it('a transition of another trainer’s session is 403 and of no session 404, and changes nothing', async () => {
+    const s = await api.session(coach);
+    const foreign = await api.call('POST', `/v1/sessions/${s.id}/start`, { token: otherCoach.token });
+    expect(foreign.status).to.equal(403);
+    expect(foreign.body.error.code).to.equal('FORBIDDEN');
+    const missing = await api.call('POST', `/v1/sessions/${crypto.randomUUID()}/end`, { token: coach.token });
+    expect(missing.status).to.equal(404);
+    const now = await api.call('GET', `/v1/sessions/${s.id}`, { token: coach.token });
+    expect(now.body).to.include({ status: 'scheduled', startedAt: null });
+  });
+
   describe('the state machine', () => {
     // [state reached through these actions, action, expected status, resulting state]
     const table: [string[], string, number, string][] = [

@@ -11,21 +11,22 @@ import type { SessionView } from './session-view.js';
  */
 
 /** `Date.prototype.toISOString()` in SQL (millisecond precision, `Z`), so rows need no Date parsing. */
-const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+export const iso = (column: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-const COLUMNS = `s.id, s.trainer_id, s.title, s.description, s.type, s.status, s.duration_minutes, s.capacity,
+export const COLUMNS = `s.id, s.trainer_id, s.title, s.description, s.type, s.status, s.duration_minutes, s.capacity,
   ${iso('s.starts_at')} as starts_at, ${iso('s.started_at')} as started_at, ${iso('s.ended_at')} as ended_at,
   ${iso('s.cancelled_at')} as cancelled_at, ${iso('s.created_at')} as created_at,
   c.registered, c.waitlisted`;
 
 /** Uses registration (session_id, status, queued_at): an index-only count per session. */
-const COUNTS = `left join lateral (
+export const COUNTS = `left join lateral (
     select count(*) filter (where r.status = 'registered')::int as registered,
            count(*) filter (where r.status = 'waitlisted')::int as waitlisted
     from registration r where r.session_id = s.id
   ) c on true`;
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
   trainer_id: string;
   title: string;
@@ -43,7 +44,7 @@ interface SessionRow {
   waitlisted: number;
 }
 
-const view = (r: SessionRow): SessionView => ({
+export const rowView = (r: SessionRow): SessionView => ({
   id: r.id,
   trainerId: r.trainer_id,
   title: r.title,
@@ -113,7 +114,7 @@ export async function listSessions(orm: MikroORM, where: ListWhere): Promise<Ses
      order by s.starts_at, s.id`,
     params,
   );
-  return rows.map(view);
+  return rows.map(rowView);
 }
 
 interface DetailRow extends SessionRow {
@@ -150,5 +151,5 @@ export async function sessionDetail(
           queuedAt: row.r_queued_at!,
           joinedAt: row.r_joined_at,
         };
-  return { ...view(row), registration };
+  return { ...rowView(row), registration };
 }

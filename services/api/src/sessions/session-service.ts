@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LockMode, OptimisticLockError } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
@@ -15,7 +16,9 @@ import { listSessions, sessionDetail } from './session-reads.js';
 import { SessionListCache } from './session-list-cache.js';
 import { sessionView } from './session-view.js';
 import type { SessionView } from './session-view.js';
-import { STAMPED_BY, SessionTransition, assertAllowed, nextStatus } from './state-machine.js';
+import { sessionOwnerAndStatus, transitionSession } from './session-transitions.js';
+import type { SessionTransition } from './state-machine.js';
+import { assertAllowed, nextStatus } from './state-machine.js';
 
 export interface NewSession {
   title: string;
@@ -122,11 +125,33 @@ export class SessionService {
   }
 
   async transition(id: string, trainerId: string, transition: SessionTransition): Promise<SessionView> {
-    return this.mutate(id, trainerId, async (tx, session) => {
-      session.status = nextStatus(session, transition);
-      session[STAMPED_BY[transition]] = this.now();
-      recordSessionEvent(tx, session, SessionTransition[transition].event);
-    });
+    let view: SessionView | null = null;
+    let unknown = true;
+    try {
+      view = await transitionSession(this.orm, transition, {
+        id,
+        trainerId,
+        at: this.now(),
+        eventId: randomUUID(),
+      });
+      unknown = false;
+    } finally {
+      // Also after a failed statement: whether it committed is unknown (a lost answer).
+      if (view !== null || unknown) this.listChanged();
+    }
+    if (view === null) return this.refuse(id, trainerId, transition);
+    this.outbox.kick();
+    return view;
+  }
+
+  /** Why a transition changed nothing: no such session, another trainer's, or not in the `from` state. */
+  private async refuse(id: string, trainerId: string, transition: SessionTransition): Promise<never> {
+    const current = await sessionOwnerAndStatus(this.orm, id);
+    if (current === null) throw new NotFound('session', id);
+    if (current.trainerId !== trainerId) throw new Forbidden('only the session’s own trainer may change it');
+    nextStatus({ id, status: current.status }, transition);
+    // In the `from` state now but not when the statement ran: the state machine never goes back, so unreachable.
+    throw new ConcurrentUpdate(`session ${id}`);
   }
 
   /** Loads the session row locked FOR UPDATE, checks ownership, applies `change`, commits, kicks the outbox. */

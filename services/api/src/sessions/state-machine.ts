@@ -39,10 +39,3 @@ export function assertAllowed(session: SessionState, action: SessionAction): voi
   if (!ALLOWED_IN[action].includes(session.status))
     throw new InvalidState(session.id, session.status, action);
 }
-
-/** Field of the session stamped by each transition. */
-export const STAMPED_BY: Record<SessionTransition, 'startedAt' | 'endedAt' | 'cancelledAt'> = {
-  start: 'startedAt',
-  end: 'endedAt',
-  cancel: 'cancelledAt',
-};
