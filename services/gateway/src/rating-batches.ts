@@ -31,17 +31,19 @@ interface OpenBatch {
   readonly bySession: Map<string, RatingMessage[]>;
   readonly waiters: Waiter[];
   readonly openedAtMs: number;
-  timer: NodeJS.Timeout | null;
 }
 
 /**
  * This gateway's ratings on their way to JetStream, one message per (partition, window): every rating of a
  * partition that arrives within `windowMs` goes into one batch message (issue 12: a message per rating cost
- * NATS and the client 5–15× as much). A rating's promise settles with its batch: resolved once JetStream stored
+ * NATS and the client 5–15× as much). One window for every partition: the first rating into an empty window
+ * starts it and its end publishes every open batch together, so their publishes leave in one socket write (nats.js
+ * writes once per turn of the event loop); a timer per partition made up to 16 writes per window. A rating's promise settles with its batch: resolved once JetStream stored
  * it, rejected (PublishFailed) when it could not, so a device is never told a rating was taken that can be lost.
  */
 export class RatingBatches {
   private readonly open = new Map<number, OpenBatch>();
+  private window: NodeJS.Timeout | null = null;
   /** Distinguishes this process from an earlier one with the same gateway id in the batch message ids. */
   private readonly incarnation = randomUUID().slice(0, 8);
   private batchSeq = 0;
@@ -66,10 +68,9 @@ export class RatingBatches {
     const partition = partitionOf(rating.sessionId);
     let batch = this.open.get(partition);
     if (batch === undefined) {
-      batch = { partition, bySession: new Map(), waiters: [], openedAtMs: performance.now(), timer: null };
-      const opened = batch;
-      batch.timer = setTimeout(() => this.flush(opened), this.options.windowMs);
+      batch = { partition, bySession: new Map(), waiters: [], openedAtMs: performance.now() };
       this.open.set(partition, batch);
+      this.window ??= setTimeout(() => this.flushAll(), this.options.windowMs);
     }
     const list = batch.bySession.get(rating.sessionId);
     if (list === undefined) batch.bySession.set(rating.sessionId, [rating]);
@@ -84,15 +85,25 @@ export class RatingBatches {
 
   /** Publishes every open batch now and resolves once every batch has settled (shutdown). */
   idle(): Promise<void> {
-    for (const batch of [...this.open.values()]) this.flush(batch);
+    this.flushAll();
     if (this.waiting === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** The window ended: every open batch is published. */
+  private flushAll(): void {
+    if (this.window !== null) clearTimeout(this.window);
+    this.window = null;
+    for (const batch of [...this.open.values()]) this.flush(batch);
   }
 
   private flush(batch: OpenBatch): void {
     if (this.open.get(batch.partition) !== batch) return;
     this.open.delete(batch.partition);
-    if (batch.timer !== null) clearTimeout(batch.timer);
+    if (this.open.size === 0 && this.window !== null) {
+      clearTimeout(this.window);
+      this.window = null;
+    }
     void this.send(batch);
   }
 
