@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { BoundedCache } from '../bounded-cache.js';
 import { NotFound, ResultsPending } from '../errors.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { assertAllowed } from '../sessions/state-machine.js';
@@ -11,6 +12,8 @@ import type { ResultsPage } from './results-view.js';
 export const RESULTS_RETRY_AFTER_SEC = 1;
 /** After ClickHouse said "not final", requests answer 202 without asking again for this long. */
 const PENDING_MEMO_MS = 200;
+/** Ended sessions remembered as ended (an id each). */
+const SEEN_ENDED_CACHED = 10_000;
 
 /** Lets the results route hand an unfrozen, ended session to the background freezer. */
 export interface FreezeSignal {
@@ -28,6 +31,12 @@ export interface ResultsAnswer {
 
 export class ResultsService {
   private readonly pendingUntil = new Map<string, number>();
+  /**
+   * Sessions seen ended and not frozen yet: ended is final, so until the freeze their requests need no read of
+   * the session's row (10,000 participants asking as their class ends were 10,000 reads beside the freeze).
+   */
+  private readonly seenEnded = new BoundedCache<string, true>(SEEN_ENDED_CACHED);
+  private readonly reading = new Map<string, Promise<WorkoutSession | null>>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -44,11 +53,14 @@ export class ResultsService {
   async results(sessionId: string, userId: string, page: ResultsPage): Promise<ResultsAnswer> {
     const frozen = await this.frozen.session(sessionId);
     if (frozen !== null) return this.frozenAnswer(sessionId, frozen, userId, page);
-    const session = await this.orm.em.fork().findOne(WorkoutSession, sessionId);
-    if (session === null) throw new NotFound('session', sessionId);
-    assertAllowed(session, 'results');
-    if (session.status === 'live')
-      return { json: async () => JSON.stringify(await this.live.results(session, userId, page)) };
+    if (this.seenEnded.get(sessionId) === undefined) {
+      const session = await this.sessionRow(sessionId);
+      if (session === null) throw new NotFound('session', sessionId);
+      assertAllowed(session, 'results');
+      if (session.status === 'live')
+        return { json: async () => JSON.stringify(await this.live.results(session, userId, page)) };
+      this.seenEnded.set(sessionId, true);
+    }
     const now = Date.now();
     if ((this.pendingUntil.get(sessionId) ?? 0) <= now) {
       const outcome = await this.freezer.freeze(sessionId);
@@ -62,6 +74,19 @@ export class ResultsService {
     }
     this.signal.watch(sessionId);
     throw new ResultsPending(sessionId, RESULTS_RETRY_AFTER_SEC);
+  }
+
+  /** The session's row; callers asking at the same moment share one read. */
+  private sessionRow(sessionId: string): Promise<WorkoutSession | null> {
+    let read = this.reading.get(sessionId);
+    if (read === undefined) {
+      read = this.orm.em
+        .fork()
+        .findOne(WorkoutSession, sessionId)
+        .finally(() => this.reading.delete(sessionId));
+      this.reading.set(sessionId, read);
+    }
+    return read;
   }
 
   private frozenAnswer(

@@ -365,15 +365,20 @@ export class SessionActor {
   }
 
   private async finish(): Promise<void> {
+    const startedAt = performance.now();
     await this.partition.raw.stored();
     if (this.state !== 'ending' || !this.partition.owns()) {
       this.finishing = false;
       return;
     }
+    const rawStoredAt = performance.now();
     await this.writeResults(1, true);
     this.state = 'ended';
     this.frozen = true;
-    this.log.info({ participants: this.standings.size }, 'session results frozen');
+    const ms = (from: number, to: number) => Math.round(to - from);
+    const { size: participants } = this.standings;
+    const timing = { rawStoredMs: ms(startedAt, rawStoredAt), resultsMs: ms(rawStoredAt, performance.now()) };
+    this.log.info({ participants, ...timing }, 'session results frozen');
     this.close();
   }
 
