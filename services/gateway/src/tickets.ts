@@ -15,7 +15,7 @@ export function ticketOf(query: URLSearchParams): string | null {
 
 /**
  * Verifies a join ticket: signature with the shared secret, algorithm, issuer and audience pinned (so
- * `alg: none` and tokens for other audiences fail), expiry checked, claims parsed with contracts.
+ * `alg: none` and tokens for other audiences fail), expiry required and checked, claims parsed with contracts.
  */
 export function verifyJoinTicket(token: string | null, secret: string, nowMs: number): JoinTicketClaims {
   return verify(token, secret, nowMs, 0);
@@ -54,6 +54,8 @@ function verify(token: string | null, secret: string, nowMs: number, toleranceSe
     const reason = err instanceof jwt.TokenExpiredError ? 'expired' : 'invalid signature or claims';
     throw new InvalidTicket(reason, err);
   }
+  // jsonwebtoken checks `exp` only when there is one; a join ticket is short-lived by contract.
+  if (typeof (payload as { exp?: unknown }).exp !== 'number') throw new InvalidTicket('no expiry');
   const claims = JoinTicketClaims.safeParse(payload);
   if (!claims.success) throw new InvalidTicket('malformed claims');
   return claims.data;

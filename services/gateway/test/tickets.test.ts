@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { CloseCode, ErrorCode } from '@pulse/contracts';
+import { CloseCode, ErrorCode, JOIN_TICKET } from '@pulse/contracts';
 import { jetstream } from '@nats-io/jetstream';
 import {
   NatsWorld,
+  SECRET,
   TestClient,
   sessionSnapshot,
   signTicket,
@@ -40,6 +41,12 @@ describe('Join tickets at the gateway', () => {
 
   it('closes with 4401 on an expired ticket', () =>
     expectRejected(signTicket({ sessionId }, { expiresIn: -10 })));
+
+  it('closes with 4401 on an authentic ticket without an expiry', () => {
+    const claims = jwt.decode(signTicket({ sessionId })) as Record<string, unknown>;
+    delete claims.exp;
+    return expectRejected(jwt.sign(claims, SECRET, { algorithm: JOIN_TICKET.algorithm }));
+  });
 
   it('closes with 4401 on a ticket signed with another secret', () =>
     expectRejected(signTicket({ sessionId }, {}, 'another-secret-another-secret-0123456789')));
