@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ClickHouseTable, type MinuteRow, type StandingRow } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
-import { clickhouseRows } from './clickhouse-rows.js';
+import { clickhouseRows, clickhouseTuples } from './clickhouse-rows.js';
 import type { PersonalNumbers } from './personal-view.js';
 import { sqlUuid } from './sql.js';
 
@@ -12,9 +12,31 @@ import { sqlUuid } from './sql.js';
  */
 export type MinuteTuple = [number, number, number, number, number?];
 
-/** The columns of the storage contract's rows that the freeze reads (UInt8 `final` arrives as a number). */
-type StandingRead = Omit<StandingRow, 'participants' | 'version' | 'final'> & { final: number };
-type MinuteRead = Omit<MinuteRow, 'version'>;
+/**
+ * The columns of the storage contract's rows that the freeze reads, in its SELECTs' order (JSONCompact arrays;
+ * UInt64 arrives as a string, the other numbers as numbers).
+ */
+type StandingRead = [
+  session_id: StandingRow['session_id'],
+  user_id: StandingRow['user_id'],
+  name: StandingRow['name'],
+  rank: number,
+  score: number,
+  calories: number,
+  avg_energy: number,
+  samples: number,
+  final: number,
+  band: StandingRow['band'],
+];
+type MinuteRead = [
+  session_id: MinuteRow['session_id'],
+  user_id: MinuteRow['user_id'],
+  minute: number,
+  avg_energy: number,
+  max_energy: number,
+  samples: number,
+  sum_centi: number | string,
+];
 
 /**
  * One participant of a final board, as frozen into `session_result`; its personal-board numbers (PersonalNumbers
@@ -65,13 +87,13 @@ export class FinalBoards {
     if (summaries.length === 0) return boards;
     const inList = summaries.map((r) => sqlUuid(r.session_id)).join(', ');
     const [standings, minutes] = await Promise.all([
-      clickhouseRows<StandingRead>(
+      clickhouseTuples<StandingRead>(
         this.clickhouse,
         `SELECT session_id, user_id, name, rank, score, calories, avg_energy, samples, final, band
          FROM ${t(ClickHouseTable.STANDINGS)} FINAL WHERE session_id IN (${inList})
          ORDER BY session_id, rank`,
       ),
-      clickhouseRows<MinuteRead>(
+      clickhouseTuples<MinuteRead>(
         this.clickhouse,
         `SELECT session_id, user_id, minute, avg_energy, max_energy, samples, sum_centi
          FROM ${t(ClickHouseTable.MINUTES)} FINAL WHERE session_id IN (${inList})
@@ -79,29 +101,23 @@ export class FinalBoards {
       ),
     ]);
     const minutesOf = new Map<string, MinuteTuple[]>();
-    for (const m of minutes) {
-      const key = `${m.session_id}/${m.user_id}`;
+    for (const [sessionId, userId, minute, avg, max, samples, sumCenti] of minutes) {
+      const key = `${sessionId}/${userId}`;
       let list = minutesOf.get(key);
       if (list === undefined) minutesOf.set(key, (list = []));
-      list.push([
-        Number(m.minute),
-        Number(m.avg_energy),
-        Number(m.max_energy),
-        Number(m.samples),
-        Number(m.sum_centi),
-      ]);
+      list.push([minute, avg, max, samples, Number(sumCenti)]);
     }
     const bySession = new Map<string, StandingRead[]>();
     for (const s of standings) {
-      let list = bySession.get(s.session_id);
-      if (list === undefined) bySession.set(s.session_id, (list = []));
+      let list = bySession.get(s[0]);
+      if (list === undefined) bySession.set(s[0], (list = []));
       list.push(s);
     }
     for (const summary of summaries) {
       const rows = bySession.get(summary.session_id) ?? [];
       const complete =
         rows.length === Number(summary.participants) &&
-        rows.every((s, i) => Number(s.final) === 1 && Number(s.rank) === i + 1);
+        rows.every(([, , , rank, , , , , final], i) => final === 1 && rank === i + 1);
       if (!complete) {
         this.log.warn(
           { sessionId: summary.session_id, participants: Number(summary.participants), rows: rows.length },
@@ -111,17 +127,17 @@ export class FinalBoards {
       }
       boards.set(
         summary.session_id,
-        rows.map((s) => ({
-          session_id: s.session_id,
-          user_id: s.user_id,
-          rank: Number(s.rank),
-          name: s.name,
-          score: Number(s.score),
-          calories: Number(s.calories),
-          avg_energy: Number(s.avg_energy),
-          samples: Number(s.samples),
-          minutes: minutesOf.get(`${s.session_id}/${s.user_id}`) ?? [],
-          band: s.band === '' ? null : s.band,
+        rows.map(([sessionId, userId, name, rank, score, calories, avgEnergy, samples, , band]) => ({
+          session_id: sessionId,
+          user_id: userId,
+          rank,
+          name,
+          score,
+          calories,
+          avg_energy: avgEnergy,
+          samples,
+          minutes: minutesOf.get(`${sessionId}/${userId}`) ?? [],
+          band: band === '' ? null : band,
         })),
       );
     }
