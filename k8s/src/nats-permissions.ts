@@ -6,7 +6,8 @@
  *
  * Subject names come from @pulse/contracts' natsNames(); the services' operations behind each line:
  * - api: publishes session lifecycle and registration events and follow sets (JetStream, outbox) and applies
- *   the stream and follows-bucket settings on start.
+ *   the stream and follows-bucket settings on start; hears `ended` events and the engine's results-final
+ *   notices (core subscriptions) to freeze results as soon as they are final.
  * - gateway: publishes rating batches and participant messages (JetStream), reads the last message of a
  *   subject (a session's state), asks the engines for a user's lastSeq (core request), shares presence,
  *   receives session events and rank snapshots (core subscriptions), applies the stream settings on start.
@@ -14,7 +15,8 @@
  *   discovers sessions through an ordered consumer on the events stream, owns partitions through the KV
  *   bucket, reads a partition's last message (where a replay ends), stores and loads partition checkpoints
  *   in the checkpoints object store, answers lastSeq requests (replies on the requester's inbox), publishes rank
- *   snapshots, hears the gateways' presence beats (end barriers, issue 14), applies the stream settings on start.
+ *   snapshots and results-final notices, hears the gateways' presence beats (end barriers, issue 14), applies
+ *   the stream settings on start.
  */
 
 import type { NatsNames } from '@pulse/contracts';
@@ -96,7 +98,8 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
         `$KV.${names.followsBucket}.>`,
         ...streamSettings(`KV_${names.followsBucket}`),
       ],
-      subscribe: [INBOX],
+      // The results freeze (issue 13): a session's `ended` event, then the engine's word that it is final.
+      subscribe: [names.allSessionEvents, names.allResultsFinal, INBOX],
     },
     gateway: {
       publish: [
@@ -125,6 +128,7 @@ export function servicePermissions(names: NatsNames): Record<ServiceUser, Permis
     engine: {
       publish: [
         names.ranks(ANY),
+        names.resultsFinal(ANY),
         INBOX,
         JS_ACCOUNT_INFO,
         ...streams,

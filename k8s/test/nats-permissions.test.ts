@@ -171,6 +171,10 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     );
     expect(await subscription(nc, names.allRatings)).to.equal('denied');
     expect(await subscription(nc, names.ranks(sid))).to.equal('denied');
+    // The results freeze hears ends and the engine's results-final notices (issue 13).
+    expect(await subscription(nc, names.allSessionEvents)).to.equal('allowed');
+    expect(await subscription(nc, names.allResultsFinal)).to.equal('allowed');
+    expect(await outcome(publish(nc, names.resultsFinal(sid)))).to.equal('denied');
   });
 
   it('lets the api write the follows bucket and the gateway read and watch it, not write it (issue 16)', async () => {
@@ -225,6 +229,7 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     expect(event?.subject).to.equal(names.sessionEvent(sid));
 
     expect(await outcome(publish(gw, names.ranks(sid)))).to.equal('denied');
+    expect(await outcome(publish(gw, names.resultsFinal(sid)))).to.equal('denied');
     expect(await outcome(publish(gw, names.sessionEvent(sid)))).to.equal('denied');
     expect(await outcome(publish(gw, `$KV.${names.enginesBucket}.leases.${sid}`))).to.equal('denied');
     expect(await outcome(() => jsm.streams.delete(names.ratingsStream))).to.equal('denied');
@@ -298,6 +303,7 @@ describe('NATS users and permissions (k8s/nats/values.yaml, tested on a real nat
     for await (const e of watch) if (++seen >= 3 || e.operation === 'DEL') break;
     expect(seen).to.be.at.least(3);
     expect(await outcome(publish(engine, names.ranks(sid)))).to.equal('allowed');
+    expect(await outcome(publish(engine, names.resultsFinal(sid)))).to.equal('allowed');
 
     // Where a replay ends: the partition's last message (issue 14).
     const last = await jsm.streams.getMessage(names.ratingsStream, {

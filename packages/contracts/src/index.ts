@@ -52,6 +52,7 @@ export {
   SessionEvent,
   RegistrationEventStatus,
   RegistrationEvent,
+  ResultsFinal,
   RANK_SNAPSHOT_CHUNK,
   RankSnapshot,
   BandBoard,

@@ -76,6 +76,13 @@ export interface NatsNames {
   readonly allPresence: string;
   /** Core NATS subject on which a gateway announces a trainee's newest connection (older ones close, 4409). */
   takeover(sessionId: string): string;
+  /**
+   * Core NATS subject on which the engine says it stored a session's final results in ClickHouse
+   * (ResultsFinal); the API freezes them at once instead of at its next poll. A hint: what counts is the
+   * session row's `final` in ClickHouse, which the API reads before freezing.
+   */
+  resultsFinal(sessionId: string): string;
+  readonly allResultsFinal: string;
   /** Durable consumer through which the owning engine reads (and acks) one partition's messages. */
   partitionConsumer(partition: number): string;
   /** JetStream KV bucket of the live engines: membership heartbeats and one lease per owned session. */
@@ -121,6 +128,8 @@ export function natsNames(namespace: string = DEFAULT_NATS_NAMESPACE): NatsNames
     presence: (sessionId: string) => `${namespace}.presence.${sessionId}`,
     allPresence: `${namespace}.presence.*`,
     takeover: (sessionId: string) => `${namespace}.takeover.${sessionId}`,
+    resultsFinal: (sessionId: string) => `${namespace}.results.final.${sessionId}`,
+    allResultsFinal: `${namespace}.results.final.*`,
     partitionConsumer: (partition: number) => `engine-p${partition}`,
     enginesBucket: `${upper}_ENGINES`,
     followsBucket: `${upper}_FOLLOWS`,
@@ -247,6 +256,13 @@ export const SessionEvent = z.object({
   session: SessionSnapshot,
 });
 export type SessionEvent = z.infer<typeof SessionEvent>;
+
+/** The engine stored a session's final results in ClickHouse (on `resultsFinal(sessionId)`, core NATS). */
+export const ResultsFinal = z.object({
+  sessionId: Uuid,
+  participants: z.number().int().nonnegative(),
+});
+export type ResultsFinal = z.infer<typeof ResultsFinal>;
 
 export const RegistrationEventStatus = z.enum(['registered', 'unregistered']);
 export type RegistrationEventStatus = z.infer<typeof RegistrationEventStatus>;

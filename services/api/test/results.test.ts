@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { expect } from 'chai';
 import { ClickHouseTable } from '@pulse/contracts';
-import type { MinuteRow, SessionResultRow, StandingRow } from '@pulse/contracts';
+import type { MinuteRow, ResultsFinal, SessionResultRow, StandingRow } from '@pulse/contracts';
 import { FreezeWatch } from '../src/results/freeze-watch.js';
 import { FrozenResults } from '../src/results/frozen-results.js';
 import { FIRST_PAGE, NEXT_PAGE } from '../src/results/history-service.js';
@@ -534,6 +534,34 @@ describe('results and history', () => {
     } finally {
       await restarted.stop();
     }
+  });
+
+  it('freezes at once when the engine says a session is final, however long ago it ended (issue 13)', async () => {
+    const conn = api.orm.em.getConnection();
+    // Ended 10 days ago without an `ended` event: outside the running watch's periodic scan, so only the
+    // engine's notice can make it freeze now.
+    const [old] = await conn.execute(
+      `insert into workout_session (id, trainer_id, title, type, starts_at, duration_minutes, capacity, status,
+         started_at, ended_at, version, created_at)
+       values (gen_random_uuid(), ?, 'Old ride', 'cycling', now() - interval '10 days', 30, 10, 'ended',
+         now() - interval '10 days', now() - interval '10 days' + interval '30 minutes', 1, now() - interval '11 days')
+       returning id`,
+      [coach.id],
+    );
+    await insert(api, ClickHouseTable.SESSION_RESULTS, [sessionRow(old.id, 0, 1, 1)]);
+    const frozenRows = async () =>
+      (
+        await conn.execute('select count(*)::int as n from session_result_freeze where session_id = ?', [
+          old.id,
+        ])
+      )[0].n as number;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await frozenRows()).to.equal(0);
+    // A malformed notice is ignored.
+    api.nats.publish(api.names.resultsFinal(old.id), '{"sessionId":"not-a-uuid"}');
+    const notice: ResultsFinal = { sessionId: old.id, participants: 0 };
+    api.nats.publish(api.names.resultsFinal(old.id), JSON.stringify(notice));
+    await until(async () => ((await frozenRows()) === 1 ? true : undefined), 5_000);
   });
 
   it('refuses history to trainers with 403', async () => {

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { SessionEvent } from '@pulse/contracts';
+import { ResultsFinal, SessionEvent } from '@pulse/contracts';
 import type { NatsNames } from '@pulse/contracts';
 import type { ResultsFreezer } from './results-freeze.js';
 
@@ -27,7 +27,9 @@ interface Watched {
  * Freezes sessions soon after they end, so results are ready before most clients ask. Every API replica
  * runs one: it hears `ended` on the session events subject (core NATS, no consumer), polls ClickHouse
  * for the watched sessions in one query per tick, and rescans PostgreSQL now and then for ends it missed
- * (a restart, a NATS hiccup). Which replica freezes does not matter: the freeze is idempotent.
+ * (a restart, a NATS hiccup). The engine's ResultsFinal notice makes a session due at once (up to a poll
+ * sooner); a lost notice costs at most that poll. Which replica freezes does not matter: the freeze is
+ * idempotent.
  *
  * Scans ride the `workout_session (status, starts_at, id)` index: at start one pass over every ended session
  * (a page per tick, keyset on starts_at and id: it catches up whatever ended while no API ran, including
@@ -36,9 +38,10 @@ interface Watched {
  */
 export class FreezeWatch {
   private readonly watched = new Map<string, Watched>();
-  private subscription: Subscription | null = null;
+  private subscriptions: Subscription[] = [];
   private timer: NodeJS.Timeout | null = null;
   private tickRunning: Promise<void> | null = null;
+  private tickAgain = false;
   private lastScanAt = 0;
   /** Keyset position of the pass over every ended session made once per start; null when it is done. */
   private backfill: { startsAt: string; id: string } | 'start' | null = 'start';
@@ -53,13 +56,28 @@ export class FreezeWatch {
   ) {}
 
   start(): void {
-    this.subscription = this.nats.subscribe(this.names.allSessionEvents, {
-      callback: (err, msg) => {
-        if (err !== null) return;
-        const event = SessionEvent.safeParse(safeJson(msg.data));
-        if (event.success && event.data.type === 'ended') this.watch(event.data.session.id);
-      },
-    });
+    this.subscriptions = [
+      this.nats.subscribe(this.names.allSessionEvents, {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          const event = SessionEvent.safeParse(safeJson(msg.data));
+          if (event.success && event.data.type === 'ended') this.watch(event.data.session.id);
+        },
+      }),
+      // The engine's word that a session's final results are stored: ask ClickHouse now, not at the next poll.
+      this.nats.subscribe(this.names.allResultsFinal, {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          const notice = ResultsFinal.safeParse(safeJson(msg.data));
+          if (!notice.success) return;
+          this.watch(notice.data.sessionId);
+          this.watched.get(notice.data.sessionId)!.nextAt = this.now();
+          // A pass in progress may have asked ClickHouse before this session was final: look again after it.
+          if (this.tickRunning !== null) this.tickAgain = true;
+          else this.tick();
+        },
+      }),
+    ];
     this.timer = setInterval(() => this.tick(), FREEZE_POLL_MS);
   }
 
@@ -77,8 +95,8 @@ export class FreezeWatch {
   async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    this.subscription?.unsubscribe();
-    this.subscription = null;
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
     await this.tickRunning;
   }
 
@@ -86,7 +104,13 @@ export class FreezeWatch {
     if (this.tickRunning !== null) return;
     this.tickRunning = this.freezeDue()
       .catch((err: unknown) => this.log.warn({ err }, 'freezing results failed; retrying'))
-      .finally(() => (this.tickRunning = null));
+      .finally(() => {
+        this.tickRunning = null;
+        if (this.tickAgain && this.timer !== null) {
+          this.tickAgain = false;
+          this.tick();
+        }
+      });
   }
 
   private async freezeDue(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { RANK_SNAPSHOT_CHUNK, type LiveMessage, type NatsNames } from '@pulse/contracts';
+import { RANK_SNAPSHOT_CHUNK, type LiveMessage, type NatsNames, type ResultsFinal } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../metrics.js';
 import type { AllowanceRule } from '../scoring/participant.js';
@@ -379,6 +379,10 @@ export class SessionActor {
     const { size: participants } = this.standings;
     const timing = { rawStoredMs: ms(startedAt, rawStoredAt), resultsMs: ms(rawStoredAt, performance.now()) };
     this.log.info({ participants, ...timing }, 'session results frozen');
+    // A hint for the API's freeze (it reads ClickHouse's final row before it trusts anything).
+    const { nc, names } = this.deps;
+    const notice: ResultsFinal = { sessionId: this.sessionId, participants };
+    if (!nc.isClosed()) nc.publish(names.resultsFinal(this.sessionId), JSON.stringify(notice));
     this.close();
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import {
   LastSeqReply,
+  ResultsFinal,
   endBarrierMsgId,
   type LastSeqRequest,
   partitionOf,
@@ -127,6 +128,16 @@ describe('End barrier in the engine (real NATS JetStream and ClickHouse)', () =>
     });
     await publishEvent(infra, 'started', sessionId, startedAt);
     const beating = setInterval(() => beat(sessionId, 'gw-slow', 1), 100);
+    // The API's hint (issue 13): told once the final results are stored, not before.
+    const notices: Array<{ notice: ResultsFinal; finalThen: Promise<boolean> }> = [];
+    const noticed = infra.nc.subscribe(infra.names.resultsFinal(sessionId), {
+      callback: (_err, msg) => {
+        notices.push({
+          notice: ResultsFinal.parse(msg.json()),
+          finalThen: finalScores(sessionId).then((scores) => scores !== undefined),
+        });
+      },
+    });
     try {
       await publishRatings(infra, [rating(1, 40)]);
       await eventually(() => engine.registry.get(sessionId)?.standings.size === 1 || undefined, 10_000);
@@ -156,8 +167,11 @@ describe('End barrier in the engine (real NATS JetStream and ClickHouse)', () =>
       await eventually(() => (engine.registry.get(sessionId) === undefined ? true : undefined), 5_000);
       expect(await ask(userId)).to.deep.equal({ lastSeq: 2, final: true });
       expect(await ask(randomUUID())).to.deep.equal({ lastSeq: 0, final: true });
+      expect(notices.map((n) => n.notice)).to.deep.equal([{ sessionId, participants: 1 }]);
+      expect(await notices[0].finalThen).to.equal(true);
     } finally {
       clearInterval(beating);
+      noticed.unsubscribe();
     }
   });
 
