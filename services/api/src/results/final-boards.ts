@@ -28,14 +28,11 @@ type StandingRead = [
   final: number,
   band: StandingRow['band'],
 ];
-type MinuteRead = [
+/** A participant's minute buckets, put together by ClickHouse in minute order, each already a MinuteTuple. */
+type MinutesRead = [
   session_id: MinuteRow['session_id'],
   user_id: MinuteRow['user_id'],
-  minute: number,
-  avg_energy: number,
-  max_energy: number,
-  samples: number,
-  sum_centi: number | string,
+  minutes: MinuteTuple[],
 ];
 
 /**
@@ -93,20 +90,19 @@ export class FinalBoards {
          FROM ${t(ClickHouseTable.STANDINGS)} FINAL WHERE session_id IN (${inList})
          ORDER BY session_id, rank`,
       ),
-      clickhouseTuples<MinuteRead>(
+      // One row per participant with its buckets as [minute, avg, max, samples, sumCenti] arrays: a 30-minute
+      // class of 10,000 is 300,000 buckets, which as a row each (ids repeated) were most of the freeze's read.
+      // sum_centi (UInt64, a string in JSON) as Float64: a minute's sum in hundredths is far below 2^53.
+      clickhouseTuples<MinutesRead>(
         this.clickhouse,
-        `SELECT session_id, user_id, minute, avg_energy, max_energy, samples, sum_centi
+        `SELECT session_id, user_id,
+           arraySort(groupArray((minute, avg_energy, max_energy, samples, toFloat64(sum_centi)))) AS minutes
          FROM ${t(ClickHouseTable.MINUTES)} FINAL WHERE session_id IN (${inList})
-         ORDER BY session_id, user_id, minute`,
+         GROUP BY session_id, user_id`,
       ),
     ]);
     const minutesOf = new Map<string, MinuteTuple[]>();
-    for (const [sessionId, userId, minute, avg, max, samples, sumCenti] of minutes) {
-      const key = `${sessionId}/${userId}`;
-      let list = minutesOf.get(key);
-      if (list === undefined) minutesOf.set(key, (list = []));
-      list.push([minute, avg, max, samples, Number(sumCenti)]);
-    }
+    for (const [sessionId, userId, buckets] of minutes) minutesOf.set(`${sessionId}/${userId}`, buckets);
     const bySession = new Map<string, StandingRead[]>();
     for (const s of standings) {
       let list = bySession.get(s[0]);
