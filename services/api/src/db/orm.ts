@@ -19,6 +19,7 @@ import { Migration20261231000100_profiles_follows } from './migrations/Migration
 import { Migration20261231000200_outbox_follows } from './migrations/Migration20261231000200_outbox_follows.js';
 import { Migration20261231000300_personal_boards_results } from './migrations/Migration20261231000300_personal_boards_results.js';
 import { Migration20261231000400_personal_best_index } from './migrations/Migration20261231000400_personal_best_index.js';
+import { Migration20261231000500_result_minutes_json } from './migrations/Migration20261231000500_result_minutes_json.js';
 
 export const ENTITIES = [User, RefreshToken, WorkoutSession, Registration, Feedback, OutboxEvent, Follow];
 /** Every migration, in order. Listed explicitly so the compiled service needs no file globbing. */
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
     class: Migration20261231000300_personal_boards_results,
   },
   { name: 'Migration20261231000400_personal_best_index', class: Migration20261231000400_personal_best_index },
+  { name: 'Migration20261231000500_result_minutes_json', class: Migration20261231000500_result_minutes_json },
 ];
 
 export interface DatabaseOptions {

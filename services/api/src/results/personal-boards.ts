@@ -40,7 +40,7 @@ export async function insertBoards(tx: EntityManager, rows: BoardInsertRow[]): P
     `with board as (
        select x.*, s.type as session_type
        from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer, name text,
-         score float8, calories float8, avg_energy float8, samples integer, minutes jsonb,
+         score float8, calories float8, avg_energy float8, samples integer, minutes json,
          ended_at timestamptz, band text)
        join workout_session s on s.id = x.session_id
      ),
