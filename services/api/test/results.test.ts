@@ -510,36 +510,12 @@ describe('results and history', () => {
     );
   });
 
-  it('freezes sessions that ended long ago once per start, and only recent ones after that', async () => {
+  /**
+   * A session that ended 10 days ago, final in ClickHouse, with no `ended` event: outside the running watch's
+   * periodic scan (its pass over every ended session was at start). Resolves once it stayed unfrozen for 1 s.
+   */
+  async function oldFinalSession(): Promise<{ id: string; frozenRows: () => Promise<number> }> {
     const conn = api.orm.em.getConnection();
-    const [old] = await conn.execute(
-      `insert into workout_session (id, trainer_id, title, type, starts_at, duration_minutes, capacity, status,
-         started_at, ended_at, version, created_at)
-       values (gen_random_uuid(), ?, 'Old ride', 'cycling', now() - interval '10 days', 30, 10, 'ended',
-         now() - interval '10 days', now() - interval '10 days' + interval '30 minutes', 1, now() - interval '11 days')
-       returning id`,
-      [coach.id],
-    );
-    await insert(api, ClickHouseTable.SESSION_RESULTS, [sessionRow(old.id, 0, 1, 1)]);
-    const frozenRows = () =>
-      conn.execute('select count(*)::int as n from session_result_freeze where session_id = ?', [old.id]);
-    // The running watch made its pass at start: a 10-day-old session is outside its periodic scan.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect((await frozenRows())[0].n).to.equal(0);
-    const log = (await import('pino')).pino({ level: 'silent' });
-    const restarted = new FreezeWatch(api.freezer, api.orm, api.nats, api.names, log);
-    restarted.start();
-    try {
-      await until(async () => ((await frozenRows())[0].n === 1 ? true : undefined), 5_000);
-    } finally {
-      await restarted.stop();
-    }
-  });
-
-  it('freezes at once when the engine says a session is final, however long ago it ended (issue 13)', async () => {
-    const conn = api.orm.em.getConnection();
-    // Ended 10 days ago without an `ended` event: outside the running watch's periodic scan, so only the
-    // engine's notice can make it freeze now.
     const [old] = await conn.execute(
       `insert into workout_session (id, trainer_id, title, type, starts_at, duration_minutes, capacity, status,
          started_at, ended_at, version, created_at)
@@ -557,11 +533,29 @@ describe('results and history', () => {
       )[0].n as number;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await frozenRows()).to.equal(0);
+    return { id: old.id as string, frozenRows };
+  }
+
+  it('freezes sessions that ended long ago once per start, and only recent ones after that', async () => {
+    const { frozenRows } = await oldFinalSession();
+    const log = (await import('pino')).pino({ level: 'silent' });
+    const restarted = new FreezeWatch(api.freezer, api.orm, api.nats, api.names, log);
+    restarted.start();
+    try {
+      await until(async () => ((await frozenRows()) === 1 ? true : undefined), 5_000);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it('freezes at once when the engine says a session is final, however long ago it ended (issue 13)', async () => {
+    // Only the engine's notice can make this one freeze now.
+    const old = await oldFinalSession();
     // A malformed notice is ignored.
     api.nats.publish(api.names.resultsFinal(old.id), '{"sessionId":"not-a-uuid"}');
     const notice: ResultsFinal = { sessionId: old.id, participants: 0 };
     api.nats.publish(api.names.resultsFinal(old.id), JSON.stringify(notice));
-    await until(async () => ((await frozenRows()) === 1 ? true : undefined), 5_000);
+    await until(async () => ((await old.frozenRows()) === 1 ? true : undefined), 5_000);
   });
 
   it('refuses history to trainers with 403', async () => {
