@@ -317,7 +317,7 @@ export class SessionStandings {
     return rows;
   }
 
-  /** Every minute bucket of every participant (the final write). */
+  /** Every minute bucket of every participant, marked as written (a whole state, to compare two). */
   allMinutes(version: number): MinuteRow[] {
     for (const p of this.participants.values())
       for (const b of p.minutes.values()) this.dirtyMinutes.set(b, p.userId);
