@@ -37,9 +37,10 @@ interface OpenBatch {
  * This gateway's ratings on their way to JetStream, one message per (partition, window): every rating of a
  * partition that arrives within `windowMs` goes into one batch message (issue 12: a message per rating cost
  * NATS and the client 5–15× as much). One window for every partition: the first rating into an empty window
- * starts it and its end publishes every open batch together, so their publishes leave in one socket write (nats.js
- * writes once per turn of the event loop); a timer per partition made up to 16 writes per window. A rating's promise settles with its batch: resolved once JetStream stored
- * it, rejected (PublishFailed) when it could not, so a device is never told a rating was taken that can be lost.
+ * starts it and its end publishes every open batch together, so their publishes leave in one socket write
+ * (nats.js writes once per turn of the event loop); a timer per partition made up to 16 writes per window. A
+ * rating's promise settles with its batch: resolved once JetStream stored it, rejected (PublishFailed) when it
+ * could not, so a device is never told a rating was taken that can be lost.
  */
 export class RatingBatches {
   private readonly open = new Map<number, OpenBatch>();
@@ -90,13 +91,12 @@ export class RatingBatches {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** The window ended: every open batch is published. */
+  /** The window ended: every open batch is published (the last one closes the window). */
   private flushAll(): void {
-    if (this.window !== null) clearTimeout(this.window);
-    this.window = null;
     for (const batch of [...this.open.values()]) this.flush(batch);
   }
 
+  /** Publishes one batch; the window closes with the last open batch (a full one may go before it ends). */
   private flush(batch: OpenBatch): void {
     if (this.open.get(batch.partition) !== batch) return;
     this.open.delete(batch.partition);
