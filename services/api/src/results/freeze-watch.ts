@@ -64,17 +64,11 @@ export class FreezeWatch {
           if (event.success && event.data.type === 'ended') this.watch(event.data.session.id);
         },
       }),
-      // The engine's word that a session's final results are stored: ask ClickHouse now, not at the next poll.
       this.nats.subscribe(this.names.allResultsFinal, {
         callback: (err, msg) => {
           if (err !== null) return;
           const notice = ResultsFinal.safeParse(safeJson(msg.data));
-          if (!notice.success) return;
-          this.watch(notice.data.sessionId);
-          this.watched.get(notice.data.sessionId)!.nextAt = this.now();
-          // A pass in progress may have asked ClickHouse before this session was final: look again after it.
-          if (this.tickRunning !== null) this.tickAgain = true;
-          else this.tick();
+          if (notice.success) this.noticedFinal(notice.data.sessionId);
         },
       }),
     ];
@@ -86,6 +80,17 @@ export class FreezeWatch {
     const now = this.now();
     const known = this.watched.get(sessionId);
     if (known === undefined) this.watched.set(sessionId, { firstAt: now, nextAt: now });
+  }
+
+  /**
+   * The engine's word that a session's final results are stored: ask ClickHouse now, not at the next poll; a
+   * pass in progress may have asked before the session was final, so then right after it.
+   */
+  private noticedFinal(sessionId: string): void {
+    this.watch(sessionId);
+    this.watched.get(sessionId)!.nextAt = this.now();
+    if (this.tickRunning !== null) this.tickAgain = true;
+    else this.tick();
   }
 
   get watching(): number {
