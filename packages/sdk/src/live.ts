@@ -16,6 +16,7 @@ import { DEFAULT_BACKOFF, backoffDelayMs } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { PulseApiError } from './errors.js';
+import { joinHeartbeat } from './heartbeat.js';
 import { RatingOutbox } from './outbox.js';
 import type { PendingRating } from './outbox.js';
 import type { JoinResult } from './rest.js';
@@ -176,7 +177,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   /** The highest seq ever written to a socket: a rating at or below it is a resend. */
   private sentUpTo = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Leaves the shared heartbeat (see joinHeartbeat), while a socket is open. */
+  private leaveHeartbeat: (() => void) | undefined;
   private finish!: (end: LiveEnd) => void;
   private readonly options: Required<Omit<LiveOptions, 'webSocket'>> & { webSocket: WebSocketFactory };
 
@@ -435,7 +437,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
 
   private startHeartbeat(socket: WebSocketLike): void {
     this.stopHeartbeat();
-    this.heartbeat = setInterval(() => {
+    this.leaveHeartbeat = joinHeartbeat(this.options.pingIntervalMs, () => {
       const quietMs = Date.now() - this.lastFrameAt;
       if (quietMs > this.options.staleMs) {
         // Half-open: the close handshake would wait on a dead peer, so give the socket up right here.
@@ -448,12 +450,12 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
         // while live) already do. Half the interval: a quiet socket still pings on every beat, as before.
         socket.send(PING_FRAME);
       }
-    }, this.options.pingIntervalMs);
+    });
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    this.leaveHeartbeat?.();
+    this.leaveHeartbeat = undefined;
   }
 
   private later(ms: number, run: () => void): void {
