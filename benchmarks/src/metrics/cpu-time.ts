@@ -72,6 +72,11 @@ export interface HarnessCost {
   readonly cpuSec: number;
   /** The same per participant-second, in microseconds: what one simulated device costs the generator. */
   readonly usPerParticipantSecond: number;
+  /** Of `cpuSec`, the seconds in the process itself (JavaScript, GC, parsing) and in the kernel (socket calls). */
+  readonly userSec: number;
+  readonly systemSec: number;
+  /** Times the process's threads slept on their own (waiting for events): a turn of an event loop each. */
+  readonly voluntaryContextSwitches: number;
 }
 
 /**
@@ -81,18 +86,24 @@ export interface HarnessCost {
  */
 export class HarnessCostMeter {
   private start: NodeJS.CpuUsage | undefined;
+  private sleepsBefore = 0;
 
   begin(): void {
     this.start = process.cpuUsage();
+    this.sleepsBefore = process.resourceUsage().voluntaryContextSwitches;
   }
 
   end(participants: number, playedSec: number): HarnessCost {
     const used = process.cpuUsage(this.start);
     const cpuUs = used.user + used.system;
     const participantSeconds = participants * playedSec;
+    const seconds = (us: number) => Math.round(us / 1e4) / 100;
     return {
-      cpuSec: Math.round(cpuUs / 1e4) / 100,
+      cpuSec: seconds(cpuUs),
       usPerParticipantSecond: participantSeconds > 0 ? Math.round(cpuUs / participantSeconds) : 0,
+      userSec: seconds(used.user),
+      systemSec: seconds(used.system),
+      voluntaryContextSwitches: process.resourceUsage().voluntaryContextSwitches - this.sleepsBefore,
     };
   }
 }

@@ -242,6 +242,10 @@ export function buildLiveReport(run: LiveRun): Report {
             'harness CPU per participant-second (µs; the load generator: main thread + workers, same window)',
             run.harnessCost.usPerParticipantSecond,
           ],
+          [
+            'harness CPU seconds: user / system; voluntary context switches (event-loop sleeps)',
+            `${run.harnessCost.userSec} / ${run.harnessCost.systemSec}; ${run.harnessCost.voluntaryContextSwitches}`,
+          ],
         ],
       },
       {
