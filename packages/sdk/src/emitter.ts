@@ -1,28 +1,37 @@
 type Listener<T> = (value: T) => void;
 
-/** A minimal typed event emitter that runs in browsers and Node alike. */
+/**
+ * A minimal typed event emitter that runs in browsers and Node alike. It sits on a device's hot path (an event
+ * per rank frame and per rating sent), so each event's listeners are a plain array in a plain object: emitting
+ * is a property read and a loop. Subscribing or unsubscribing replaces the array, so an emit in progress walks
+ * the listeners it started with.
+ */
 export class TypedEmitter<Events extends object> {
-  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+  private readonly listeners: { [K in keyof Events]?: ReadonlyArray<Listener<Events[K]>> } = {};
 
   /** Subscribes; returns the function that unsubscribes. */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => set.delete(listener as Listener<never>);
+    const list = this.listeners[type] ?? [];
+    // A function subscribed twice is called once (as with a Set, or the DOM's addEventListener).
+    if (!list.includes(listener)) this.listeners[type] = [...list, listener];
+    return () => {
+      const remaining = (this.listeners[type] ?? []).filter((l) => l !== listener);
+      if (remaining.length > 0) this.listeners[type] = remaining;
+      else delete this.listeners[type];
+    };
   }
 
   /** Whether anything listens to `type`: lets a hot path skip building an event nobody reads. */
   protected listening(type: keyof Events): boolean {
-    return (this.listeners.get(type)?.size ?? 0) > 0;
+    return this.listeners[type] !== undefined;
   }
 
   protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
-    const set = this.listeners.get(type);
-    if (set === undefined) return;
-    for (const listener of set) {
+    const list = this.listeners[type];
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
       try {
-        (listener as Listener<Events[K]>)(value);
+        list[i](value);
       } catch (err) {
         // A listener's bug must not break the protocol loop; surface it asynchronously.
         queueMicrotask(() => {

@@ -427,7 +427,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     if (socket === undefined || socket.readyState !== OPEN) return; // kept in the outbox for the next welcome
     if (ratings.length === 0) return;
     let resends = 0;
-    for (const { seq, energy } of ratings) {
+    for (let i = 0; i < ratings.length; i++) {
+      const { seq, energy } = ratings[i];
       socket.send(ratingFrame(seq, energy));
       if (seq <= this.sentUpTo) resends++;
       else this.sentUpTo = seq;
