@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ServerCostMeter, cpuSeconds } from '../src/metrics/cpu-time.js';
+import { HarnessCostMeter, ServerCostMeter, cpuSeconds } from '../src/metrics/cpu-time.js';
 
 /** Spends `ms` of this process's CPU time (not wall time: a busy box must not change what is measured). */
 function burnCpu(ms: number): void {
@@ -35,5 +35,21 @@ describe('ServerCostMeter', () => {
     expect(cost.serverCpuSec).to.be.within(0.18, 0.6);
     // 0.2 s of CPU over 200 participant-seconds is about 1,000 µs each.
     expect(cost.usPerParticipantSecond).to.be.within(900, 3000);
+  });
+});
+
+describe('HarnessCostMeter', () => {
+  it('splits its own CPU into user and system time and counts the event loop going to sleep', async () => {
+    const meter = new HarnessCostMeter();
+    meter.begin();
+    burnCpu(150);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const cost = meter.end(100, 1);
+    expect(cost.cpuSec).to.be.within(0.14, 0.6);
+    expect(cost.userSec).to.be.greaterThan(0.1); // the loop above is user time
+    expect(cost.userSec + cost.systemSec).to.be.closeTo(cost.cpuSec, 0.02);
+    expect(cost.voluntaryContextSwitches).to.be.at.least(5); // each timer wait slept
+    // 0.15 s of CPU over 100 participant-seconds is about 1,500 µs each.
+    expect(cost.usPerParticipantSecond).to.be.within(1_400, 6_000);
   });
 });
