@@ -121,7 +121,7 @@ export class Engine {
     this.partitions = new Partitions({
       registry: this.registry,
       ownership: this.ownership,
-      inputFor: (partition) => new PartitionFeed(this.js, this.names, partition, config.ACK_WAIT_MS),
+      inputFor: (partition) => new PartitionFeed(this.js, this.names, partition, config.ACK_WAIT_MS, log),
       rawFor: (partition) =>
         new RawBatcher(new BatchWriter(log.child({ partition }), this.metrics), {
           maxRows: config.CH_BATCH_MAX_ROWS,

@@ -2,6 +2,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nat
 import { SessionEvent, type NatsNames, type SessionSnapshot } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { ClickHouseStore } from '../storage/clickhouse.js';
+import { LIVE_PULL_EXPIRES_MS, logConsumerNotices } from './consumer-notices.js';
 
 export const FINAL_CHECK_RETRY_MS = 2_000;
 /** Ended sessions checked for final results in one ClickHouse query (the start replays every session kept). */
@@ -48,8 +49,9 @@ export class SessionDiscovery {
     let caughtUp: () => void = () => undefined;
     const initial = new Promise<void>((resolve) => (caughtUp = resolve));
     if (stored === 0) caughtUp();
-    this.messages = await consumer.consume();
+    this.messages = await consumer.consume({ expires: LIVE_PULL_EXPIRES_MS });
     const messages = this.messages;
+    logConsumerNotices(messages, this.log, 'session events');
     void (async () => {
       for await (const m of messages) {
         try {

@@ -10,6 +10,8 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsNames } from '@pulse/contracts';
 import { isNotFound } from '@pulse/runtime';
+import type { Logger } from 'pino';
+import { LIVE_PULL_EXPIRES_MS, logConsumerNotices } from './consumer-notices.js';
 
 /** Messages the server may hand the engine unacked per partition (bounds memory while ClickHouse is slow). */
 export const MAX_ACK_PENDING = 100_000;
@@ -78,6 +80,7 @@ export class PartitionFeed implements PartitionInput {
     private readonly names: NatsNames,
     readonly partition: number,
     private readonly ackWaitMs: number,
+    private readonly log?: Logger,
   ) {}
 
   private jsm(): Promise<JetStreamManager> {
@@ -178,8 +181,9 @@ export class PartitionFeed implements PartitionInput {
   /** Starts the live feed; `onMessage` gets every delivered message (ack it after it is stored). */
   async consume(onMessage: (m: JsMsg) => void): Promise<void> {
     const consumer = await this.js.consumers.get(this.names.ratingsStream, this.durable);
-    const messages = await consumer.consume({ max_messages: PULL_BATCH });
+    const messages = await consumer.consume({ max_messages: PULL_BATCH, expires: LIVE_PULL_EXPIRES_MS });
     this.messages = messages;
+    if (this.log) logConsumerNotices(messages, this.log, this.durable);
     void (async () => {
       for await (const m of messages) onMessage(m);
     })();

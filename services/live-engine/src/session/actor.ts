@@ -13,6 +13,11 @@ import type { VersionClock } from './version-clock.js';
 
 /** A rank snapshot goes out at least this often even when nothing changed (gateways promise ≥ 1 Hz). */
 export const MAX_SNAPSHOT_GAP_MS = 1_000;
+/**
+ * Ratings reach an actor before its session's start event only in a race (the gateways heard the start first);
+ * held longer than this, the engine's session events lagged, and a line in the log says so.
+ */
+export const HELD_WARN_MS = 1_000;
 
 export type ActorState = 'waiting' | 'live' | 'ending' | 'ended' | 'stopped';
 
@@ -78,6 +83,8 @@ export class SessionActor {
   private readonly log: Logger;
   /** Ratings that arrived before the start was known (the engine saw them before the `started` event). */
   private held: Array<{ group: EntryGroup; live: boolean; ackFloor: number }> = [];
+  /** When the first of `held` arrived (a hold longer than HELD_WARN_MS is logged: the start event was late). */
+  private heldSinceMs = 0;
   private tick = 0;
   private lastSnapshotAt = 0;
   private resultsPending = false;
@@ -115,6 +122,7 @@ export class SessionActor {
       );
       // Held messages were never counted, so their rows were never stored: store them when counted (ackFloor 0).
       this.held = cp.held.map((h) => ({ group: { ...h, ack: null }, live: false, ackFloor: 0 }));
+      this.heldSinceMs = deps.now();
       const barrier = endBarrierOf(cp.extra);
       for (const gatewayId of barrier.barriers) this.barriers.add(gatewayId);
       // An ending actor of a checkpoint without the barrier's state waits its full maximum from now.
@@ -180,6 +188,10 @@ export class SessionActor {
       this.standings.start(startedAtMs);
       this.state = 'live';
       const held = this.held;
+      const heldMs = this.deps.now() - this.heldSinceMs;
+      if (held.length > 0 && heldMs > HELD_WARN_MS) {
+        this.log.warn({ groups: held.length, heldMs }, 'ratings held until the session start event arrived');
+      }
       this.held = [];
       for (const h of held) this.handle(h.group, h.live, h.ackFloor);
     });
@@ -249,6 +261,7 @@ export class SessionActor {
     const nowMs = this.deps.now();
     if (this.state === 'ended') return raw.add(null, group.ack, nowMs); // frozen: stragglers, nothing to count
     if (this.state === 'waiting' && group.entries.some((e) => e.kind === 'rating')) {
+      if (this.held.length === 0) this.heldSinceMs = nowMs;
       this.held.push({ group, live, ackFloor });
       return;
     }

@@ -192,6 +192,45 @@ describe('SessionActor (real NATS JetStream and ClickHouse)', () => {
     expect(engine.registry.get(sessionId)).to.equal(undefined);
   });
 
+  it('holds ratings that arrive before the session start event, counts them once it comes, and logs a long hold', async () => {
+    // This describe's engine logs nothing: a second engine would share the partitions, so stop it for this one.
+    await engine.stop();
+    const lines: Array<{ msg: string; heldMs?: number; groups?: number; sessionId?: string }> = [];
+    const config = loadConfig({
+      NATS_NAMESPACE: infra.namespace,
+      CLICKHOUSE_DB: infra.db,
+      RANK_TICK_MS: '50',
+    });
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    engine = buildEngine({ config, nc: infra.nc, clickhouse: infra.ch, log });
+    await engine.start();
+
+    const sessionId = randomUUID();
+    const userId = randomUUID();
+    const startedAt = Date.now();
+    const ranks = watchRanks(infra, sessionId);
+    await publishRatings(infra, [{ kind: 'rating', sessionId, userId, seq: 1, energy: 40, ts: startedAt }]);
+    await eventually(
+      () => (engine.registry.get(sessionId)?.state === 'waiting' ? true : undefined),
+      10_000,
+      'a waiting actor',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(ranks.latest.chunks).to.have.length(0); // nothing is ranked before the start
+    await publishEvent(infra, 'started', sessionId, startedAt);
+    const snap = await eventually(
+      () => (ranks.latest.chunks[0]?.seqs[0] === 1 ? ranks.latest.chunks[0] : undefined),
+      10_000,
+      'the held rating ranked',
+    );
+    ranks.stop();
+    expect([snap.userIds, snap.scores]).to.deep.equal([[userId], [40]]);
+    const held = lines.find((l) => l.msg === 'ratings held until the session start event arrived');
+    expect(held?.sessionId).to.equal(sessionId);
+    expect(held?.groups).to.equal(1);
+    expect(held?.heldMs).to.be.at.least(1_000);
+  });
+
   it('processes the ratings of two sessions independently', async () => {
     const [a, b] = [randomUUID(), randomUUID()];
     const startedAt = Date.now();
