@@ -26,11 +26,11 @@ export function joinHeartbeat(intervalMs: number, beat: Beat): () => void {
     pulse = { timer, beats };
     pulses.set(intervalMs, pulse);
   }
-  const { beats } = pulse;
-  beats.add(beat);
+  const joined = pulse;
+  joined.beats.add(beat);
   return () => {
-    if (!beats.delete(beat) || beats.size > 0) return;
-    clearInterval(pulses.get(intervalMs)!.timer);
-    pulses.delete(intervalMs);
+    if (!joined.beats.delete(beat) || joined.beats.size > 0) return;
+    clearInterval(joined.timer);
+    if (pulses.get(intervalMs) === joined) pulses.delete(intervalMs);
   };
 }

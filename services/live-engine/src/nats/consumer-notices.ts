@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 /**
  * How long one pull request of a live consumer (`consume()`) stays open. nats.js asks for server heartbeats at
  * half of it and, when two are missed, drops what it believes is pending and pulls again: with the default
- * 30 s, a pull the server no longer held left a partition's or the session events' consumer idle for about
- * 30 s. At 5 s a stall lasts seconds; the cost is a fresh pull per consumer every 5 s while it is idle.
+ * 30 s, a pull the server no longer held would leave a partition's or the session events' consumer idle for up
+ * to ~30 s (one 500 x 20 run of the harness saw ~1,000 devices' ratings wait ~35 s, cause not reproduced: see
+ * benchmarks/RESULTS.md). At 5 s such a stall lasts seconds; the cost is a fresh pull per consumer every 5 s
+ * while it is idle.
  */
 export const LIVE_PULL_EXPIRES_MS = 5_000;
 
