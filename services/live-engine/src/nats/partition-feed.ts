@@ -87,7 +87,7 @@ export class PartitionFeed implements PartitionInput {
     private readonly names: NatsNames,
     readonly partition: number,
     private readonly ackWaitMs: number,
-    private readonly log?: Logger,
+    private readonly log: Logger,
   ) {}
 
   private jsm(): Promise<JetStreamManager> {
@@ -190,7 +190,7 @@ export class PartitionFeed implements PartitionInput {
     const consumer = await this.js.consumers.get(this.names.ratingsStream, this.durable);
     const messages = await consumer.consume({ max_messages: PULL_BATCH, expires: LIVE_PULL_EXPIRES_MS });
     this.messages = messages;
-    if (this.log) logConsumerNotices(messages, this.log, this.durable);
+    logConsumerNotices(messages, this.log, this.durable);
     void (async () => {
       for await (const m of messages) onMessage(m);
     })();

@@ -317,13 +317,6 @@ export class SessionStandings {
     return rows;
   }
 
-  /** Every minute bucket of every participant, marked as written (a whole state, to compare two). */
-  allMinutes(version: number): MinuteRow[] {
-    for (const p of this.participants.values())
-      for (const b of p.minutes.values()) this.dirtyMinutes.set(b, p.userId);
-    return this.takeChangedMinutes(version);
-  }
-
   /** The whole scoring state as columns, for a checkpoint (O(participants + buckets)). */
   capture(): StandingsState {
     return participantColumns(this.participants.values(), this.order);

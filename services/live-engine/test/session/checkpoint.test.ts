@@ -46,9 +46,10 @@ function viaCheckpoint(s: SessionStandings): SessionStandings {
 
 const board = (s: SessionStandings) =>
   s.standingRows(1, 0).map((r) => [r.user_id, r.rank, r.score, r.samples, r.calories, r.avg_energy, r.name]);
+/** Every bucket: neither the played standings nor the restored ones (all marked changed) have written any yet. */
 const minutes = (s: SessionStandings) =>
   s
-    .allMinutes(1)
+    .takeChangedMinutes(1)
     .map((m) => [m.user_id, m.minute, m.avg_energy, m.max_energy, m.samples])
     .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || Number(a[1]) - Number(b[1]));
 
