@@ -325,10 +325,9 @@ export const RankSnapshot = z.object({
 });
 export type RankSnapshot = z.infer<typeof RankSnapshot>;
 
-/** A gateway's periodic word on how many clients of a session it holds (soft state, expires). */
 /**
- * A trainee's newest connection to a session, announced by the gateway that accepted it; every gateway closes
- * that trainee's older connections (accepted earlier, ties broken by connection id) with 4409.
+ * A trainee's newest connection to a session, announced by the gateway that accepted it once it is welcomed;
+ * every gateway closes that trainee's older connections (accepted earlier, ties broken by connection id) with 4409.
  */
 export const Takeover = z.object({
   sessionId: Uuid,
@@ -340,6 +339,7 @@ export const Takeover = z.object({
 });
 export type Takeover = z.infer<typeof Takeover>;
 
+/** A gateway's periodic word on how many clients of a session it holds (soft state, expires). */
 export const PresenceBeat = z.object({
   gatewayId: z.string(),
   sessionId: Uuid,

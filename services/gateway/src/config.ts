@@ -30,6 +30,12 @@ const GatewayEnv = {
    * few thousand sockets, so `npm start` runs one per core. In Kubernetes a pod runs one and the Deployment scales.
    */
   GATEWAY_PROCESSES: intVar(1).max(64).default(1),
+  /**
+   * Connections the kernel may hold for the gateway to accept (the listen backlog; Linux caps it at
+   * net.core.somaxconn). Node's 511 overflowed while thousands of devices connected or came back at once: the
+   * kernel then drops their handshakes, they arrive seconds late (retransmitted), and a device gives up on them.
+   */
+  GATEWAY_LISTEN_BACKLOG: intVar(1).default(4096),
   /** Sustained ratings per second per user (devices send about one a second). */
   RATING_RATE_PER_SEC: z.coerce.number().positive().default(5),
   /** Token bucket size: lets a reconnecting client resend a 2-minute backlog at once. */

@@ -39,6 +39,7 @@ import {
   lastSessionEvent,
   type LocalSession,
   type LocalSessions,
+  type Newest,
   type SessionClient,
 } from './sessions.js';
 
@@ -104,9 +105,13 @@ export class Connection implements SessionClient {
   ) {
     this.userId = claims.sub;
     this.personal = new PersonalParts(claims.best, claims.band !== undefined, deps.minuteMs);
-    this.log = deps.logger.child({ sessionId: claims.sid, userId: claims.sub });
+    this.log = deps.logger.child({
+      sessionId: claims.sid,
+      userId: claims.sub,
+      connectionId: this.connectionId,
+    });
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on('close', () => this.onClose());
+    ws.on('close', (code) => this.onClose(code));
     ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
     this.welcomeTimer = setTimeout(() => this.welcomeTimedOut(), deps.welcomeTimeoutMs);
     this.ranks = new RankDelivery(
@@ -154,9 +159,21 @@ export class Connection implements SessionClient {
   }
 
   /** A newer connection of the same trainee took over (here or on another gateway). */
-  replaced(): void {
+  replaced(by: Newest): void {
     if (this.closed) return;
-    this.log.debug('replaced by a newer connection');
+    // Rare and final for the device (4409 ends its live session): worth a line with both connections.
+    this.log.info(
+      {
+        acceptedAtMs: this.acceptedAtMs,
+        welcomed: this.welcomed,
+        by: {
+          acceptedAtMs: by.acceptedAtMs,
+          connectionId: by.connectionId,
+          gatewayId: by.gatewayId ?? 'this',
+        },
+      },
+      'replaced by a newer connection',
+    );
     this.close(CloseCode.REPLACED);
   }
 
@@ -213,6 +230,7 @@ export class Connection implements SessionClient {
       );
       return;
     }
+    session.takeOver(this);
     this.welcomed = true;
     this.clearWelcomeTimer();
     this.ratings = this.orderRatings();
@@ -372,7 +390,7 @@ export class Connection implements SessionClient {
     await this.deps.sessions.deps.follows.track(this.claims.sub);
   }
 
-  private onClose(): void {
+  private onClose(code: number): void {
     if (this.followsTracked) {
       this.followsTracked = false;
       this.deps.sessions.deps.follows.untrack(this.claims.sub);
@@ -387,7 +405,7 @@ export class Connection implements SessionClient {
       this.deps.sessions.leave(this.session, this);
       this.deps.metrics.connections.dec();
     }
-    if (wasOpen) this.log.debug('client closed the socket');
+    if (wasOpen) this.log.debug({ code, welcomed: this.welcomed }, 'client closed the socket');
   }
 }
 

@@ -96,7 +96,10 @@ export function installDoor({ server, wss, config, metrics, logger, draining, ac
     }
     socket.once('close', () => slots.release(address));
     // The URL carries the join ticket: only its redacted form is ever logged.
-    logger.debug({ url: redactQuery(req.url ?? '/'), address }, 'websocket upgrade');
+    logger.debug(
+      { url: redactQuery(req.url ?? '/'), address, port: req.socket.remotePort },
+      'websocket upgrade',
+    );
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams));
   }
 }

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   await ensureFollowsBucket(jsm, natsNames(config.NATS_NAMESPACE), streamSettings(config));
   const gateway = buildGateway({ config, nc, jsm, logger });
   installLastResort(logger, () => gateway.metrics.uncaughtErrors.inc());
-  gateway.server.listen(config.GATEWAY_PORT, () => {
+  gateway.server.listen({ port: config.GATEWAY_PORT, backlog: config.GATEWAY_LISTEN_BACKLOG }, () => {
     const address = gateway.server.address();
     logger.info({ port: typeof address === 'object' ? address?.port : address }, 'gateway listening');
   });

@@ -36,11 +36,19 @@ export interface SessionClient extends RankReceiver, EndingClient, PersonalClien
   /** Re-sends the newest rank frame when none went out for `staleMs` (the ≥ 1 frame/s promise). */
   refreshRank(nowMs: number, staleMs: number): void;
   /** A newer connection of the same trainee took over: close with 4409. */
-  replaced(): void;
+  replaced(by: Newest): void;
   /** Issued-at of the client's join ticket (unix seconds). */
   readonly ticketIssuedAtSec: number;
   /** The trainee unregistered after the ticket was issued: close with 4401. */
   revoked(): void;
+}
+
+/** A trainee's newest connection, as announced: it replaces the older ones. */
+export interface Newest {
+  acceptedAtMs: number;
+  connectionId: string;
+  /** The gateway that accepted it (absent: this one). */
+  gatewayId?: string;
 }
 
 /** Whether connection `a` was accepted before `b` (ties broken by connection id, so every gateway agrees). */
@@ -146,8 +154,20 @@ export class LocalSession {
     return this.registry.bucketOf(this.sessionId, userId, nowMs);
   }
 
+  /**
+   * One live socket per trainee per session: `client`, about to be welcomed, takes over from the trainee's
+   * older connections — local ones close now, other gateways' on the announce (4409). Done at the welcome, not
+   * at the upgrade: a connection attempt its device gave up on can reach the gateway seconds later (a SYN-ACK
+   * retransmitted after the listen queue overflowed) and, were it announced on arrival, would close the live
+   * socket its device opened meanwhile; by its welcome such a socket has closed and announces nothing.
+   */
+  takeOver(client: SessionClient): void {
+    this.replaceOlder(client.userId, client);
+    this.announce(client);
+  }
+
   /** Tells every gateway that `client` is the trainee's newest connection; older ones close with 4409. */
-  announce(client: SessionClient): void {
+  private announce(client: SessionClient): void {
     const { nc, names, gatewayId } = this.registry.deps;
     const takeover: Takeover = {
       sessionId: this.sessionId,
@@ -160,13 +180,19 @@ export class LocalSession {
   }
 
   /** Closes the local connections of `userId` accepted before `newest` (4409). */
-  replaceOlder(userId: string, newest: { acceptedAtMs: number; connectionId: string }): void {
-    for (const client of this.byUser.get(userId) ?? []) {
+  replaceOlder(userId: string, newest: Newest): void {
+    const devices = this.byUser.get(userId);
+    if (devices === undefined) return;
+    for (const client of devices) {
       if (acceptedBefore(client, newest)) {
         this.registry.deps.metrics.connectionsReplaced.inc();
-        client.replaced();
+        client.replaced(newest);
+        // No longer the user's device from now on, though its socket closes later: the user's rank frames
+        // (their personal parts read from the user's first device) are built for the newest one only.
+        devices.delete(client);
       }
     }
+    if (devices.size === 0) this.byUser.delete(userId);
   }
 
   /** Folds a lifecycle event in and tells the welcomed clients what changed (each frame encoded once). */
@@ -276,6 +302,7 @@ export class LocalSession {
     this.replaceOlder(takeover.data.userId, {
       acceptedAtMs: takeover.data.at,
       connectionId: takeover.data.connectionId,
+      gatewayId: takeover.data.gatewayId,
     });
   }
 
@@ -364,9 +391,6 @@ export class LocalSessions {
     let devices = session.byUser.get(client.userId);
     if (!devices) session.byUser.set(client.userId, (devices = new Set()));
     devices.add(client);
-    // One live socket per trainee per session: older local ones close now, other gateways' on the announce.
-    session.replaceOlder(client.userId, client);
-    session.announce(client);
     return session;
   }
 

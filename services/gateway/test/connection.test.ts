@@ -31,6 +31,7 @@ function connectionWithHeldSubscription() {
     view: { status: 'live', startsAt: new Date().toISOString(), startedAt: null },
     apply: () => undefined,
     participants: () => 1,
+    takeOver: () => undefined,
   };
   const follows = { tracked: 0 };
   const announced: string[] = [];

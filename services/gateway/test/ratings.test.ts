@@ -16,6 +16,7 @@ import {
   startGateway,
   type RunningGateway,
 } from './harness.js';
+import { RawClient } from './raw-client.js';
 
 describe('Ratings through the gateway', () => {
   let world: NatsWorld;
@@ -144,6 +145,26 @@ describe('Ratings through the gateway', () => {
     const replaced = async (gw: typeof gwA) =>
       (await gw.gateway.metrics.connectionsReplaced.get()).values[0]?.value ?? 0;
     expect((await replaced(gwA)) + (await replaced(gwB))).to.be.at.least(3);
+  });
+
+  it('does not let a connection attempt its device gave up on replace the live socket (it arrives late, closes before its welcome)', async () => {
+    const { session, userId, client } = await liveClient();
+    const replacedBefore = (await gwA.gateway.metrics.connectionsReplaced.get()).values[0]?.value ?? 0;
+    // The kernel delivers an abandoned attempt late: its upgrade request, then at once its FIN.
+    for (const gw of [gwA, gwB]) {
+      const late = RawClient.upgrade(gw, `ticket=${signTicket({ sessionId: session.id, userId })}`);
+      late.end();
+      await late.closed;
+      expect(late.textFrames.map((f) => f.type)).to.not.include('welcome');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await pong(client);
+    client.send({ type: 'rating', seq: 1, energy: 40 });
+    await eventually(async () =>
+      (await world.storedRatings(session.id, userId)).length === 1 ? true : undefined,
+    );
+    const replacedAfter = (await gwA.gateway.metrics.connectionsReplaced.get()).values[0]?.value ?? 0;
+    expect(replacedAfter).to.equal(replacedBefore);
   });
 
   it('gives a client that reconnects through another gateway the engine’s last counted seq as lastSeq', async () => {

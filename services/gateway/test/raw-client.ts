@@ -82,6 +82,11 @@ export class RawClient {
     this.socket.write(bytes);
   }
 
+  /** Half-closes the TCP connection after what was written (a FIN): what a device that gave up sends. */
+  end(): void {
+    this.socket.end();
+  }
+
   /** Ends the TCP connection without a close handshake (`reset`: with an RST). */
   drop(reset = false): void {
     if (reset) this.socket.resetAndDestroy();
