@@ -18,6 +18,7 @@ type Waiter = { ready: () => boolean; resolve: () => void };
 
 /** The frames checked against the contract in `light` mode: every one the SDK reads except rank frames. */
 const CHECKED = ['welcome', 'waiting', 'started', 'rescheduled', 'ended', 'cancelled', 'error'] as const;
+const END_STATES: ReadonlySet<string> = new Set(['ended', 'cancelled', 'replaced', 'closed', 'failed']);
 
 /**
  * One trainee's device for the load harness and the fault suites: the SDK's `LiveSession` (outbox, resume,
@@ -43,6 +44,14 @@ export class LoadDevice {
   reconnects = 0;
   /** Sockets lost before the first welcome (the SDK retried them). */
   dropsBeforeWelcome = 0;
+  /** Why those sockets were lost: `<close code> <socket error>` (e.g. `1006 ECONNRESET`), counted. */
+  readonly dropReasons = new Map<string, number>();
+  private lastSocketError: string | undefined;
+  /**
+   * How the live session ended when it ended on its own (not through `close()`): its end state and the close
+   * code that caused it, e.g. `replaced 4409` or `ended 1000`; undefined while it runs or after `close()`.
+   */
+  endedAs: string | undefined;
   readonly protocolViolations: string[] = [];
   private latencies: number[] = [];
   private pendingSeqs: number[] = [];
@@ -51,6 +60,7 @@ export class LoadDevice {
   private lastRankAt = 0;
   private socket: WebSocket | undefined;
   private waiters: Waiter[] = [];
+  private closing = false;
 
   constructor(
     readonly url: string,
@@ -61,8 +71,9 @@ export class LoadDevice {
     const join = () => Promise.resolve({ ticket, gatewayUrl: url });
     this.live = new LiveSession('', join, {
       webSocket: (socketUrl) => {
-        this.socket = new WebSocket(socketUrl, { perMessageDeflate: false });
-        return this.socket as unknown as WebSocketLike;
+        const socket = (this.socket = new WebSocket(socketUrl, { perMessageDeflate: false }));
+        socket.on('error', (err: NodeJS.ErrnoException) => (this.lastSocketError = err.code ?? err.message));
+        return socket as unknown as WebSocketLike;
       },
       resendDelayMs: RESEND_DELAY_MS,
     });
@@ -158,6 +169,7 @@ export class LoadDevice {
   /** Leaves (1000) and waits for the socket to close, at most `timeoutMs`. */
   async close(timeoutMs = 5_000): Promise<void> {
     const socket = this.socket;
+    this.closing = true;
     this.live.close();
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -204,8 +216,9 @@ export class LoadDevice {
       this.welcome = frame;
       this.wake();
     });
-    live.on('state', ({ state }) => {
+    live.on('state', ({ state, closeCode }) => {
       if (state === 'reconnecting' && this.welcome !== undefined) this.reconnects++;
+      if (END_STATES.has(state) && !this.closing) this.endedAs = `${state} ${closeCode ?? '-'}`;
       this.wake();
     });
     live.on('ended', (frame) => {
@@ -217,8 +230,13 @@ export class LoadDevice {
       if ((frame.resendFrom ?? frame.seq) !== undefined) this.refusals++;
       this.options.onError?.(frame);
     });
-    live.on('disconnect', () => {
-      if (this.welcome === undefined) this.dropsBeforeWelcome++;
+    live.on('disconnect', ({ closeCode }) => {
+      if (this.welcome === undefined) {
+        this.dropsBeforeWelcome++;
+        const reason = `${closeCode} ${this.lastSocketError ?? '-'}`;
+        this.dropReasons.set(reason, (this.dropReasons.get(reason) ?? 0) + 1);
+      }
+      this.lastSocketError = undefined;
     });
     live.on('unreadable', ({ data, reason }) =>
       this.protocolViolations.push(`${reason}: ${String(data).slice(0, 100)}`),

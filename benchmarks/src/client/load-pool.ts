@@ -1,5 +1,12 @@
 import { Worker } from 'node:worker_threads';
-import type { ClientSpec, ClientSummary, WorkerCommand, WorkerMessage, WorkerStats } from './protocol.js';
+import type {
+  ClientSpec,
+  ClientSummary,
+  ConnectOutcome,
+  WorkerCommand,
+  WorkerMessage,
+  WorkerStats,
+} from './protocol.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
@@ -87,15 +94,12 @@ export class LoadPool {
   }
 
   /** Spreads the clients round-robin over the workers and connects them over `rampMs`. */
-  async connect(
-    clients: ClientSpec[],
-    rampMs: number,
-  ): Promise<{ ok: number; failed: string[]; retried: number }> {
+  async connect(clients: ClientSpec[], rampMs: number): Promise<ConnectOutcome> {
     const shares = this.workers.map(() => [] as ClientSpec[]);
     clients.forEach((c, i) => shares[i % shares.length].push(c));
     const answers = await Promise.all(
       this.workers.map((w, i) =>
-        this.call<{ ok: number; failed: string[]; retried: number }>(w, {
+        this.call<ConnectOutcome>(w, {
           cmd: 'connect',
           clients: shares[i],
           rampMs,
@@ -106,6 +110,10 @@ export class LoadPool {
       ok: answers.reduce((n, a) => n + a.ok, 0),
       failed: answers.flatMap((a) => a.failed),
       retried: answers.reduce((n, a) => n + a.retried, 0),
+      dropReasons: answers.reduce<Record<string, number>>((sum, a) => {
+        for (const [reason, n] of Object.entries(a.dropReasons)) sum[reason] = (sum[reason] ?? 0) + n;
+        return sum;
+      }, {}),
     };
   }
   /** Every client sends `ratePerSec` ratings; every `resendEvery`-th also resends the previous seq. */

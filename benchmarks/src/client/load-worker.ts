@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { LoadDevice } from './load-device.js';
-import type { ClientSpec, ClientSummary, WorkerCommand, WorkerStats } from './protocol.js';
+import type { ClientSpec, ClientSummary, ConnectOutcome, WorkerCommand, WorkerStats } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1_000;
 const port = parentPort!;
@@ -34,12 +34,10 @@ function userSeed(userId: string): number {
 const CONNECT_ATTEMPTS = 3;
 const WELCOME_TIMEOUT_MS = 30_000 * CONNECT_ATTEMPTS;
 
-async function connectAll(
-  clients: ClientSpec[],
-  rampMs: number,
-): Promise<{ ok: number; failed: string[]; retried: number }> {
+async function connectAll(clients: ClientSpec[], rampMs: number): Promise<ConnectOutcome> {
   const failed: string[] = [];
   let retried = 0;
+  const dropReasons: Record<string, number> = {};
   const start = performance.now();
   await Promise.all(
     clients.map(async (spec, i) => {
@@ -53,10 +51,11 @@ async function connectAll(
         failed.push(`${spec.userId}: ${(err as Error).message}`);
       } finally {
         retried += Math.min(device.dropsBeforeWelcome, CONNECT_ATTEMPTS - 1);
+        for (const [reason, n] of device.dropReasons) dropReasons[reason] = (dropReasons[reason] ?? 0) + n;
       }
     }),
   );
-  return { ok: players.length, failed, retried };
+  return { ok: players.length, failed, retried, dropReasons };
 }
 
 /** Starts each client's ratings once it is live (its welcome said so, or `started` arrived). */
@@ -150,6 +149,7 @@ function summary(): ClientSummary[] {
       lastRankSeq: d.lastRank?.seq ?? null,
       rankFrames: d.rankFrames,
       maxRankGapMs: d.maxRankGapMs,
+      endedAs: d.endedAs ?? null,
       errors: Object.fromEntries(d.errors),
       protocolViolations: d.protocolViolations.slice(0, 5),
     };

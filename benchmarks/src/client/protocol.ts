@@ -15,6 +15,17 @@ export type WorkerCommand =
   | { id: number; cmd: 'summary' }
   | { id: number; cmd: 'close' };
 
+/** What connecting a worker's (or every worker's) clients came to. */
+export interface ConnectOutcome {
+  /** Clients welcomed. */
+  ok: number;
+  failed: string[];
+  /** Sockets lost before their welcome, and retried. */
+  retried: number;
+  /** Sockets lost before their welcome by `<close code> <socket error>`, e.g. `1006 ECONNRESET`. */
+  dropReasons: Record<string, number>;
+}
+
 /** Counters for one stats interval of one worker. */
 export interface WorkerStats {
   evt: 'stats';
@@ -56,6 +67,8 @@ export interface ClientSummary {
   lastRankSeq: number | null;
   rankFrames: number;
   maxRankGapMs: number;
+  /** How the device's live session ended on its own (`<state> <close code>`), null if the harness closed it. */
+  endedAs: string | null;
   errors: Record<string, number>;
   protocolViolations: string[];
 }

@@ -95,11 +95,23 @@ export function buildLiveReport(run: LiveRun): Report {
   const ended = run.endUnderLoad;
   const notTaken = run.summaries.reduce((n, s) => n + s.notTakenAtEnd, 0);
   const told = run.summaries.filter((s) => s.endedLastSeq !== null).length;
+  // A device's live session ends on its own only with its session (ended); any other end state is a device
+  // the harness lost mid-run (replaced by a takeover, failed on a close code, closed by the server).
+  const endStates: Record<string, number> = {};
+  for (const s of run.summaries) if (s.endedAs) endStates[s.endedAs] = (endStates[s.endedAs] ?? 0) + 1;
+  const endedEarly = Object.entries(endStates)
+    .filter(([as]) => !as.startsWith('ended '))
+    .reduce((n, [, count]) => n + count, 0);
   const checks = [
     {
       name: 'all clients connected and live',
       ok: run.connected === run.clients && run.notLive === 0,
       detail: `${run.connected}/${run.clients} connected, ${run.notLive} never live`,
+    },
+    {
+      name: 'no device dropped out before its session ended',
+      ok: endedEarly === 0,
+      detail: `${endedEarly} live sessions ended on their own before their session did; end states by close code: ${JSON.stringify(endStates)}`,
     },
     ended === undefined
       ? {
@@ -227,6 +239,7 @@ export function buildLiveReport(run: LiveRun): Report {
           ['error frames by code', JSON.stringify(errorsByCode)],
           ['refusals (client resent from the refused seq)', c.refusals],
           ['reconnects after the welcome (the SDK resumed and resent)', c.reconnects],
+          ["devices' end states (the SDK's state and close code)", JSON.stringify(endStates)],
           ['stored in ClickHouse', c.stored ?? 'n/a'],
           ['lost / doubled', `${c.lost ?? 'n/a'} / ${c.extra ?? 'n/a'}`],
           ['max consumer lag (msgs)', Math.max(0, ...run.timeline.map((p) => p.lag))],
@@ -286,6 +299,7 @@ export function buildLiveReport(run: LiveRun): Report {
       stored: run.stored && { stored: run.stored.stored, unique: run.stored.unique },
       summaries: undefined,
       errorsByCode,
+      endStates,
     },
   };
 }

@@ -194,7 +194,10 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     log(`connecting ${clients.length} clients through ${workers} worker thread(s) over ${opts.rampMs} ms`);
     const connected = await pool.connect(clients, opts.rampMs);
     if (connected.retried > 0)
-      log(`${connected.retried} connects were retried after the socket dropped before the welcome`);
+      log(
+        `${connected.retried} connects were retried after the socket dropped before the welcome ` +
+          `(${JSON.stringify(connected.dropReasons)})`,
+      );
     if (connected.failed.length > 0)
       log(`${connected.failed.length} clients failed to connect, e.g. ${connected.failed[0]}`);
     const startSpreadMs = await startSessions(api, trainer.accessToken, sessions, opts.topOfHour === true);
