@@ -27,6 +27,12 @@ const ApiEnv = {
   ...joinTicketEnv,
   ...clientAddressEnv,
   API_PORT: port.default(3000),
+  /**
+   * Connections the kernel holds for the API to accept (listen backlog, capped by net.core.somaxconn). At the end
+   * of a class every app asks for its results at once; with Node's 511 an overflow drops handshakes, which come
+   * back only after a retransmission (1 s, then 3 s).
+   */
+  API_LISTEN_BACKLOG: positiveInt.default(4096),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/pulse'),
   DATABASE_SCHEMA: schemaName.default('public'),
   DATABASE_POOL_MAX: positiveInt.default(10),

@@ -70,7 +70,9 @@ async function main(): Promise<void> {
   const server = createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
-  server.listen(config.API_PORT, () => logger.info({ port: config.API_PORT }, 'api listening'));
+  server.listen({ port: config.API_PORT, backlog: config.API_LISTEN_BACKLOG }, () =>
+    logger.info({ port: config.API_PORT }, 'api listening'),
+  );
   outbox.start();
   freezeWatch.start();
 
