@@ -101,6 +101,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
   const follows = new FollowSets(nc, names, logger);
   const sessions = new LocalSessions({
     nc,
+    jsm,
     names,
     gatewayId: config.GATEWAY_ID,
     presenceIntervalMs: config.PRESENCE_INTERVAL_MS,

@@ -36,7 +36,6 @@ import { RatingOrder } from './rating-order.js';
 import { revokesTicket } from './revocation.js';
 import {
   closingFrame,
-  lastSessionEvent,
   type LocalSession,
   type LocalSessions,
   type Newest,
@@ -198,15 +197,14 @@ export class Connection implements SessionClient {
         ts: Date.now(),
         band: this.claims.band,
       } satisfies ParticipantMessage);
-      const [lastEvent, lastSeq, lastRegistration] = await Promise.all([
-        lastSessionEvent(jsm, names, sid),
+      const [, lastSeq, lastRegistration] = await Promise.all([
+        session.synced(Date.now()),
         this.deps.lastSeq(sid, sub),
         jsm.streams.getMessage(names.eventsStream, { last_by_subj: names.registrationEvent(sid, sub) }),
         publisher.publish(names.participant(sid, sub), participant, participantMsgId(sid, sub)),
         session.presenceSettled,
         this.trackFollows(),
       ]);
-      if (lastEvent !== undefined) session.apply(lastEvent);
       this.lastSeq = lastSeq.lastSeq;
       this.finalLastSeq = lastSeq.final ? lastSeq.lastSeq : undefined;
       const registration = lastRegistration ? RegistrationEvent.safeParse(lastRegistration.json()) : null;

@@ -60,6 +60,8 @@ export const acceptedBefore = (
 
 export interface SessionsDeps {
   nc: NatsConnection;
+  /** Reads a session's last stored event when a connection arrives (see LocalSession.synced). */
+  jsm: JetStreamManager;
   names: NatsNames;
   gatewayId: string;
   presenceIntervalMs: number;
@@ -85,6 +87,8 @@ const PRESENCE_SETTLE_MAX_MS = 100;
  */
 export const RANK_REFRESH_MS = 600;
 const RANK_REFRESH_CHECK_MS = 50;
+/** How long a read of a session's last stored event serves the connections that arrive after it. */
+export const SESSION_RESYNC_MS = 5_000;
 
 /** One session as this gateway sees it: its local clients, its NATS subscriptions, its state. */
 export class LocalSession {
@@ -96,6 +100,8 @@ export class LocalSession {
   /** Resolves at the first beat of another gateway, or after a short wait when there is none. */
   readonly presenceSettled: Promise<void>;
   private heardOthers: () => void = () => undefined;
+  /** The read of the session's last stored event that the view was last brought up to, and when it started. */
+  private sync: { read: Promise<void>; atMs: number } | null = null;
   lastWaitingCount = -1;
   /** Every participant's latest rank and score from the engine's snapshots (for the following boards). */
   private readonly standings = new Map<string, Standing>();
@@ -137,6 +143,32 @@ export class LocalSession {
         resolve();
       };
     });
+  }
+
+  /**
+   * Resolves once the view holds the session's last stored event: read once after the subscriptions are
+   * registered (later events arrive through them) and shared by the connections that arrive meanwhile and
+   * within SESSION_RESYNC_MS after; then read again, so an event a NATS reconnect made this gateway miss is
+   * picked up by the next connection. A failed read is not kept: the next connection tries again. One read
+   * per connection made a burst of connects (devices coming back after a gateway restart, a class joining
+   * before the hour) one JetStream request and one schema parse each (a third of the connect's cost).
+   */
+  synced(nowMs: number): Promise<void> {
+    if (this.sync !== null && nowMs - this.sync.atMs < SESSION_RESYNC_MS) return this.sync.read;
+    const { jsm, names } = this.registry.deps;
+    const sync = {
+      atMs: nowMs,
+      read: this.subscribed
+        .then(() => lastSessionEvent(jsm, names, this.sessionId))
+        .then((event) => {
+          if (event !== undefined) this.apply(event);
+        }),
+    };
+    sync.read.catch(() => {
+      if (this.sync === sync) this.sync = null;
+    });
+    this.sync = sync;
+    return sync.read;
   }
 
   get connectedUsers(): number {

@@ -32,6 +32,7 @@ function connectionWithHeldSubscription() {
     apply: () => undefined,
     participants: () => 1,
     takeOver: () => undefined,
+    synced: () => Promise.resolve(),
   };
   const follows = { tracked: 0 };
   const announced: string[] = [];
