@@ -215,7 +215,8 @@ export class Connection implements SessionClient {
       this.closeWith(errorFrame(new DependencyUnavailable(err)), CloseCode.RECONNECT);
       return;
     }
-    if (this.closed) return;
+    // A peer that already half-closed (its FIN read, ws closing) is gone: an attempt its device gave up on.
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     this.welcome(session);
   }
 

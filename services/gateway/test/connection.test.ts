@@ -9,6 +9,10 @@ import { createMetrics } from '../src/metrics.js';
 
 /** A socket stand-in: records what the connection sends; the test emits its 'close'. */
 class FakeSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  /** OPEN, or CLOSING once the peer half-closed (ws read its FIN) before the socket closed. */
+  readyState = this.OPEN;
   readonly bufferedAmount = 0;
   readonly sent: string[] = [];
   send(frame: string): void {
@@ -24,6 +28,7 @@ class FakeSocket extends EventEmitter {
 function connectionWithHeldSubscription() {
   const sessionId = randomUUID();
   let subscribed!: () => void;
+  const tookOver = { count: 0 };
   const session = {
     sessionId,
     subscribed: new Promise<void>((resolve) => (subscribed = resolve)),
@@ -31,7 +36,7 @@ function connectionWithHeldSubscription() {
     view: { status: 'live', startsAt: new Date().toISOString(), startedAt: null },
     apply: () => undefined,
     participants: () => 1,
-    takeOver: () => undefined,
+    takeOver: () => void tookOver.count++,
     synced: () => Promise.resolve(),
   };
   const follows = { tracked: 0 };
@@ -70,7 +75,7 @@ function connectionWithHeldSubscription() {
   };
   const socket = new FakeSocket();
   const connection = new Connection(socket as unknown as WebSocket, claims, deps);
-  return { connection, socket, subscribed, follows, announced };
+  return { connection, socket, subscribed, follows, announced, tookOver };
 }
 
 describe('Connection (one client’s socket, no servers)', () => {
@@ -85,14 +90,27 @@ describe('Connection (one client’s socket, no servers)', () => {
     expect(socket.sent).to.deep.equal([]);
   });
 
+  it('welcomes and announces nothing for a socket whose peer half-closed during its setup (a given-up attempt)', async () => {
+    const { connection, socket, subscribed, announced, tookOver } = connectionWithHeldSubscription();
+    const started = connection.start();
+    socket.readyState = socket.CLOSING;
+    subscribed();
+    await started;
+    expect(socket.sent).to.deep.equal([]);
+    expect(connection.welcomed).to.equal(false);
+    expect(announced).to.have.length(1); // the participant message
+    expect(tookOver.count).to.equal(0);
+  });
+
   it('gives back the follow set of a socket that closes after its welcome', async () => {
-    const { connection, socket, subscribed, follows, announced } = connectionWithHeldSubscription();
+    const { connection, socket, subscribed, follows, announced, tookOver } = connectionWithHeldSubscription();
     const started = connection.start();
     subscribed();
     await started;
     expect(JSON.parse(socket.sent[0])).to.include({ type: 'welcome', state: 'live' });
     expect(follows.tracked).to.equal(1);
     expect(announced).to.have.length(1);
+    expect(tookOver.count).to.equal(1);
     socket.emit('close');
     expect(follows.tracked).to.equal(0);
   });
