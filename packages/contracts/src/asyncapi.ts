@@ -7,6 +7,8 @@ import {
   EndedFrame,
   ErrorFrame,
   LIVE_PATH,
+  DEVICE_QUERY,
+  ATTEMPT_QUERY,
   MAX_CLIENT_FRAME_BYTES,
   MAX_MESSAGE_FRAGMENTS,
   MAX_SOCKET_PAYLOAD_BYTES,
@@ -223,7 +225,22 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): AsyncApiDocumen
             method: 'GET',
             query: {
               type: 'object',
-              properties: { ticket: { type: 'string', description: 'The join ticket (a JWT) from join.' } },
+              properties: {
+                ticket: { type: 'string', description: 'The join ticket (a JWT) from join.' },
+                [DEVICE_QUERY]: {
+                  type: 'string',
+                  pattern: '^[A-Za-z0-9_-]{1,64}$',
+                  description:
+                    'Optional, with `attempt`: an id the client picks once per live session. Between two ' +
+                    'sockets of the same device the higher `attempt` is the newer (4409 to the other), so a ' +
+                    'connection attempt the device gave up on that arrives late replaces nothing.',
+                },
+                [ATTEMPT_QUERY]: {
+                  type: 'integer',
+                  minimum: 1,
+                  description: 'Optional, with `device`: 1, 2, … for each socket the device opens.',
+                },
+              },
               required: ['ticket'],
             },
           },

@@ -16,10 +16,24 @@ export const MAX_PENDING_PONGS = 60;
 /** Path of the WebSocket endpoint on every gateway; the ticket goes in `?ticket=`. */
 export const LIVE_PATH = '/v1/live';
 
+/**
+ * Optional query parameters of a live socket's upgrade that order one device's own connection attempts, given
+ * together or not at all: `device`, an id the client picks once per live session (1–64 of `A-Z a-z 0-9 _ -`),
+ * and `attempt`, 1, 2, … for each socket it opens. A trainee's newer socket closes the older ones (4409), newer by
+ * the gateways' accept time; between two attempts of the same device the higher attempt is the newer, so an
+ * attempt the device gave up on that reaches a gateway late (its handshake retransmitted while the gateway's
+ * listen queue was full) replaces nothing and is closed itself. Malformed: the upgrade is refused with 400.
+ */
+export const DEVICE_QUERY = 'device';
+export const ATTEMPT_QUERY = 'attempt';
+export const DeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
 const Uuid = z.string().uuid();
 const IsoTime = z.string().datetime({ offset: true });
 /** Highest seq a client may use: it fits a UInt32 column and a JSON integer. */
 export const MAX_SEQ = 2 ** 31 - 1;
+/** A device's attempt number (see ATTEMPT_QUERY). */
+export const DeviceAttempt = z.number().int().min(1).max(MAX_SEQ);
 
 // Client → server frames. Unknown fields are refused so that typos surface as errors.
 export const RatingFrame = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TopEntry } from './frames.js';
+import { DeviceAttempt, DeviceId, TopEntry } from './frames.js';
 import { AgeBandId, BAND_TOP_SIZE } from './social.js';
 
 /**
@@ -336,6 +336,9 @@ export const Takeover = z.object({
   connectionId: z.string().min(1),
   /** Epoch milliseconds at which the gateway accepted the connection. */
   at: z.number().int(),
+  /** The device and its attempt, when the client named them (DEVICE_QUERY, ATTEMPT_QUERY). */
+  device: DeviceId.optional(),
+  attempt: DeviceAttempt.optional(),
 });
 export type Takeover = z.infer<typeof Takeover>;
 

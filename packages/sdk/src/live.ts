@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, RatingFrame } from '@pulse/contracts';
+import { ATTEMPT_QUERY, CloseCode, DEVICE_QUERY, ErrorCode, RatingFrame } from '@pulse/contracts';
 import type {
   BoardFrame,
   CancelledFrame,
@@ -168,6 +168,12 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private ticket: LiveTicket | undefined;
   private socket: WebSocketLike | undefined;
   private attempt = 0;
+  /**
+   * Named in every upgrade (DEVICE_QUERY, ATTEMPT_QUERY): this session's device id and the number of sockets it
+   * opened, so that a socket it gave up on, reaching a gateway late, cannot replace the one it opened since.
+   */
+  readonly deviceId = newDeviceId();
+  private sockets = 0;
   private ticketRenewals = 0;
   private lastFrameAt = 0;
   private sawEnd: EndedFrame | CancelledFrame | undefined;
@@ -283,7 +289,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
       }
     }
     if (END_STATES.has(this.current)) return;
-    const url = `${this.ticket.gatewayUrl}?ticket=${encodeURIComponent(this.ticket.ticket)}`;
+    const ticket = encodeURIComponent(this.ticket.ticket);
+    const url = `${this.ticket.gatewayUrl}?ticket=${ticket}&${DEVICE_QUERY}=${this.deviceId}&${ATTEMPT_QUERY}=${++this.sockets}`;
     const socket = this.options.webSocket(url);
     this.socket = socket;
     this.lastFrameAt = Date.now();
@@ -482,6 +489,14 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     this.setState(end.state, end.closeCode);
     this.finish(end);
   }
+}
+
+/** 16 random hex digits: a device id (not a secret; Web Crypto where there is one, as in Node 20 and browsers). */
+function newDeviceId(): string {
+  const bytes = new Uint8Array(8);
+  if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** A join error that ends the session (over, not allowed), or `undefined` for one worth retrying. */

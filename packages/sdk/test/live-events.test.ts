@@ -80,8 +80,28 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     await tick();
     sockets[0].frame(welcome(0));
     expect((await welcomed).lastSeq).to.equal(0);
-    expect(sockets[0].url).to.equal('ws://gateway.test/v1/live?ticket=pre-issued.ticket');
+    expect(sockets[0].url).to.equal(
+      `ws://gateway.test/v1/live?ticket=pre-issued.ticket&device=${live.deviceId}&attempt=1`,
+    );
+    expect(live.deviceId).to.match(/^[0-9a-f]{16}$/);
     expect(joins).to.deep.equal([SESSION_ID]);
+    live.close();
+  });
+
+  it('names its device and counts its sockets in every upgrade, so a late earlier attempt replaces nothing', async () => {
+    const { live, sockets } = fakeLive();
+    const welcomed = live.start();
+    await tick();
+    sockets[0].drop(1006); // lost before its welcome
+    await tick(10);
+    sockets[1].frame(welcome(0));
+    await welcomed;
+    sockets[1].drop(1006);
+    await tick(10);
+    const attempts = sockets.map((s) => new URL(s.url).searchParams);
+    expect(attempts.map((q) => q.get('attempt'))).to.deep.equal(['1', '2', '3']);
+    expect(new Set(attempts.map((q) => q.get('device')))).to.deep.equal(new Set([live.deviceId]));
+    expect(fakeLive().live.deviceId).to.not.equal(live.deviceId);
     live.close();
   });
 

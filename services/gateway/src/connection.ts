@@ -97,12 +97,19 @@ export class Connection implements SessionClient {
   /** Personal best pace and main board of this socket's rank frames (issue 16). */
   private readonly personal: PersonalParts;
 
+  /** The device and attempt the upgrade named (DEVICE_QUERY, ATTEMPT_QUERY), if any: they order its takeovers. */
+  readonly device: string | undefined;
+  readonly attempt: number | undefined;
+
   constructor(
     private readonly ws: WebSocket,
     private readonly claims: JoinTicketClaims,
     private readonly deps: ConnectionDeps,
+    origin?: { device: string; attempt: number },
   ) {
     this.userId = claims.sub;
+    this.device = origin?.device;
+    this.attempt = origin?.attempt;
     this.personal = new PersonalParts(claims.best, claims.band !== undefined, deps.minuteMs);
     this.log = deps.logger.child({
       sessionId: claims.sid,
@@ -165,10 +172,14 @@ export class Connection implements SessionClient {
       {
         acceptedAtMs: this.acceptedAtMs,
         welcomed: this.welcomed,
+        device: this.device,
+        attempt: this.attempt,
         by: {
           acceptedAtMs: by.acceptedAtMs,
           connectionId: by.connectionId,
           gatewayId: by.gatewayId ?? 'this',
+          device: by.device,
+          attempt: by.attempt,
         },
       },
       'replaced by a newer connection',
@@ -229,7 +240,8 @@ export class Connection implements SessionClient {
       );
       return;
     }
-    session.takeOver(this);
+    // A later attempt of the same device is here already: this one was given up on (4409, as replaced).
+    if (!session.takeOver(this)) return;
     this.welcomed = true;
     this.clearWelcomeTimer();
     this.ratings = this.orderRatings();

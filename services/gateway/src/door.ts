@@ -2,7 +2,15 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { ErrorCode, LIVE_PATH, redactQuery } from '@pulse/contracts';
+import {
+  ATTEMPT_QUERY,
+  DEVICE_QUERY,
+  DeviceAttempt,
+  DeviceId,
+  ErrorCode,
+  LIVE_PATH,
+  redactQuery,
+} from '@pulse/contracts';
 import { addressList, clientAddress, compileTrustProxy } from '@pulse/runtime';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -89,6 +97,10 @@ export function installDoor({ server, wss, config, metrics, logger, draining, ac
     if (req.method !== 'GET') {
       return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${req.method} ${LIVE_PATH}`, 'not_found');
     }
+    if (deviceAttemptOf(target.searchParams) === null) {
+      const message = `${DEVICE_QUERY} (1-64 of A-Z a-z 0-9 _ -) and ${ATTEMPT_QUERY} (an integer from 1) go together, once each`;
+      return refuse(socket, 400, ErrorCode.VALIDATION_FAILED, message, 'bad_request');
+    }
     const address = clientAddress(req, trustProxy);
     if (!slots.take(address)) {
       const message = `at most ${config.MAX_SOCKETS_PER_ADDRESS} sockets per client address`;
@@ -102,6 +114,22 @@ export function installDoor({ server, wss, config, metrics, logger, draining, ac
     );
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams));
   }
+}
+
+/**
+ * The device and attempt an upgrade names (DEVICE_QUERY, ATTEMPT_QUERY): undefined when it names neither, null
+ * when they are malformed, repeated or one comes without the other.
+ */
+export function deviceAttemptOf(
+  query: URLSearchParams,
+): { device: string; attempt: number } | undefined | null {
+  const devices = query.getAll(DEVICE_QUERY);
+  const attempts = query.getAll(ATTEMPT_QUERY);
+  if (devices.length === 0 && attempts.length === 0) return undefined;
+  if (devices.length !== 1 || attempts.length !== 1 || !/^[1-9][0-9]{0,9}$/.test(attempts[0])) return null;
+  const device = DeviceId.safeParse(devices[0]);
+  const attempt = DeviceAttempt.safeParse(Number(attempts[0]));
+  return device.success && attempt.success ? { device: device.data, attempt: attempt.data } : null;
 }
 
 /**

@@ -29,6 +29,9 @@ export interface SessionClient extends RankReceiver, EndingClient, PersonalClien
   /** Unique per connection; with `acceptedAtMs` it orders a trainee's connections (the newest stays). */
   readonly connectionId: string;
   readonly acceptedAtMs: number;
+  /** The device and attempt its upgrade named, if any (they order two sockets of the same device). */
+  readonly device?: string;
+  readonly attempt?: number;
   /** False until the client got its `welcome`; events before that are folded into the welcome. */
   readonly welcomed: boolean;
   send(frame: string): void;
@@ -49,14 +52,23 @@ export interface Newest {
   connectionId: string;
   /** The gateway that accepted it (absent: this one). */
   gatewayId?: string;
+  /** The device and its attempt, when the client named them (DEVICE_QUERY, ATTEMPT_QUERY). */
+  device?: string;
+  attempt?: number;
 }
 
-/** Whether connection `a` was accepted before `b` (ties broken by connection id, so every gateway agrees). */
-export const acceptedBefore = (
-  a: { acceptedAtMs: number; connectionId: string },
-  b: { acceptedAtMs: number; connectionId: string },
-): boolean =>
-  a.acceptedAtMs < b.acceptedAtMs || (a.acceptedAtMs === b.acceptedAtMs && a.connectionId < b.connectionId);
+/**
+ * Whether connection `b` is newer than `a`: two attempts of the same device by their attempt number (a late
+ * arrival of an attempt the device gave up on is older than the socket it opened since), any other two by the
+ * time a gateway accepted them (ties broken by connection id, so every gateway agrees).
+ */
+export const acceptedBefore = (a: Newest, b: Newest): boolean => {
+  if (a.device !== undefined && a.device === b.device && a.attempt !== b.attempt)
+    return (a.attempt ?? 0) < (b.attempt ?? 0);
+  return (
+    a.acceptedAtMs < b.acceptedAtMs || (a.acceptedAtMs === b.acceptedAtMs && a.connectionId < b.connectionId)
+  );
+};
 
 export interface SessionsDeps {
   nc: NatsConnection;
@@ -191,11 +203,21 @@ export class LocalSession {
    * older connections — local ones close now, other gateways' on the announce (4409). Done at the welcome, not
    * at the upgrade: a connection attempt its device gave up on can reach the gateway seconds later (a SYN-ACK
    * retransmitted after the listen queue overflowed) and, were it announced on arrival, would close the live
-   * socket its device opened meanwhile; by its welcome such a socket has closed and announces nothing.
+   * socket its device opened meanwhile; by its welcome such a socket has usually closed and announces nothing.
+   * A client that names its device and attempt is safe even when it has not: a live socket of a later attempt of
+   * the same device closes this one instead (false: not welcomed).
    */
-  takeOver(client: SessionClient): void {
+  takeOver(client: SessionClient): boolean {
+    for (const other of this.byUser.get(client.userId) ?? []) {
+      if (other !== client && other.welcomed && acceptedBefore(client, other)) {
+        // A newer socket of the trainee is live here already (a later attempt of the same device): this one goes.
+        this.replaceOlder(client.userId, other);
+        return false;
+      }
+    }
     this.replaceOlder(client.userId, client);
     this.announce(client);
+    return true;
   }
 
   /** Tells every gateway that `client` is the trainee's newest connection; older ones close with 4409. */
@@ -207,6 +229,7 @@ export class LocalSession {
       gatewayId,
       connectionId: client.connectionId,
       at: client.acceptedAtMs,
+      ...(client.device !== undefined ? { device: client.device, attempt: client.attempt } : {}),
     };
     if (!nc.isClosed()) nc.publish(names.takeover(this.sessionId), JSON.stringify(takeover));
   }
@@ -331,11 +354,19 @@ export class LocalSession {
   private onTakeover(data: Uint8Array): void {
     const takeover = Takeover.safeParse(safeJson(data));
     if (!takeover.success || takeover.data.gatewayId === this.registry.deps.gatewayId) return;
-    this.replaceOlder(takeover.data.userId, {
+    const announced: Newest = {
       acceptedAtMs: takeover.data.at,
       connectionId: takeover.data.connectionId,
       gatewayId: takeover.data.gatewayId,
-    });
+      device: takeover.data.device,
+      attempt: takeover.data.attempt,
+    };
+    // A live socket here is newer (a later attempt of the same device): announce it, so the other gateway
+    // closes the one it just welcomed, an attempt the device gave up on.
+    for (const client of this.byUser.get(takeover.data.userId) ?? []) {
+      if (client.welcomed && acceptedBefore(announced, client)) return this.announce(client);
+    }
+    this.replaceOlder(takeover.data.userId, announced);
   }
 
   /** A trainee unregistered: their sockets opened with an earlier ticket close with 4401. */

@@ -36,7 +36,10 @@ function connectionWithHeldSubscription() {
     view: { status: 'live', startsAt: new Date().toISOString(), startedAt: null },
     apply: () => undefined,
     participants: () => 1,
-    takeOver: () => void tookOver.count++,
+    takeOver: () => {
+      tookOver.count++;
+      return true;
+    },
     synced: () => Promise.resolve(),
   };
   const follows = { tracked: 0 };

@@ -211,9 +211,10 @@ export class TestClient {
     ws.on('error', () => undefined);
   }
 
-  static open(gw: RunningGateway, ticket: string | null): TestClient {
-    const query = ticket === null ? '' : `?ticket=${encodeURIComponent(ticket)}`;
-    return new TestClient(new WebSocket(`${gw.url}${query}`));
+  /** Opens a socket with `ticket` and any `extra` query (e.g. `device=…&attempt=…`). */
+  static open(gw: RunningGateway, ticket: string | null, extra = ''): TestClient {
+    const params = [ticket === null ? '' : `ticket=${encodeURIComponent(ticket)}`, extra].filter((p) => p);
+    return new TestClient(new WebSocket(`${gw.url}${params.length > 0 ? `?${params.join('&')}` : ''}`));
   }
 
   send(frame: unknown): void {

@@ -167,6 +167,46 @@ describe('Ratings through the gateway', () => {
     expect(replacedAfter).to.equal(replacedBefore);
   });
 
+  it('orders two sockets of the same device by attempt: an earlier attempt arriving late is closed, the live one stays (on any gateway)', async () => {
+    const session = sessionSnapshot('live');
+    await world.publishEvent(session, 'started');
+    const userId = randomUUID();
+    const ticket = signTicket({ sessionId: session.id, userId });
+    const live = TestClient.open(gwA, ticket, 'device=phone-1&attempt=2');
+    clients.push(live);
+    await live.next('welcome');
+    // Where the live socket is, the late attempt is closed before its welcome; another gateway welcomes it
+    // and closes it as soon as the live socket's gateway hears of it and announces the newer attempt again.
+    for (const gw of [gwA, gwB]) {
+      const late = TestClient.open(gw, ticket, 'device=phone-1&attempt=1');
+      clients.push(late);
+      expect((await late.closed).code).to.equal(CloseCode.REPLACED);
+      if (gw === gwA) expect(late.frames.map((f) => f.type)).to.not.include('welcome');
+    }
+    await pong(live);
+    // Another device of the trainee, connected later, still takes over by accept time.
+    const tablet = TestClient.open(gwB, ticket, 'device=tablet&attempt=1');
+    clients.push(tablet);
+    await tablet.next('welcome');
+    expect((await live.closed).code).to.equal(CloseCode.REPLACED);
+  });
+
+  it('refuses an upgrade whose device or attempt is malformed, or one without the other, with 400', async () => {
+    const ticket = `ticket=${signTicket({ sessionId: sessionSnapshot('live').id })}`;
+    for (const extra of [
+      'device=a&attempt=0',
+      'device=a',
+      'attempt=1',
+      'device=a b&attempt=1',
+      'device=a&attempt=1&attempt=2',
+    ]) {
+      const raw = RawClient.upgrade(gwA, `${ticket}&${extra}`);
+      await raw.until((r) => r.httpHead !== '');
+      expect(raw.httpHead, extra).to.match(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(raw.httpBody)).to.nested.include({ 'error.code': ErrorCode.VALIDATION_FAILED });
+    }
+  });
+
   it('gives a client that reconnects through another gateway the engine’s last counted seq as lastSeq', async () => {
     const { session, userId, client } = await liveClient();
     for (let seq = 1; seq <= 7; seq++) client.send({ type: 'rating', seq, energy: 50 });
