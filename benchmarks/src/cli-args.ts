@@ -80,7 +80,7 @@ Common flags:
   --gateway-url <ws-url> gateway(s) of that deployment (repeatable; default: the join answer's gatewayUrl)
   --nats-namespace, --clickhouse-db   storage names of that deployment (enables lag and lost/doubled checks)
   --no-progress          no live progress line
-  --cpu-prof <dir>       local stack: gateways and engines run with node --cpu-prof, profiles written to <dir>
+  --cpu-prof <dir>       local stack: the api, gateways and engines run with node --cpu-prof, profiles written to <dir>
   --service-env <kind>:<NAME>=<value>   local stack: extra env for api|gateway|live-engine|all (repeatable)
 
 live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) --duration 30s
