@@ -8,6 +8,7 @@ import {
   ErrorFrame,
   LIVE_PATH,
   DEVICE_QUERY,
+  DEVICE_ID_PATTERN,
   ATTEMPT_QUERY,
   MAX_CLIENT_FRAME_BYTES,
   MAX_MESSAGE_FRAGMENTS,
@@ -229,7 +230,7 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): AsyncApiDocumen
                 ticket: { type: 'string', description: 'The join ticket (a JWT) from join.' },
                 [DEVICE_QUERY]: {
                   type: 'string',
-                  pattern: '^[A-Za-z0-9_-]{1,64}$',
+                  pattern: DEVICE_ID_PATTERN.source,
                   description:
                     'Optional, with `attempt`: an id the client picks once per live session. Between two ' +
                     'sockets of the same device the higher `attempt` is the newer (4409 to the other), so a ' +

@@ -26,7 +26,8 @@ export const LIVE_PATH = '/v1/live';
  */
 export const DEVICE_QUERY = 'device';
 export const ATTEMPT_QUERY = 'attempt';
-export const DeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const DeviceId = z.string().regex(DEVICE_ID_PATTERN);
 
 const Uuid = z.string().uuid();
 const IsoTime = z.string().datetime({ offset: true });

@@ -9,6 +9,7 @@ export {
   LIVE_PATH,
   DEVICE_QUERY,
   ATTEMPT_QUERY,
+  DEVICE_ID_PATTERN,
   DeviceId,
   DeviceAttempt,
   RatingFrame,

@@ -18,7 +18,7 @@ import type { GatewayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { EndBarriers } from './end-barrier.js';
 import { FollowSets } from './follow-sets.js';
-import { installDoor, requestTarget, deviceAttemptOf } from './door.js';
+import { installDoor, requestTarget, type DeviceOrigin } from './door.js';
 import { errorCodeOf, errorFrame } from './errors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { metricsText } from './processes.js';
@@ -190,7 +190,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
     accept,
   });
 
-  function accept(ws: WebSocket, query: URLSearchParams): void {
+  function accept(ws: WebSocket, query: URLSearchParams, origin: DeviceOrigin | undefined): void {
     let ticket: string | null = null;
     let claims;
     try {
@@ -219,7 +219,7 @@ export function buildGateway({ config, nc, jsm, logger }: GatewayDeps): Gateway 
       ws.close(CloseCode.UNAUTHORIZED);
       return;
     }
-    const connection = new Connection(ws, claims, connectionDeps, deviceAttemptOf(query) ?? undefined);
+    const connection = new Connection(ws, claims, connectionDeps, origin);
     connections.add(connection);
     ws.once('close', () => connections.delete(connection));
     void connection.start();

@@ -33,6 +33,7 @@ import { RankDelivery } from './rank-delivery.js';
 import { RankLatency } from './rank-latency.js';
 import { PersonalParts } from './personal-parts.js';
 import { RatingOrder } from './rating-order.js';
+import type { DeviceOrigin } from './door.js';
 import { revokesTicket } from './revocation.js';
 import {
   closingFrame,
@@ -105,7 +106,7 @@ export class Connection implements SessionClient {
     private readonly ws: WebSocket,
     private readonly claims: JoinTicketClaims,
     private readonly deps: ConnectionDeps,
-    origin?: { device: string; attempt: number },
+    origin?: DeviceOrigin,
   ) {
     this.userId = claims.sub;
     this.device = origin?.device;

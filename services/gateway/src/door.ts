@@ -24,7 +24,7 @@ export interface DoorDeps {
   /** True once the gateway is shutting down: upgrades get 503. */
   draining: () => boolean;
   /** A WebSocket that passed the door, with the query of its upgrade (its ticket is checked there). */
-  accept: (ws: WebSocket, query: URLSearchParams) => void;
+  accept: (ws: WebSocket, query: URLSearchParams, origin: DeviceOrigin | undefined) => void;
 }
 
 /**
@@ -97,7 +97,8 @@ export function installDoor({ server, wss, config, metrics, logger, draining, ac
     if (req.method !== 'GET') {
       return refuse(socket, 404, ErrorCode.NOT_FOUND, `no route ${req.method} ${LIVE_PATH}`, 'not_found');
     }
-    if (deviceAttemptOf(target.searchParams) === null) {
+    const origin = deviceAttemptOf(target.searchParams);
+    if (origin === null) {
       const message = `${DEVICE_QUERY} (1-64 of A-Z a-z 0-9 _ -) and ${ATTEMPT_QUERY} (an integer from 1) go together, once each`;
       return refuse(socket, 400, ErrorCode.VALIDATION_FAILED, message, 'bad_request');
     }
@@ -112,17 +113,21 @@ export function installDoor({ server, wss, config, metrics, logger, draining, ac
       { url: redactQuery(req.url ?? '/'), address, port: req.socket.remotePort },
       'websocket upgrade',
     );
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.searchParams, origin));
   }
 }
 
+/** The device and attempt an upgrade named (DEVICE_QUERY, ATTEMPT_QUERY): they order its takeovers. */
+export interface DeviceOrigin {
+  device: string;
+  attempt: number;
+}
+
 /**
- * The device and attempt an upgrade names (DEVICE_QUERY, ATTEMPT_QUERY): undefined when it names neither, null
- * when they are malformed, repeated or one comes without the other.
+ * The device and attempt an upgrade names: undefined when it names neither, null when they are malformed,
+ * repeated or one comes without the other.
  */
-export function deviceAttemptOf(
-  query: URLSearchParams,
-): { device: string; attempt: number } | undefined | null {
+function deviceAttemptOf(query: URLSearchParams): DeviceOrigin | undefined | null {
   const devices = query.getAll(DEVICE_QUERY);
   const attempts = query.getAll(ATTEMPT_QUERY);
   if (devices.length === 0 && attempts.length === 0) return undefined;

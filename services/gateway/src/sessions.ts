@@ -208,12 +208,11 @@ export class LocalSession {
    * the same device closes this one instead (false: not welcomed).
    */
   takeOver(client: SessionClient): boolean {
-    for (const other of this.byUser.get(client.userId) ?? []) {
-      if (other !== client && other.welcomed && acceptedBefore(client, other)) {
-        // A newer socket of the trainee is live here already (a later attempt of the same device): this one goes.
-        this.replaceOlder(client.userId, other);
-        return false;
-      }
+    const newer = this.newerLive(client.userId, client);
+    if (newer !== undefined) {
+      // A newer socket of the trainee is live here already (a later attempt of the same device): this one goes.
+      this.replaceOlder(client.userId, newer);
+      return false;
     }
     this.replaceOlder(client.userId, client);
     this.announce(client);
@@ -363,10 +362,17 @@ export class LocalSession {
     };
     // A live socket here is newer (a later attempt of the same device): announce it, so the other gateway
     // closes the one it just welcomed, an attempt the device gave up on.
-    for (const client of this.byUser.get(takeover.data.userId) ?? []) {
-      if (client.welcomed && acceptedBefore(announced, client)) return this.announce(client);
-    }
+    const newer = this.newerLive(takeover.data.userId, announced);
+    if (newer !== undefined) return this.announce(newer);
     this.replaceOlder(takeover.data.userId, announced);
+  }
+
+  /** A welcomed local socket of `userId` newer than `than` (a later attempt of the same device), if any. */
+  private newerLive(userId: string, than: Newest): SessionClient | undefined {
+    for (const client of this.byUser.get(userId) ?? []) {
+      if (client.welcomed && acceptedBefore(than, client)) return client;
+    }
+    return undefined;
   }
 
   /** A trainee unregistered: their sockets opened with an earlier ticket close with 4401. */
