@@ -18,7 +18,6 @@ type Waiter = { ready: () => boolean; resolve: () => void };
 
 /** The frames checked against the contract in `light` mode: every one the SDK reads except rank frames. */
 const CHECKED = ['welcome', 'waiting', 'started', 'rescheduled', 'ended', 'cancelled', 'error'] as const;
-const END_STATES: ReadonlySet<string> = new Set(['ended', 'cancelled', 'replaced', 'closed', 'failed']);
 
 /**
  * One trainee's device for the load harness and the fault suites: the SDK's `LiveSession` (outbox, resume,
@@ -216,10 +215,12 @@ export class LoadDevice {
       this.welcome = frame;
       this.wake();
     });
-    live.on('state', ({ state, closeCode }) => {
+    live.on('state', ({ state }) => {
       if (state === 'reconnecting' && this.welcome !== undefined) this.reconnects++;
-      if (END_STATES.has(state) && !this.closing) this.endedAs = `${state} ${closeCode ?? '-'}`;
       this.wake();
+    });
+    void live.done.then(({ state, closeCode }) => {
+      if (!this.closing) this.endedAs = `${state} ${closeCode ?? '-'}`;
     });
     live.on('ended', (frame) => {
       this.ended = frame;
