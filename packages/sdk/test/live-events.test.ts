@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
 import { LiveSession } from '../src/index.js';
 import type { LiveEvents, WebSocketLike } from '../src/index.js';
@@ -221,5 +222,47 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     expect((await live.done).state).to.equal('closed');
     expect(states).to.deep.equal(['connecting', 'closed']);
     expect(sockets).to.have.length(1);
+  });
+
+  it("reads frames from ws's own message event on Node, without the DOM MessageEvent", async () => {
+    /** What `ws` is on Node: an EventEmitter whose `message` event gives a Buffer and whether it is binary. */
+    class NodeStyleSocket extends EventEmitter implements WebSocketLike {
+      readyState = 1;
+      binaryType = 'nodebuffer';
+      readonly sent: string[] = [];
+      onopen: ((event: unknown) => void) | null = null;
+      onmessage: ((event: { data: unknown }) => void) | null = null;
+      onclose: ((event: { code: number; reason: string }) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      send(data: string): void {
+        this.sent.push(data);
+      }
+      close(): void {
+        this.readyState = 3;
+        this.onclose?.({ code: 1000, reason: '' });
+      }
+    }
+    const sockets: NodeStyleSocket[] = [];
+    const live = new LiveSession(
+      SESSION_ID,
+      () => Promise.resolve({ ticket: 't', gatewayUrl: 'ws://gateway.test/v1/live' }),
+      { webSocket: () => sockets[sockets.push(new NodeStyleSocket()) - 1] },
+    );
+    const unreadable: string[] = [];
+    live.on('unreadable', ({ reason }) => unreadable.push(reason));
+    const welcomed = live.start();
+    await tick();
+    const socket = sockets[0];
+    expect(socket.onmessage).to.equal(null);
+    socket.emit('message', Buffer.from(JSON.stringify(welcome(0))), false);
+    expect((await welcomed).lastSeq).to.equal(0);
+    live.rate(50);
+    const rank = { type: 'rank', sessionId: SESSION_ID, rank: 1, of: 1, score: 50, seq: 1, top: [] };
+    socket.emit('message', Buffer.from(JSON.stringify(rank)), false);
+    expect(live.rank?.score).to.equal(50);
+    expect(live.outbox.size).to.equal(0);
+    socket.emit('message', Buffer.from('{"type":"rank"}'), true);
+    expect(unreadable).to.deep.equal(['binary frame']);
+    live.close();
   });
 });
