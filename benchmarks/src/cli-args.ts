@@ -41,6 +41,7 @@ export function parseCli(argv: string[]) {
       'top-of-hour': { type: 'boolean' },
       'end-after': { type: 'string' },
       filters: { type: 'string' },
+      client: { type: 'string' },
       'api-url': { type: 'string' },
       'gateway-url': { type: 'string', multiple: true },
       'nats-namespace': { type: 'string' },
@@ -90,6 +91,9 @@ live:  --participants 100 (per session) --sessions 1 --rate 1 (ratings/s each) -
        load; each device expects exactly its seqs up to ended.lastSeq, every participant's results are checked)
        --filters <follows> (local stack: personal boards on — every trainee on an age band's board and following
        <follows> others of its session, so every rank frame carries band and following; issue 16)
+       --client sdk|bare|both (the devices' client: the SDK, default; the hand-written baseline without
+       reconnects, for runs without faults; or both, half the devices each in their own workers, with each
+       client's worker CPU per participant-second and their ratio reported, side by side: issue 15)
 api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per route, 0 = as fast as possible)
        --seed-sessions 10000 --participants 20 (trainees in the results session)
        --seed-history 1000 (ended sessions with frozen results per trainee: GET /v1/me/history)

@@ -87,6 +87,7 @@ export async function main(
           values['end-after'] === undefined ? undefined : parseDurationMs(values['end-after']) / 1000,
         filters:
           values.filters === undefined ? undefined : { follows: positiveInt('filters', values.filters, 0) },
+        client: clientOf(values.client),
         progress,
       });
       break;
@@ -170,4 +171,11 @@ if (invokedDirectly) {
       process.exit(2);
     },
   );
+}
+
+/** `--client sdk|bare|both` (live mode); the SDK when not given. */
+function clientOf(text: string | undefined): 'sdk' | 'bare' | 'both' {
+  if (text === undefined) return 'sdk';
+  if (text === 'sdk' || text === 'bare' || text === 'both') return text;
+  throw new Error(`--client must be sdk, bare or both, got "${text}"`);
 }

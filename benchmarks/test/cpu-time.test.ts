@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { HarnessCostMeter, ServerCostMeter, cpuSeconds } from '../src/metrics/cpu-time.js';
+import { Worker } from 'node:worker_threads';
+import {
+  HarnessCostMeter,
+  ServerCostMeter,
+  clientCosts,
+  cpuSeconds,
+  threadCpuUs,
+} from '../src/metrics/cpu-time.js';
+import { workerKinds } from '../src/modes/live.js';
 
 /** Spends `ms` of this process's CPU time (not wall time: a busy box must not change what is measured). */
 function burnCpu(ms: number): void {
@@ -51,5 +59,52 @@ describe('HarnessCostMeter', () => {
     expect(cost.voluntaryContextSwitches).to.be.at.least(5); // each timer wait slept
     // 0.15 s of CPU over 100 participant-seconds is about 1,500 µs each.
     expect(cost.usPerParticipantSecond).to.be.within(1_400, 6_000);
+  });
+});
+
+describe("the load workers' CPU by client (--client both, issue 15)", () => {
+  it("reads the calling thread's own CPU, not the process's", async () => {
+    const before = threadCpuUs()!;
+    expect(before).to.be.a('number');
+    // Another thread burning CPU does not count for this one.
+    const busy = new Worker(
+      'const t = Date.now(); let x = 0; while (Date.now() - t < 300) x += Math.sqrt(x + 1);',
+      { eval: true },
+    );
+    await new Promise((resolve) => busy.once('exit', resolve));
+    const idle = threadCpuUs()! - before;
+    burnCpu(150);
+    const burnt = threadCpuUs()! - before - idle;
+    expect(idle / 1000).to.be.lessThan(150);
+    expect(burnt / 1000).to.be.within(130, 600);
+  });
+
+  it("sums each client's workers over the window and divides by its devices and the played seconds", () => {
+    const before = [
+      { kind: 'sdk', devices: 500, cpuUs: 1_000_000 },
+      { kind: 'bare', devices: 500, cpuUs: 2_000_000 },
+      { kind: 'sdk', devices: 500, cpuUs: 0 },
+      { kind: 'bare', devices: 500, cpuUs: 0 },
+    ];
+    const after = [
+      { kind: 'sdk', devices: 500, cpuUs: 2_100_000 },
+      { kind: 'bare', devices: 500, cpuUs: 3_000_000 },
+      { kind: 'sdk', devices: 500, cpuUs: 1_100_000 },
+      { kind: 'bare', devices: 500, cpuUs: 1_000_000 },
+    ];
+    // sdk: 2.2 s over 1,000 devices × 20 s = 110 µs; bare: 2.0 s → 100 µs.
+    expect(clientCosts(before, after, 20)).to.deep.equal([
+      { kind: 'sdk', devices: 1000, cpuSec: 2.2, usPerParticipantSecond: 110 },
+      { kind: 'bare', devices: 1000, cpuSec: 2, usPerParticipantSecond: 100 },
+    ]);
+    // A thread whose CPU is not known here: no figure rather than a wrong one.
+    expect(clientCosts(before, [{ ...after[0], cpuUs: null }, ...after.slice(1)], 20)).to.deep.equal([]);
+  });
+
+  it('gives both clients the same number of workers, alternating, so each session is split in half', () => {
+    expect(workerKinds(1, 'both')).to.deep.equal(['sdk', 'bare']);
+    expect(workerKinds(3, 'both')).to.deep.equal(['sdk', 'bare', 'sdk', 'bare']);
+    expect(workerKinds(2, 'sdk')).to.deep.equal(['sdk', 'sdk']);
+    expect(workerKinds(1, 'bare')).to.deep.equal(['bare']);
   });
 });

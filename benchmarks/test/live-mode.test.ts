@@ -50,4 +50,26 @@ describeE2e('npm run bench -- live', function () {
     expect(run.get('resends (must count once)')).to.be.greaterThan(0);
     expect(run.get('reconnects after the welcome (the SDK resumed and resent)')).to.equal(0);
   });
+
+  it("runs half the devices on the SDK and half on the bare hand-written client, side by side, and reports each one's CPU (issue 15)", async () => {
+    const report = await smokeRun([
+      'live',
+      '--participants',
+      '20',
+      '--duration',
+      '3s',
+      '--ramp',
+      '1s',
+      '--client',
+      'both',
+    ]);
+    expect(checksOf(report)).to.deep.equal([]);
+    const run = new Map(report.tables[0].rows.map((r) => [r[0], r[1]]));
+    expect(run.get('lost / doubled')).to.equal('0 / 0');
+    expect(run.get('load worker threads (client)')).to.equal('2 (sdk + bare)');
+    expect(
+      String(run.get("load workers' thread CPU per participant-second by client (µs; devices, CPU s)")),
+    ).to.match(/^sdk [\d.]+ \(10, [\d.]+ s\); bare [\d.]+ \(10, [\d.]+ s\)$/);
+    expect(Number(run.get('SDK / bare client, per participant-second'))).to.be.greaterThan(0);
+  });
 });

@@ -5,8 +5,10 @@ import type {
   ConnectOutcome,
   WorkerCommand,
   WorkerMessage,
+  WorkerCpu,
   WorkerStats,
 } from './protocol.js';
+import type { ClientKind } from './load-client.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
@@ -32,12 +34,15 @@ export class LoadPool {
   private nextId = 1;
   private current: Map<Worker, WorkerStats> = new Map();
 
+  /** `workers`: how many, all driving the SDK, or the client of each (`--client both` gives half of each). */
   constructor(
-    workerCount: number,
+    workers: number | readonly ClientKind[],
     private readonly onInterval: (i: PoolInterval) => void = () => undefined,
   ) {
-    for (let i = 0; i < workerCount; i++) {
-      const worker = new Worker(new URL('./load-worker.js', import.meta.url));
+    const kinds: readonly ClientKind[] =
+      typeof workers === 'number' ? Array.from({ length: workers }, () => 'sdk') : workers;
+    for (const kind of kinds) {
+      const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: { kind } });
       worker.on('message', (msg: WorkerMessage) => this.onMessage(worker, msg));
       worker.on('error', (err) => {
         for (const p of this.pending.values()) p.reject(err);
@@ -141,6 +146,10 @@ export class LoadPool {
       ended: a.ended + b.ended,
       withoutEnded: a.withoutEnded + b.withoutEnded,
     }));
+  }
+  /** Each worker's client, devices and thread CPU so far (`cpu` in load-worker). */
+  cpu(): Promise<WorkerCpu[]> {
+    return this.all<WorkerCpu>({ cmd: 'cpu' });
   }
   async summary(): Promise<ClientSummary[]> {
     return (await this.all<ClientSummary[]>({ cmd: 'summary' })).flat();

@@ -1,14 +1,25 @@
-import { parentPort } from 'node:worker_threads';
-import { LoadDevice } from './load-device.js';
-import type { ClientSpec, ClientSummary, ConnectOutcome, WorkerCommand, WorkerStats } from './protocol.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { threadCpuUs } from '../metrics/cpu-time.js';
+import { newLoadClient } from './load-client.js';
+import type { ClientKind, LoadClient } from './load-client.js';
+import type {
+  ClientSpec,
+  ClientSummary,
+  ConnectOutcome,
+  WorkerCommand,
+  WorkerCpu,
+  WorkerStats,
+} from './protocol.js';
 
 const STATS_INTERVAL_MS = 1_000;
 const port = parentPort!;
+/** The client this worker drives its devices with (LoadPool's `kinds`). */
+const kind = (workerData as { kind?: ClientKind } | undefined)?.kind ?? 'sdk';
 
-/** One trainee: its device (the SDK's LiveSession, measured) and the energies it produced per seq. */
+/** One trainee: its device (the SDK's LiveSession, measured, or the bare baseline) and the energies it produced per seq. */
 interface Player {
   spec: ClientSpec;
-  device: LoadDevice;
+  device: LoadClient;
   /** The highest seq produced (the welcome's `lastSeq` before the first rating). */
   seq: number;
   energies: number[];
@@ -43,7 +54,7 @@ async function connectAll(clients: ClientSpec[], rampMs: number): Promise<Connec
     clients.map(async (spec, i) => {
       const delay = clients.length > 1 ? (rampMs * i) / clients.length - (performance.now() - start) : 0;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      const device = new LoadDevice(spec.url, spec.ticket, { validate: 'light' });
+      const device = newLoadClient(kind, spec.url, spec.ticket);
       try {
         const welcome = await device.start(WELCOME_TIMEOUT_MS, CONNECT_ATTEMPTS);
         players.push({ spec, device, seq: welcome.lastSeq, energies: [] });
@@ -204,6 +215,8 @@ async function handle(msg: WorkerCommand): Promise<unknown> {
       return awaitEnded(msg.timeoutMs);
     case 'summary':
       return summary();
+    case 'cpu':
+      return { kind, devices: players.length, cpuUs: threadCpuUs() } satisfies WorkerCpu;
     case 'close':
       stop();
       reportStats();

@@ -1,3 +1,6 @@
+import type { ThreadCpu } from '../metrics/cpu-time.js';
+import type { ClientKind } from './load-client.js';
+
 /** Messages between the load pool (main thread) and its worker threads. */
 
 export interface ClientSpec {
@@ -13,7 +16,13 @@ export type WorkerCommand =
   | { id: number; cmd: 'settle'; timeoutMs: number }
   | { id: number; cmd: 'awaitEnded'; timeoutMs: number }
   | { id: number; cmd: 'summary' }
+  | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'close' };
+
+/** A worker's answer to `cpu`: its client, its devices and the CPU its thread has run (null: not known here). */
+export interface WorkerCpu extends ThreadCpu {
+  kind: ClientKind;
+}
 
 /** What connecting a worker's (or every worker's) clients came to. */
 export interface ConnectOutcome {

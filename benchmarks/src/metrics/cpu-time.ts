@@ -19,6 +19,63 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * The CPU time the calling thread has run, in µs, or null where the kernel does not tell:
+ * `/proc/thread-self/schedstat`'s first field (nanoseconds on a CPU). A load worker's sockets are read and
+ * written on its own thread, so this is its devices' whole cost, the kernel's socket calls included, where
+ * `process.cpuUsage()` counts every thread of the process.
+ */
+export function threadCpuUs(): number | null {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One load worker's thread CPU at a moment (`LoadPool.cpu()`). */
+export interface ThreadCpu {
+  kind: string;
+  devices: number;
+  cpuUs: number | null;
+}
+
+/** The load workers' CPU per participant-second by client over a window (`--client both`: SDK against bare). */
+export interface ClientCost {
+  kind: string;
+  devices: number;
+  cpuSec: number;
+  usPerParticipantSecond: number;
+}
+
+/**
+ * Sums each client's workers between two `LoadPool.cpu()` readings (the same workers, in the same order);
+ * empty when a thread's CPU is not known here.
+ */
+export function clientCosts(
+  before: readonly ThreadCpu[],
+  after: readonly ThreadCpu[],
+  playedSec: number,
+): ClientCost[] {
+  const sums = new Map<string, { devices: number; cpuUs: number }>();
+  for (let i = 0; i < after.length; i++) {
+    const [b, a] = [before[i], after[i]];
+    if (b?.cpuUs == null || a.cpuUs == null) return [];
+    const sum = sums.get(a.kind) ?? { devices: 0, cpuUs: 0 };
+    sum.devices += a.devices;
+    sum.cpuUs += a.cpuUs - b.cpuUs;
+    sums.set(a.kind, sum);
+  }
+  return [...sums].map(([kind, { devices, cpuUs }]) => ({
+    kind,
+    devices,
+    cpuSec: Math.round(cpuUs / 1e4) / 100,
+    usPerParticipantSecond:
+      devices > 0 && playedSec > 0 ? Math.round((10 * cpuUs) / (devices * playedSec)) / 10 : 0,
+  }));
+}
+
 export interface ServerCost {
   /** CPU seconds per process over the measured window. */
   readonly cpuSecByProcess: Record<string, number>;
@@ -77,6 +134,8 @@ export interface HarnessCost {
   readonly systemSec: number;
   /** Times the process's threads slept on their own (waiting for events): a turn of an event loop each. */
   readonly voluntaryContextSwitches: number;
+  /** The load workers' own threads by client, over the same window (filled in by the live mode). */
+  readonly byClient?: readonly ClientCost[];
 }
 
 /**

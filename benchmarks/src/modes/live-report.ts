@@ -2,7 +2,7 @@ import type { ClientSummary } from '../client/protocol.js';
 import type { PoolInterval } from '../client/load-pool.js';
 import type { Percentiles } from '../metrics/latency.js';
 import type { ResourceSample } from '../metrics/resources.js';
-import type { HarnessCost, ServerCost } from '../metrics/cpu-time.js';
+import type { ClientCost, HarnessCost, ServerCost } from '../metrics/cpu-time.js';
 import type { StoredRatings } from '../metrics/stored-ratings.js';
 import type { ChartSpec, Report } from '../report/report.js';
 import type { LiveOptions } from './live.js';
@@ -21,6 +21,8 @@ export interface LiveRun {
   startedAt: string;
   setupSec: number;
   workers: number;
+  /** The client(s) the devices ran: `sdk`, `bare` or `sdk + bare` (`--client both`). */
+  clientKinds: string;
   clients: number;
   connected: number;
   connectFailures: string[];
@@ -231,7 +233,7 @@ export function buildLiveReport(run: LiveRun): Report {
             `sessions started within (ms; ${opts.topOfHour ? 'all at once: top of the hour' : '8 at a time'})`,
             run.startSpreadMs,
           ],
-          ['load worker threads', run.workers],
+          ['load worker threads (client)', `${run.workers} (${run.clientKinds})`],
           ['ratings sent (distinct seqs)', c.sent],
           ['resends (must count once)', run.timeline.reduce((n, p) => n + p.resent, 0)],
           ['ratings accepted/s (mean over the play time)', Math.round(c.expected / opts.durationSec)],
@@ -259,6 +261,7 @@ export function buildLiveReport(run: LiveRun): Report {
             'harness CPU seconds: user / system; voluntary context switches (event-loop sleeps)',
             `${run.harnessCost.userSec} / ${run.harnessCost.systemSec}; ${run.harnessCost.voluntaryContextSwitches}`,
           ],
+          ...clientCostRows(run.harnessCost.byClient ?? []),
         ],
       },
       {
@@ -302,4 +305,27 @@ export function buildLiveReport(run: LiveRun): Report {
       endStates,
     },
   };
+}
+
+/**
+ * Each client's load workers, side by side in the same run (`--client both`): their threads' CPU per
+ * participant-second, and the SDK's over the bare client's, the figure issue 15 asks about.
+ */
+function clientCostRows(costs: readonly ClientCost[]): Array<[string, string | number]> {
+  if (costs.length === 0) return [];
+  const rows: Array<[string, string | number]> = [
+    [
+      "load workers' thread CPU per participant-second by client (µs; devices, CPU s)",
+      costs.map((c) => `${c.kind} ${c.usPerParticipantSecond} (${c.devices}, ${c.cpuSec} s)`).join('; '),
+    ],
+  ];
+  const sdk = costs.find((c) => c.kind === 'sdk');
+  const bare = costs.find((c) => c.kind === 'bare');
+  if (sdk && bare && bare.usPerParticipantSecond > 0) {
+    rows.push([
+      'SDK / bare client, per participant-second',
+      (sdk.usPerParticipantSecond / bare.usPerParticipantSecond).toFixed(3),
+    ]);
+  }
+  return rows;
 }

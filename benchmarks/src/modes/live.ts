@@ -14,7 +14,8 @@ import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
-import { HarnessCostMeter, ServerCostMeter } from '../metrics/cpu-time.js';
+import { HarnessCostMeter, ServerCostMeter, clientCosts } from '../metrics/cpu-time.js';
+import { CLIENT_KINDS, type ClientKind } from '../client/load-client.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
@@ -60,6 +61,11 @@ export interface LiveOptions extends TargetOptions {
    * others of its session, so every rank frame carries `band` and `following`. Undefined: off.
    */
   filters?: { follows: number };
+  /**
+   * The client the devices run: the SDK (default), the bare hand-written baseline, or both, half the devices
+   * each in their own workers, with each client's worker CPU per participant-second reported (issue 15).
+   */
+  client?: ClientKind | 'both';
 }
 
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -164,7 +170,10 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       log(`filters on: age bands in every seeded ticket, ${written} follow sets of ${opts.filters.follows}`);
     }
     const setupSec = (Date.now() - setupStart) / 1000;
-    const workers = opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(total / 2500)));
+    const workers = workerKinds(
+      opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(total / 2500))),
+      opts.client ?? 'sdk',
+    );
     let lag = { pending: 0, ackPending: 0 };
     const t0 = { at: 0 };
     pool = new LoadPool(workers, (i: PoolInterval) => {
@@ -191,7 +200,10 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
         errors: i.errorFrames,
       });
     });
-    log(`connecting ${clients.length} clients through ${workers} worker thread(s) over ${opts.rampMs} ms`);
+    log(
+      `connecting ${clients.length} clients through ${workers.length} worker thread(s) (${workers.join(', ')}) ` +
+        `over ${opts.rampMs} ms`,
+    );
     const connected = await pool.connect(clients, opts.rampMs);
     if (connected.retried > 0)
       log(
@@ -206,6 +218,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     t0.at = Date.now();
     cost.begin();
     ownCost.begin();
+    const workerCpuBefore = pool.cpu();
     sampler.start();
     const lagTimer = setInterval(() => {
       lagProbe?.lag(sessions.map((s) => s.id)).then(
@@ -241,6 +254,12 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     // Until every rating is ranked, so work the pipeline still owed at the end of the play counts too.
     const serverCost = cost.end(connected.ok, opts.durationSec);
     const harnessCost = ownCost.end(connected.ok, opts.durationSec);
+    const byClient = clientCosts(await workerCpuBefore, await pool.cpu(), opts.durationSec);
+    for (const c of byClient) {
+      log(
+        `${c.kind} workers' CPU per participant-second: ${c.usPerParticipantSecond} µs (${c.devices} devices)`,
+      );
+    }
     log(
       `server CPU per participant-second: ${serverCost.usPerParticipantSecond} µs ` +
         `(${JSON.stringify(serverCost.cpuSecByProcess)} CPU s over ${serverCost.participantSeconds} participant-s)`,
@@ -286,7 +305,8 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       opts,
       startedAt,
       setupSec,
-      workers,
+      workers: workers.length,
+      clientKinds: clientsLabel(workers),
       clients: clients.length,
       connected: connected.ok,
       connectFailures: connected.failed.slice(0, 20),
@@ -302,7 +322,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       resourceSummary: sampler.summary(),
       serviceMetrics,
       serverCost,
-      harnessCost,
+      harnessCost: { ...harnessCost, byClient },
       startSpreadMs,
     };
     const report = buildLiveReport(run);
@@ -322,6 +342,17 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     await open.close();
   }
 }
+
+/**
+ * The client of each load worker: `both` gives an even number of workers, SDK and bare alternating, so that
+ * the pool's round robin puts half of every session's devices on each client.
+ */
+export function workerKinds(count: number, client: ClientKind | 'both'): ClientKind[] {
+  if (client !== 'both') return Array.from({ length: count }, () => client);
+  return Array.from({ length: Math.max(2, count + (count % 2)) }, (_, i) => CLIENT_KINDS[i % 2]);
+}
+
+const clientsLabel = (kinds: readonly ClientKind[]) => [...new Set(kinds)].join(' + ');
 
 /**
  * Starts the sessions: 8 requests at a time, or (top of the hour) all at once. Returns the spread between
