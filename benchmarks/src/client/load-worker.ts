@@ -23,7 +23,6 @@ interface Player {
   /** The highest seq produced (the welcome's `lastSeq` before the first rating). */
   seq: number;
   energies: number[];
-  timer?: NodeJS.Timeout;
 }
 
 const players: Player[] = [];
@@ -69,10 +68,26 @@ async function connectAll(clients: ClientSpec[], rampMs: number): Promise<Connec
   return { ok: players.length, failed, retried, dropReasons };
 }
 
-/** Starts each client's ratings once it is live (its welcome said so, or `started` arrived). */
+/** The metronome's beat, about: devices rate in slots this long, all of a slot in the same turn of the event loop. */
+const SLOT_MS = 10;
+let metronome: NodeJS.Timeout | undefined;
+
+/**
+ * Starts each client's ratings once it is live (its welcome said so, or `started` arrived). Every device rates
+ * once per interval at its own phase, a random slot of the interval; one timer per worker walks the slots, where a
+ * timer per device woke the event loop once per device and rating (issue 15: the harness's cost per socket).
+ * Slots missed while the loop was busy are caught up, so each device keeps its rate.
+ */
 async function play(ratePerSec: number, resendEvery: number): Promise<{ live: number; notLive: number }> {
   const intervalMs = 1000 / ratePerSec;
   const live = await Promise.allSettled(players.map((p) => p.device.waitLive()));
+  stop();
+  // Whole slots per interval, so each device rates at exactly the asked rate.
+  const slots: Array<Array<() => void>> = Array.from(
+    { length: Math.max(1, Math.round(intervalMs / SLOT_MS)) },
+    () => [],
+  );
+  const slotMs = intervalMs / slots.length;
   players.forEach((p) => {
     const seed = userSeed(p.spec.userId);
     const tick = () => {
@@ -86,21 +101,21 @@ async function play(ratePerSec: number, resendEvery: number): Promise<{ live: nu
         p.device.sendDuplicate(p.seq - 1, p.energies[p.seq - 1]);
       }
     };
-    const first = setTimeout(() => {
-      tick();
-      p.timer = setInterval(tick, intervalMs);
-    }, Math.random() * intervalMs);
-    p.timer = first;
+    slots[Math.floor(Math.random() * slots.length)].push(tick);
   });
+  const start = performance.now();
+  let next = 0;
+  metronome = setInterval(() => {
+    const due = Math.floor((performance.now() - start) / slotMs);
+    for (; next <= due; next++) for (const tick of slots[next % slots.length]) tick();
+  }, slotMs);
   const notLive = live.filter((r) => r.status === 'rejected').length;
   return { live: live.length - notLive, notLive };
 }
 
 function stop(): void {
-  for (const p of players) {
-    clearTimeout(p.timer);
-    clearInterval(p.timer);
-  }
+  clearInterval(metronome);
+  metronome = undefined;
 }
 
 /** Waits until every open client's last rank frame counts its last accepted seq. */
