@@ -1,23 +1,30 @@
 type Listener<T> = (value: T) => void;
+/** An event's listeners: the function itself while it is the only one (most events of a device), else an array. */
+type Listeners<T> = Listener<T> | ReadonlyArray<Listener<T>>;
+
+const asList = <T>(listeners: Listeners<T> | undefined): ReadonlyArray<Listener<T>> =>
+  listeners === undefined ? [] : typeof listeners === 'function' ? [listeners] : listeners;
 
 /**
  * A minimal typed event emitter that runs in browsers and Node alike. It sits on a device's hot path (an event
- * per rank frame and per rating sent), so each event's listeners are a plain array in a plain object: emitting
- * is a property read and a loop. Subscribing or unsubscribing replaces the array, so an emit in progress walks
- * the listeners it started with.
+ * per rank frame and per rating sent), so each event's listeners live in a plain object: the lone listener of an
+ * event as itself, several as an array, and emitting is a property read and a call or a loop. A load generator
+ * holds thousands of devices, each with a dozen events: an array per event was memory each frame had to reach.
+ * Subscribing or unsubscribing replaces the entry, so an emit in progress calls the listeners it started with.
  */
 export class TypedEmitter<Events extends object> {
-  private readonly listeners: { [K in keyof Events]?: ReadonlyArray<Listener<Events[K]>> } = {};
+  private readonly listeners: { [K in keyof Events]?: Listeners<Events[K]> } = {};
 
   /** Subscribes; returns the function that unsubscribes. */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
-    const list = this.listeners[type] ?? [];
+    const list = asList(this.listeners[type]);
     // A function subscribed twice is called once (as with a Set, or the DOM's addEventListener).
-    if (!list.includes(listener)) this.listeners[type] = [...list, listener];
+    if (!list.includes(listener)) this.listeners[type] = list.length === 0 ? listener : [...list, listener];
     return () => {
-      const remaining = (this.listeners[type] ?? []).filter((l) => l !== listener);
+      const remaining = asList(this.listeners[type]).filter((l) => l !== listener);
       // Set to undefined, never deleted: a delete turns the object into a hash table, a slower lookup per emit.
-      this.listeners[type] = remaining.length > 0 ? remaining : undefined;
+      this.listeners[type] =
+        remaining.length === 0 ? undefined : remaining.length === 1 ? remaining[0] : remaining;
     };
   }
 
@@ -27,17 +34,20 @@ export class TypedEmitter<Events extends object> {
   }
 
   protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
-    const list = this.listeners[type];
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        list[i](value);
-      } catch (err) {
-        // A listener's bug must not break the protocol loop; surface it asynchronously.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    const listeners = this.listeners[type];
+    if (listeners === undefined) return;
+    if (typeof listeners === 'function') return call(listeners, value);
+    for (let i = 0; i < listeners.length; i++) call(listeners[i], value);
+  }
+}
+
+function call<T>(listener: Listener<T>, value: T): void {
+  try {
+    listener(value);
+  } catch (err) {
+    // A listener's bug must not break the protocol loop; surface it asynchronously.
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
