@@ -11,6 +11,7 @@ import {
 } from './cli-args.js';
 import { writeReport, type Report } from './report/report.js';
 import { runLive } from './modes/live.js';
+import { CLIENT_KINDS, type ClientChoice } from './client/load-client.js';
 import { ROUTE_KEYS, runApiBench } from './modes/api.js';
 import { runLeaderboard } from './modes/leaderboard.js';
 import { runSoak, takeMinutes } from './modes/soak.js';
@@ -174,8 +175,9 @@ if (invokedDirectly) {
 }
 
 /** `--client sdk|bare|both` (live mode); the SDK when not given. */
-function clientOf(text: string | undefined): 'sdk' | 'bare' | 'both' {
+function clientOf(text: string | undefined): ClientChoice {
   if (text === undefined) return 'sdk';
-  if (text === 'sdk' || text === 'bare' || text === 'both') return text;
-  throw new Error(`--client must be sdk, bare or both, got "${text}"`);
+  const choices: readonly string[] = [...CLIENT_KINDS, 'both'];
+  if (choices.includes(text)) return text as ClientChoice;
+  throw new Error(`--client must be ${choices.join(', ')}, got "${text}"`);
 }

@@ -7,7 +7,7 @@ import {
   cpuSeconds,
   threadCpuUs,
 } from '../src/metrics/cpu-time.js';
-import { workerKinds } from '../src/modes/live.js';
+import { workerKinds } from '../src/client/load-client.js';
 
 /** Spends `ms` of this process's CPU time (not wall time: a busy box must not change what is measured). */
 function burnCpu(ms: number): void {

@@ -10,6 +10,8 @@ import { LoadDevice } from './load-device.js';
  */
 export type ClientKind = 'sdk' | 'bare';
 export const CLIENT_KINDS: readonly ClientKind[] = ['sdk', 'bare'];
+/** What `--client` takes: one client for every device, or `both`, half the devices on each. */
+export type ClientChoice = ClientKind | 'both';
 
 /** What a load worker needs from one trainee's device, whichever client drives it. */
 export interface LoadClient {
@@ -36,6 +38,15 @@ export interface LoadClient {
   readonly dropsBeforeWelcome: number;
   readonly dropReasons: ReadonlyMap<string, number>;
   readonly endedAs: string | undefined;
+}
+
+/**
+ * The client of each load worker: `both` gives an even number of workers, SDK and bare alternating, so that
+ * the pool's round robin puts half of every session's devices on each client.
+ */
+export function workerKinds(count: number, client: ClientChoice): ClientKind[] {
+  if (client !== 'both') return Array.from({ length: count }, () => client);
+  return Array.from({ length: Math.max(2, count + (count % 2)) }, (_, i) => CLIENT_KINDS[i % 2]);
 }
 
 export function newLoadClient(kind: ClientKind, url: string, ticket: string): LoadClient {

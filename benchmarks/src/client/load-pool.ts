@@ -34,13 +34,11 @@ export class LoadPool {
   private nextId = 1;
   private current: Map<Worker, WorkerStats> = new Map();
 
-  /** `workers`: how many, all driving the SDK, or the client of each (`--client both` gives half of each). */
+  /** `kinds`: the client of each worker, one worker each (see `workerKinds`). */
   constructor(
-    workers: number | readonly ClientKind[],
+    kinds: readonly ClientKind[],
     private readonly onInterval: (i: PoolInterval) => void = () => undefined,
   ) {
-    const kinds: readonly ClientKind[] =
-      typeof workers === 'number' ? Array.from({ length: workers }, () => 'sdk') : workers;
     for (const kind of kinds) {
       const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: { kind } });
       worker.on('message', (msg: WorkerMessage) => this.onMessage(worker, msg));

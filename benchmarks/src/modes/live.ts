@@ -15,7 +15,7 @@ import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
 import { HarnessCostMeter, ServerCostMeter, clientCosts } from '../metrics/cpu-time.js';
-import { CLIENT_KINDS, type ClientKind } from '../client/load-client.js';
+import { workerKinds, type ClientChoice, type ClientKind } from '../client/load-client.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
@@ -65,7 +65,7 @@ export interface LiveOptions extends TargetOptions {
    * The client the devices run: the SDK (default), the bare hand-written baseline, or both, half the devices
    * each in their own workers, with each client's worker CPU per participant-second reported (issue 15).
    */
-  client?: ClientKind | 'both';
+  client?: ClientChoice;
 }
 
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -341,15 +341,6 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     recorder.destroy();
     await open.close();
   }
-}
-
-/**
- * The client of each load worker: `both` gives an even number of workers, SDK and bare alternating, so that
- * the pool's round robin puts half of every session's devices on each client.
- */
-export function workerKinds(count: number, client: ClientKind | 'both'): ClientKind[] {
-  if (client !== 'both') return Array.from({ length: count }, () => client);
-  return Array.from({ length: Math.max(2, count + (count % 2)) }, (_, i) => CLIENT_KINDS[i % 2]);
 }
 
 const clientsLabel = (kinds: readonly ClientKind[]) => [...new Set(kinds)].join(' + ');
