@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { ServerFrame } from '@pulse/contracts';
 import type { EndedFrame, ErrorFrame, RankFrame, WelcomeFrame } from '@pulse/contracts';
 import { LiveSession } from '@pulse/sdk';
-import type { LiveEvents, PendingRating, WebSocketLike } from '@pulse/sdk';
+import type { PendingRating, WebSocketLike } from '@pulse/sdk';
 
 /** A device backs off this long after a refusal (RATE_LIMITED, UNAVAILABLE), then resends from the refused seq. */
 export const RESEND_DELAY_MS = 250;
@@ -25,8 +25,8 @@ const CHECKED_ALONE = ['waiting', 'started', 'rescheduled', 'cancelled'] as cons
 /**
  * One trainee's device for the load harness and the fault suites: the SDK's `LiveSession` (outbox, resume,
  * resend, reconnects, end states) with a ticket issued beforehand, measured from its events. It records the
- * rating → own rank latency (from the moment the SDK wrote seq s to the socket until the first rank frame whose
- * `seq` >= s; resends are not timed), the largest gap between rank frames, error frames by code, refusals,
+ * rating → own rank latency (from the moment `rate()` wrote seq s to the socket until the first rank frame whose
+ * `seq` >= s; resends, and ratings first written on a resume, are not timed), the largest gap between rank frames, error frames by code, refusals,
  * resends, reconnects and frames that break the contract.
  */
 export class LoadDevice {
@@ -40,8 +40,8 @@ export class LoadDevice {
   readonly errors = new Map<string, number>();
   /** Error frames that refused a rating (they carry `resendFrom` or `seq`); the SDK resent from there. */
   refusals = 0;
-  /** Ratings written again: by the SDK (resume after a welcome, `resendFrom`) and by `sendDuplicate`. */
-  resent = 0;
+  /** Duplicates written by `sendDuplicate`. */
+  private duplicates = 0;
   /** Sockets lost after the first welcome that the SDK reconnects (not the close at the end of a session). */
   reconnects = 0;
   /** Sockets lost before the first welcome (the SDK retried them). */
@@ -126,16 +126,31 @@ export class LoadDevice {
     return this.live.rank;
   }
 
-  /** Records a reading through the SDK, which sends it now when live (timed from that moment). */
+  /** Ratings written again: by the SDK (resume after a welcome, `resendFrom`) and by `sendDuplicate`. */
+  get resent(): number {
+    return this.live.resent + this.duplicates;
+  }
+
+  /**
+   * Records a reading through the SDK, which writes it now when live: timed from that moment. One the SDK keeps
+   * for the next socket (rated in the instant a socket is lost) is written when the session resumes, and is not
+   * timed, like resends: the harness rates only live devices, and reading `lastSentSeq` here instead of
+   * listening to `sent` spares every rating an event (issue 15).
+   */
   rate(energy: number): PendingRating {
-    return this.live.rate(energy);
+    const rating = this.live.rate(energy);
+    if (this.live.lastSentSeq >= rating.seq) {
+      this.pendingSeqs.push(rating.seq);
+      this.pendingAt.push(performance.now());
+    }
+    return rating;
   }
 
   /** Writes an already sent rating again, straight to the socket: a duplicate the server must count once. */
   sendDuplicate(seq: number, energy: number): void {
     if (this.socket?.readyState !== WebSocket.OPEN) return;
     this.socket.send(`{"type":"rating","seq":${seq},"energy":${energy}}`);
-    this.resent++;
+    this.duplicates++;
   }
 
   /** Resolves once the session is live for this device. */
@@ -223,7 +238,6 @@ export class LoadDevice {
           }
         : (frame) => this.onRank(frame, performance.now()),
     );
-    live.on('sent', (sent) => this.onSent(sent));
     live.on('welcome', (frame) => {
       this.check(frame);
       this.welcome = frame;
@@ -268,16 +282,6 @@ export class LoadDevice {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
     this.protocolViolations.push(`${where}${issue.message}: ${JSON.stringify(frame).slice(0, 200)}`);
-  }
-
-  private onSent({ ratings, resends }: LiveEvents['sent']): void {
-    this.resent += resends;
-    if (resends === ratings.length) return;
-    const now = performance.now();
-    for (let i = resends; i < ratings.length; i++) {
-      this.pendingSeqs.push(ratings[i].seq);
-      this.pendingAt.push(now);
-    }
   }
 
   private onRank(frame: RankFrame, now: number): void {

@@ -13,28 +13,32 @@ const asList = <T>(listeners: Listeners<T> | undefined): ReadonlyArray<Listener<
  * Subscribing or unsubscribing replaces the entry, so an emit in progress calls the listeners it started with.
  */
 export class TypedEmitter<Events extends object> {
-  private readonly listeners: { [K in keyof Events]?: Listeners<Events[K]> } = {};
+  /**
+   * Every event's listeners. A subclass's hot path names its event here, `this.fire(this.handlers.rank, frame)`:
+   * a read of a property known at that line, where `emit(type)` reads one by key, and a class emitting a dozen
+   * events makes that read a megamorphic lookup on every emit (issue 15).
+   */
+  protected readonly handlers: { [K in keyof Events]?: Listeners<Events[K]> } = {};
 
   /** Subscribes; returns the function that unsubscribes. */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
-    const list = asList(this.listeners[type]);
+    const list = asList(this.handlers[type]);
     // A function subscribed twice is called once (as with a Set, or the DOM's addEventListener).
-    if (!list.includes(listener)) this.listeners[type] = list.length === 0 ? listener : [...list, listener];
+    if (!list.includes(listener)) this.handlers[type] = list.length === 0 ? listener : [...list, listener];
     return () => {
-      const remaining = asList(this.listeners[type]).filter((l) => l !== listener);
+      const remaining = asList(this.handlers[type]).filter((l) => l !== listener);
       // Set to undefined, never deleted: a delete turns the object into a hash table, a slower lookup per emit.
-      this.listeners[type] =
+      this.handlers[type] =
         remaining.length === 0 ? undefined : remaining.length === 1 ? remaining[0] : remaining;
     };
   }
 
-  /** Whether anything listens to `type`: lets a hot path skip building an event nobody reads. */
-  protected listening(type: keyof Events): boolean {
-    return this.listeners[type] !== undefined;
+  protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
+    this.fire(this.handlers[type], value);
   }
 
-  protected emit<K extends keyof Events>(type: K, value: Events[K]): void {
-    const listeners = this.listeners[type];
+  /** Calls an event's listeners (`undefined`: none) with `value`. */
+  protected fire<T>(listeners: Listeners<T> | undefined, value: T): void {
     if (listeners === undefined) return;
     if (typeof listeners === 'function') return call(listeners, value);
     for (let i = 0; i < listeners.length; i++) call(listeners[i], value);

@@ -96,11 +96,14 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
 export interface LiveOptions {
   webSocket?: WebSocketFactory;
   backoff?: BackoffOptions;
-  /** A socket that delivered no frame this long is given up and replaced (half-open connections). */
+  /**
+   * A socket that delivered no frame this long is given up and replaced (half-open connections). The heartbeat
+   * checks it, so it is noticed up to one `pingIntervalMs` later.
+   */
   staleMs?: number;
   /**
-   * Heartbeat interval: on each beat a socket that received no frame for half of it sends a `ping`, which keeps
-   * the waiting room's socket busy enough to notice it died (a live socket's rank frames already do).
+   * Heartbeat interval: on each beat a socket that received no frame since the last beat sends a `ping`, which
+   * keeps the waiting room's socket busy enough to notice it died (a live socket's rank frames already do).
    */
   pingIntervalMs?: number;
   /** Wait before resending after RATE_LIMITED or UNAVAILABLE. */
@@ -175,13 +178,22 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   readonly deviceId = newDeviceId();
   private sockets = 0;
   private ticketRenewals = 0;
-  private lastFrameAt = 0;
+  /**
+   * Frames read, counted instead of timed: a clock read per frame is a hot-path cost the heartbeat does not need.
+   * Each beat compares the count with the one it saw last (`framesAtBeat`) and dates the newest frame at its own
+   * time (`heardAt`): late by at most one interval, so a half-open socket is given up between `staleMs` and
+   * `staleMs` + `pingIntervalMs` after its last frame.
+   */
+  private frames = 0;
+  private framesAtBeat = 0;
+  private heardAt = 0;
   private sawEnd: EndedFrame | CancelledFrame | undefined;
   private resendFrom: number | undefined;
   /** The main board chosen with `setMainBoard`, sent again after every welcome (issue 16). */
   private main: MainBoard | undefined;
   /** The highest seq ever written to a socket: a rating at or below it is a resend. */
   private sentUpTo = 0;
+  private resends = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   /** Leaves the shared heartbeat (see joinHeartbeat), while a socket is open. */
   private leaveHeartbeat: (() => void) | undefined;
@@ -216,6 +228,17 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   /** The latest rank frame, if any. */
   get rank(): RankFrame | undefined {
     return this.lastRank;
+  }
+  /**
+   * The highest seq written to a socket so far. Right after `rate()`, `lastSentSeq >= rating.seq` says it was
+   * written then: a device simulator can time it from that moment without a `sent` event per rating.
+   */
+  get lastSentSeq(): number {
+    return this.sentUpTo;
+  }
+  /** Ratings written again so far: resumed after a welcome, or resent from an error's `resendFrom`. */
+  get resent(): number {
+    return this.resends;
   }
 
   /** Joins and connects; resolves with the first welcome, rejects when the session ends before one. */
@@ -295,7 +318,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     const url = `${this.ticket.gatewayUrl}?ticket=${ticket}&${DEVICE_QUERY}=${this.deviceId}&${ATTEMPT_QUERY}=${++this.sockets}`;
     const socket = this.options.webSocket(url);
     this.socket = socket;
-    this.lastFrameAt = Date.now();
+    this.heardAt = Date.now();
+    this.framesAtBeat = this.frames;
     this.listen(socket);
     socket.onclose = (event) => {
       if (this.socket === socket) this.onClose(event.code);
@@ -332,18 +356,18 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     } catch {
       return this.emit('unreadable', { data, reason: 'not JSON' });
     }
-    this.lastFrameAt = Date.now();
+    this.frames++;
     switch (frame.type) {
+      case 'rank':
+        this.lastRank = frame;
+        if (frame.seq !== undefined && frame.seq > this.outbox.confirmed) this.confirm(frame.seq);
+        return this.fire(this.handlers.rank, frame);
       case 'welcome':
         return this.onWelcome(frame);
       case 'started':
         this.setState('live');
         this.emit('started', frame);
         return this.send(this.outbox.unconfirmed);
-      case 'rank':
-        this.lastRank = frame;
-        if (frame.seq !== undefined && frame.seq > this.outbox.confirmed) this.confirm(frame.seq);
-        return this.emit('rank', frame);
       case 'ended':
       case 'cancelled':
         this.sawEnd = frame;
@@ -383,8 +407,9 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
 
   private confirm(seq: number): void {
     this.outbox.confirm(seq);
-    if (!this.listening('confirmed')) return;
-    this.emit('confirmed', { seq: this.outbox.confirmed, pending: this.outbox.size });
+    const listeners = this.handlers.confirmed;
+    if (listeners === undefined) return;
+    this.fire(listeners, { seq: this.outbox.confirmed, pending: this.outbox.size });
   }
 
   private onError(frame: ErrorFrame): void {
@@ -459,13 +484,20 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
       if (seq <= this.sentUpTo) resends++;
       else this.sentUpTo = seq;
     }
-    if (this.listening('sent')) this.emit('sent', { ratings, resends });
+    this.resends += resends;
+    const listeners = this.handlers.sent;
+    if (listeners !== undefined) this.fire(listeners, { ratings, resends });
   }
 
   private startHeartbeat(socket: WebSocketLike): void {
     this.stopHeartbeat();
     this.leaveHeartbeat = joinHeartbeat(this.options.pingIntervalMs, () => {
-      const quietMs = Date.now() - this.lastFrameAt;
+      const now = Date.now();
+      if (this.frames !== this.framesAtBeat) {
+        this.framesAtBeat = this.frames;
+        this.heardAt = now;
+      }
+      const quietMs = now - this.heardAt;
       if (quietMs > this.options.staleMs) {
         // Half-open: the close handshake would wait on a dead peer, so give the socket up right here.
         this.socket = undefined;
@@ -474,7 +506,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
         this.onClose(1006);
       } else if (quietMs >= this.options.pingIntervalMs / 2 && socket.readyState === OPEN) {
         // Only a quiet socket needs a pong to prove it alive; frames flowing (ranks, at least one a second
-        // while live) already do. Half the interval: a quiet socket still pings on every beat, as before.
+        // while live) already do. A socket that read nothing since the last beat pings on every beat (one
+        // opened less than half an interval ago waits for the next).
         socket.send(PING_FRAME);
       }
     });

@@ -42,7 +42,7 @@ const welcome = (lastSeq: number) => ({
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A live session on fake sockets, with a ticket issued beforehand (no REST join). */
-function fakeLive(pingIntervalMs?: number) {
+function fakeLive(pingIntervalMs?: number, staleMs?: number) {
   const sockets: FakeSocket[] = [];
   const joins: string[] = [];
   const live = new LiveSession(
@@ -60,6 +60,7 @@ function fakeLive(pingIntervalMs?: number) {
       backoff: { baseMs: 1, maxMs: 1 },
       resendDelayMs: 5,
       pingIntervalMs,
+      staleMs,
     },
   );
   return { live, sockets, joins };
@@ -131,14 +132,19 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     sockets[0].frame(welcome(0));
     await welcomed;
     live.rate(50);
+    expect(live.lastSentSeq).to.equal(1); // written by rate() itself
     live.rate(60);
     sockets[0].frame({ type: 'error', code: 'RATE_LIMITED', message: 'slow down', seq: 2, resendFrom: 1 });
     await tick(20);
     sockets[0].drop(1006);
-    live.rate(70); // recorded while reconnecting: its first send is the resume after the next welcome
+    const kept = live.rate(70); // recorded while reconnecting: its first send is the resume after the next welcome
+    expect(live.lastSentSeq).to.be.below(kept.seq);
     await tick(10);
     sockets[1].frame(welcome(1));
+    expect(live.lastSentSeq).to.equal(kept.seq);
     live.rate(80);
+    expect(live.lastSentSeq).to.equal(4);
+    expect(live.resent).to.equal(3); // 1 and 2 after RATE_LIMITED, 2 on the resume
     expect(sent).to.deep.equal([
       [[1], 0],
       [[2], 0],
@@ -168,7 +174,7 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     live.close();
   });
 
-  it('pings only a socket that has been quiet for half the heartbeat interval', async () => {
+  it('pings only a socket that read no frame since the last beat', async () => {
     const { live, sockets } = fakeLive(200);
     const welcomed = live.start();
     await tick();
@@ -190,6 +196,37 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     expect(socket.sent.filter((f) => f === '{"type":"ping"}')).to.have.length(0);
     await tick(700); // quiet: a ping on every beat
     expect(socket.sent.filter((f) => f === '{"type":"ping"}').length).to.be.at.least(2);
+    live.close();
+  });
+
+  it('gives up a socket that delivers no frame for staleMs, at the first beat after it, and reconnects', async () => {
+    const { live, sockets } = fakeLive(40, 150);
+    const states: Array<[string, number | undefined]> = [];
+    live.on('state', ({ state, closeCode }) => states.push([state, closeCode]));
+    const welcomed = live.start();
+    await tick();
+    sockets[0].frame(welcome(0));
+    await welcomed;
+    const rank = {
+      type: 'rank',
+      rank: 1,
+      participants: 1,
+      score: 0,
+      top: [],
+      at: '2026-11-29T17:00:00.000Z',
+    };
+    for (let i = 0; i < 30; i++) {
+      sockets[0].frame(rank); // 300 ms of frames every 10 ms: twice staleMs, alive all along
+      await tick(10);
+    }
+    expect(sockets).to.have.length(1);
+    const lastFrameAt = Date.now();
+    sockets[0].frame(rank);
+    while (sockets.length === 1 && Date.now() - lastFrameAt < 2_000) await tick(5);
+    const gaveUpAfter = Date.now() - lastFrameAt;
+    expect(sockets, 'a second socket').to.have.length(2);
+    expect(gaveUpAfter).to.be.at.least(150); // never before staleMs of silence
+    expect(states).to.deep.include(['reconnecting', 1006]);
     live.close();
   });
 
