@@ -11,7 +11,7 @@ import {
 } from './cli-args.js';
 import { writeReport, type Report } from './report/report.js';
 import { runLive } from './modes/live.js';
-import { CLIENT_KINDS, type ClientChoice } from './client/load-client.js';
+import { clientChoice } from './client/load-client.js';
 import { ROUTE_KEYS, runApiBench } from './modes/api.js';
 import { runLeaderboard } from './modes/leaderboard.js';
 import { runSoak, takeMinutes } from './modes/soak.js';
@@ -88,7 +88,7 @@ export async function main(
           values['end-after'] === undefined ? undefined : parseDurationMs(values['end-after']) / 1000,
         filters:
           values.filters === undefined ? undefined : { follows: positiveInt('filters', values.filters, 0) },
-        client: clientOf(values.client),
+        client: clientChoice(values.client),
         progress,
       });
       break;
@@ -174,10 +174,3 @@ if (invokedDirectly) {
   );
 }
 
-/** `--client sdk|bare|both` (live mode); the SDK when not given. */
-function clientOf(text: string | undefined): ClientChoice {
-  if (text === undefined) return 'sdk';
-  const choices: readonly string[] = [...CLIENT_KINDS, 'both'];
-  if (choices.includes(text)) return text as ClientChoice;
-  throw new Error(`--client must be ${choices.join(', ')}, got "${text}"`);
-}

@@ -7,7 +7,7 @@ import {
   cpuSeconds,
   threadCpuUs,
 } from '../src/metrics/cpu-time.js';
-import { workerKinds } from '../src/client/load-client.js';
+import { clientChoice, workerClients } from '../src/client/load-client.js';
 
 /** Spends `ms` of this process's CPU time (not wall time: a busy box must not change what is measured). */
 function burnCpu(ms: number): void {
@@ -101,10 +101,19 @@ describe("the load workers' CPU by client (--client both, issue 15)", () => {
     expect(clientCosts(before, [{ ...after[0], cpuUs: null }, ...after.slice(1)], 20)).to.deep.equal([]);
   });
 
-  it('gives both clients the same number of workers, alternating, so each session is split in half', () => {
-    expect(workerKinds(1, 'both')).to.deep.equal(['sdk', 'bare']);
-    expect(workerKinds(3, 'both')).to.deep.equal(['sdk', 'bare', 'sdk', 'bare']);
-    expect(workerKinds(2, 'sdk')).to.deep.equal(['sdk', 'sdk']);
-    expect(workerKinds(1, 'bare')).to.deep.equal(['bare']);
+  it('gives both sides of a pair the same number of workers, alternating, so each session is split in half', () => {
+    const kinds = (count: number, text: string) =>
+      workerClients(count, clientChoice(text)).map((w) => `${w.kind}:${w.label}`);
+    expect(kinds(1, 'both')).to.deep.equal(['sdk:sdk', 'bare:bare']);
+    expect(kinds(3, 'both')).to.deep.equal(['sdk:sdk', 'bare:bare', 'sdk:sdk', 'bare:bare']);
+    expect(kinds(2, 'sdk,before')).to.deep.equal(['sdk:sdk', 'before:before']);
+    // A control of the instrument: one client on both sides, reported as two.
+    expect(kinds(2, 'sdk,sdk')).to.deep.equal(['sdk:sdk·a', 'sdk:sdk·b']);
+    expect(kinds(2, 'sdk')).to.deep.equal(['sdk:sdk', 'sdk:sdk']);
+    expect(kinds(1, 'bare')).to.deep.equal(['bare:bare']);
+    expect(clientChoice(undefined)).to.equal('sdk');
+    for (const bad of ['', 'sdk,', 'sdk,bare,before', 'old', 'both,sdk']) {
+      expect(() => clientChoice(bad), bad).to.throw(/--client must be sdk, bare, before/);
+    }
   });
 });

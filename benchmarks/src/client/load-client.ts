@@ -5,13 +5,23 @@ import { LoadDevice } from './load-device.js';
 
 /**
  * Which client drives a load worker's devices: `sdk`, the SDK's LiveSession (LoadDevice: every run, every
- * suite), or `bare`, the protocol written by hand (BareDevice), the baseline the SDK's cost per socket is
- * measured against side by side (`--client both`).
+ * suite); `bare`, the protocol written by hand (BareDevice), the baseline the SDK's cost per socket is measured
+ * against side by side (`--client both`); or `before`, the harness as it was before the SDK (issue 15's "before"):
+ * the same hand-written client with a timer per device instead of the worker's metronome.
  */
-export type ClientKind = 'sdk' | 'bare';
-export const CLIENT_KINDS: readonly ClientKind[] = ['sdk', 'bare'];
-/** What `--client` takes: one client for every device, or `both`, half the devices on each. */
-export type ClientChoice = ClientKind | 'both';
+export type ClientKind = 'sdk' | 'bare' | 'before';
+export const CLIENT_KINDS: readonly ClientKind[] = ['sdk', 'bare', 'before'];
+/**
+ * What `--client` takes: one client for every device, or a pair side by side, half the devices each (`both` is
+ * `sdk,bare`; `sdk,sdk` is a control of the instrument itself).
+ */
+export type ClientChoice = ClientKind | readonly [ClientKind, ClientKind];
+
+/** One load worker: its client, and the name its CPU is reported under (a side of the pair: `sdk·a`, `sdk·b` when both sides run one client). */
+export interface WorkerClient {
+  kind: ClientKind;
+  label: string;
+}
 
 /** What a load worker needs from one trainee's device, whichever client drives it. */
 export interface LoadClient {
@@ -41,14 +51,32 @@ export interface LoadClient {
 }
 
 /**
- * The client of each load worker: `both` gives an even number of workers, SDK and bare alternating, so that
- * the pool's round robin puts half of every session's devices on each client.
+ * The client of each load worker: a pair gives an even number of workers, its two sides alternating, so that the
+ * pool's round robin puts half of every session's devices on each.
  */
-export function workerKinds(count: number, client: ClientChoice): ClientKind[] {
-  if (client !== 'both') return Array.from({ length: count }, () => client);
-  return Array.from({ length: Math.max(2, count + (count % 2)) }, (_, i) => CLIENT_KINDS[i % 2]);
+export function workerClients(count: number, client: ClientChoice): WorkerClient[] {
+  if (typeof client === 'string')
+    return Array.from({ length: count }, () => ({ kind: client, label: client }));
+  const [a, b] = client;
+  const labels = a === b ? [`${a}·a`, `${b}·b`] : [a, b];
+  return Array.from({ length: Math.max(2, count + (count % 2)) }, (_, i) => ({
+    kind: client[i % 2],
+    label: labels[i % 2],
+  }));
+}
+
+/** Parses `--client`: a client, a pair `a,b`, or `both` (`sdk,bare`); undefined is the SDK. */
+export function clientChoice(text: string | undefined): ClientChoice {
+  if (text === undefined) return 'sdk';
+  const parts = text === 'both' ? ['sdk', 'bare'] : text.split(',');
+  const kinds = parts.filter((p): p is ClientKind => (CLIENT_KINDS as readonly string[]).includes(p));
+  if (kinds.length === parts.length && kinds.length === 1) return kinds[0];
+  if (kinds.length === parts.length && kinds.length === 2) return [kinds[0], kinds[1]];
+  throw new Error(
+    `--client must be ${CLIENT_KINDS.join(', ')}, two of them as a,b, or both (sdk,bare); got "${text}"`,
+  );
 }
 
 export function newLoadClient(kind: ClientKind, url: string, ticket: string): LoadClient {
-  return kind === 'bare' ? new BareDevice(url, ticket) : new LoadDevice(url, ticket, { validate: 'light' });
+  return kind === 'sdk' ? new LoadDevice(url, ticket, { validate: 'light' }) : new BareDevice(url, ticket);
 }

@@ -8,7 +8,7 @@ import type {
   WorkerCpu,
   WorkerStats,
 } from './protocol.js';
-import type { ClientKind } from './load-client.js';
+import type { WorkerClient } from './load-client.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
@@ -34,13 +34,13 @@ export class LoadPool {
   private nextId = 1;
   private current: Map<Worker, WorkerStats> = new Map();
 
-  /** `kinds`: the client of each worker, one worker each (see `workerKinds`). */
+  /** `clients`: the client of each worker, one worker each (see `workerClients`). */
   constructor(
-    kinds: readonly ClientKind[],
+    clients: readonly WorkerClient[],
     private readonly onInterval: (i: PoolInterval) => void = () => undefined,
   ) {
-    for (const kind of kinds) {
-      const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: { kind } });
+    for (const client of clients) {
+      const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: client });
       worker.on('message', (msg: WorkerMessage) => this.onMessage(worker, msg));
       worker.on('error', (err) => {
         for (const p of this.pending.values()) p.reject(err);

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadCpuUs } from '../metrics/cpu-time.js';
 import { newLoadClient } from './load-client.js';
-import type { ClientKind, LoadClient } from './load-client.js';
+import type { LoadClient, WorkerClient } from './load-client.js';
 import type {
   ClientSpec,
   ClientSummary,
@@ -14,7 +14,7 @@ import type {
 const STATS_INTERVAL_MS = 1_000;
 const port = parentPort!;
 /** The client this worker drives its devices with (LoadPool's `kinds`). */
-const kind = (workerData as { kind?: ClientKind } | undefined)?.kind ?? 'sdk';
+const { kind, label } = (workerData as WorkerClient | undefined) ?? { kind: 'sdk', label: 'sdk' };
 
 /** One trainee: its device (the SDK's LiveSession, measured, or the bare baseline) and the energies it produced per seq. */
 interface Player {
@@ -71,12 +71,15 @@ async function connectAll(clients: ClientSpec[], rampMs: number): Promise<Connec
 /** The metronome's beat, about: devices rate in slots this long, all of a slot in the same turn of the event loop. */
 const SLOT_MS = 10;
 let metronome: NodeJS.Timeout | undefined;
+/** The `before` client's timers, one per device (the harness before the SDK). */
+const deviceTimers: NodeJS.Timeout[] = [];
 
 /**
  * Starts each client's ratings once it is live (its welcome said so, or `started` arrived). Every device rates
  * once per interval at its own phase, a random slot of the interval; one timer per worker walks the slots, where a
  * timer per device woke the event loop once per device and rating (issue 15: the harness's cost per socket).
- * Slots missed while the loop was busy are caught up, so each device keeps its rate.
+ * Slots missed while the loop was busy are caught up, so each device keeps its rate. The `before` client keeps a
+ * timer per device, as the harness did before the SDK.
  */
 async function play(ratePerSec: number, resendEvery: number): Promise<{ live: number; notLive: number }> {
   const intervalMs = 1000 / ratePerSec;
@@ -101,7 +104,15 @@ async function play(ratePerSec: number, resendEvery: number): Promise<{ live: nu
         p.device.sendDuplicate(p.seq - 1, p.energies[p.seq - 1]);
       }
     };
-    slots[Math.floor(Math.random() * slots.length)].push(tick);
+    if (kind === 'before') {
+      // The harness before the SDK, issue 15's baseline: a timer per device from a random phase.
+      deviceTimers.push(
+        setTimeout(() => {
+          tick();
+          deviceTimers.push(setInterval(tick, intervalMs));
+        }, Math.random() * intervalMs),
+      );
+    } else slots[Math.floor(Math.random() * slots.length)].push(tick);
   });
   const start = performance.now();
   let next = 0;
@@ -116,6 +127,7 @@ async function play(ratePerSec: number, resendEvery: number): Promise<{ live: nu
 function stop(): void {
   clearInterval(metronome);
   metronome = undefined;
+  for (const timer of deviceTimers.splice(0)) clearInterval(timer);
 }
 
 /** Waits until every open client's last rank frame counts its last accepted seq. */
@@ -231,7 +243,7 @@ async function handle(msg: WorkerCommand): Promise<unknown> {
     case 'summary':
       return summary();
     case 'cpu':
-      return { kind, devices: players.length, cpuUs: threadCpuUs() } satisfies WorkerCpu;
+      return { kind: label, devices: players.length, cpuUs: threadCpuUs() } satisfies WorkerCpu;
     case 'close':
       stop();
       reportStats();

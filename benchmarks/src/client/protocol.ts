@@ -1,5 +1,4 @@
 import type { ThreadCpu } from '../metrics/cpu-time.js';
-import type { ClientKind } from './load-client.js';
 
 /** Messages between the load pool (main thread) and its worker threads. */
 
@@ -19,10 +18,11 @@ export type WorkerCommand =
   | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'close' };
 
-/** A worker's answer to `cpu`: its client, its devices and the CPU its thread has run (null: not known here). */
-export interface WorkerCpu extends ThreadCpu {
-  kind: ClientKind;
-}
+/**
+ * A worker's answer to `cpu`: its client's label (`WorkerClient.label`), its devices and the CPU its thread has
+ * run (null: not known here).
+ */
+export type WorkerCpu = ThreadCpu;
 
 /** What connecting a worker's (or every worker's) clients came to. */
 export interface ConnectOutcome {

@@ -308,8 +308,8 @@ export function buildLiveReport(run: LiveRun): Report {
 }
 
 /**
- * Each client's load workers, side by side in the same run (`--client both`): their threads' CPU per
- * participant-second, and the SDK's over the bare client's, the figure issue 15 asks about.
+ * Each side's load workers, side by side in the same run (`--client both`, or any pair `a,b`): their threads' CPU
+ * per participant-second, and the first side's over the second's, the figure issue 15 asks about.
  */
 function clientCostRows(costs: readonly ClientCost[]): Array<[string, string | number]> {
   if (costs.length === 0) return [];
@@ -319,12 +319,11 @@ function clientCostRows(costs: readonly ClientCost[]): Array<[string, string | n
       costs.map((c) => `${c.kind} ${c.usPerParticipantSecond} (${c.devices}, ${c.cpuSec} s)`).join('; '),
     ],
   ];
-  const sdk = costs.find((c) => c.kind === 'sdk');
-  const bare = costs.find((c) => c.kind === 'bare');
-  if (sdk && bare && bare.usPerParticipantSecond > 0) {
+  const [a, b] = costs;
+  if (costs.length === 2 && b.usPerParticipantSecond > 0) {
     rows.push([
-      'SDK / bare client, per participant-second',
-      (sdk.usPerParticipantSecond / bare.usPerParticipantSecond).toFixed(3),
+      `${a.kind} / ${b.kind} client, per participant-second`,
+      (a.usPerParticipantSecond / b.usPerParticipantSecond).toFixed(3),
     ]);
   }
   return rows;

@@ -15,7 +15,7 @@ import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
 import { HarnessCostMeter, ServerCostMeter, clientCosts } from '../metrics/cpu-time.js';
-import { workerKinds, type ClientChoice, type ClientKind } from '../client/load-client.js';
+import { workerClients, type ClientChoice, type WorkerClient } from '../client/load-client.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
@@ -62,8 +62,9 @@ export interface LiveOptions extends TargetOptions {
    */
   filters?: { follows: number };
   /**
-   * The client the devices run: the SDK (default), the bare hand-written baseline, or both, half the devices
-   * each in their own workers, with each client's worker CPU per participant-second reported (issue 15).
+   * The client the devices run: the SDK (default), the bare hand-written baseline, the harness before the SDK,
+   * or a pair of them, half the devices each in their own workers, with each side's worker CPU per
+   * participant-second and their ratio reported (issue 15).
    */
   client?: ClientChoice;
 }
@@ -170,7 +171,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       log(`filters on: age bands in every seeded ticket, ${written} follow sets of ${opts.filters.follows}`);
     }
     const setupSec = (Date.now() - setupStart) / 1000;
-    const workers = workerKinds(
+    const workers = workerClients(
       opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(total / 2500))),
       opts.client ?? 'sdk',
     );
@@ -201,7 +202,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       });
     });
     log(
-      `connecting ${clients.length} clients through ${workers.length} worker thread(s) (${workers.join(', ')}) ` +
+      `connecting ${clients.length} clients through ${workers.length} worker thread(s) (${workers.map((w) => w.label).join(', ')}) ` +
         `over ${opts.rampMs} ms`,
     );
     const connected = await pool.connect(clients, opts.rampMs);
@@ -343,7 +344,8 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
   }
 }
 
-const clientsLabel = (kinds: readonly ClientKind[]) => [...new Set(kinds)].join(' + ');
+const clientsLabel = (workers: readonly WorkerClient[]) =>
+  [...new Set(workers.map((w) => w.label))].join(' + ');
 
 /**
  * Starts the sessions: 8 requests at a time, or (top of the hour) all at once. Returns the spread between

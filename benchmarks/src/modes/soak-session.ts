@@ -1,6 +1,6 @@
 import type { ApiClient } from '../client/rest.js';
 import { registerAndJoin, registerTrainees, type Account } from '../client/rest.js';
-import { workerKinds } from '../client/load-client.js';
+import { workerClients } from '../client/load-client.js';
 import { LoadPool, type PoolInterval } from '../client/load-pool.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { storedRatings } from '../metrics/stored-ratings.js';
@@ -118,7 +118,7 @@ export async function playSession(
     phase.gatewaysUsed = new Set(clients.map((c) => c.url)).size;
     let connectedNow = 0;
     let rankFramesSeen = false;
-    pool = new LoadPool(workerKinds(1, 'sdk'), (i) => {
+    pool = new LoadPool(workerClients(1, 'sdk'), (i) => {
       connectedNow = i.connected;
       if (i.rankFrames > 0 && !rankFramesSeen) {
         rankFramesSeen = true;
