@@ -39,6 +39,8 @@ const welcome = (lastSeq: number) => ({
   participants: 1,
   lastSeq,
 });
+/** A rank frame: any frame proves a socket alive. */
+const RANK = { type: 'rank', rank: 1, participants: 1, score: 0, top: [], at: '2026-11-29T17:00:00.000Z' };
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A live session on fake sockets, with a ticket issued beforehand (no REST join). */
@@ -181,16 +183,8 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     sockets[0].frame(welcome(0));
     await welcomed;
     const socket = sockets[0];
-    const rank = {
-      type: 'rank',
-      rank: 1,
-      participants: 1,
-      score: 0,
-      top: [],
-      at: '2026-11-29T17:00:00.000Z',
-    };
     for (let i = 0; i < 60; i++) {
-      socket.frame(rank); // a frame every 10 ms: ranks prove the socket alive
+      socket.frame(RANK); // a frame every 10 ms: ranks prove the socket alive
       await tick(10);
     }
     expect(socket.sent.filter((f) => f === '{"type":"ping"}')).to.have.length(0);
@@ -207,21 +201,13 @@ describe('LiveSession events on a scripted socket (issue 15)', () => {
     await tick();
     sockets[0].frame(welcome(0));
     await welcomed;
-    const rank = {
-      type: 'rank',
-      rank: 1,
-      participants: 1,
-      score: 0,
-      top: [],
-      at: '2026-11-29T17:00:00.000Z',
-    };
     for (let i = 0; i < 30; i++) {
-      sockets[0].frame(rank); // 300 ms of frames every 10 ms: twice staleMs, alive all along
+      sockets[0].frame(RANK); // 300 ms of frames every 10 ms: twice staleMs, alive all along
       await tick(10);
     }
     expect(sockets).to.have.length(1);
     const lastFrameAt = Date.now();
-    sockets[0].frame(rank);
+    sockets[0].frame(RANK);
     while (sockets.length === 1 && Date.now() - lastFrameAt < 2_000) await tick(5);
     const gaveUpAfter = Date.now() - lastFrameAt;
     expect(sockets, 'a second socket').to.have.length(2);
