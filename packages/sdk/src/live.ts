@@ -179,13 +179,12 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
   private sockets = 0;
   private ticketRenewals = 0;
   /**
-   * Frames read, counted instead of timed: a clock read per frame is a hot-path cost the heartbeat does not need.
-   * Each beat compares the count with the one it saw last (`framesAtBeat`) and dates the newest frame at its own
-   * time (`heardAt`): late by at most one interval, so a half-open socket is given up between `staleMs` and
-   * `staleMs` + `pingIntervalMs` after its last frame.
+   * Whether a frame arrived since the last beat, noted instead of timed: a clock read per frame is a hot-path cost
+   * the heartbeat does not need. Each beat dates the newest frame at its own time (`heardAt`): late by at most one
+   * interval, so a half-open socket is given up between `staleMs` and `staleMs` + `pingIntervalMs` after its last
+   * frame.
    */
-  private frames = 0;
-  private framesAtBeat = 0;
+  private heardSinceBeat = false;
   private heardAt = 0;
   private sawEnd: EndedFrame | CancelledFrame | undefined;
   private resendFrom: number | undefined;
@@ -319,7 +318,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     const socket = this.options.webSocket(url);
     this.socket = socket;
     this.heardAt = Date.now();
-    this.framesAtBeat = this.frames;
+    this.heardSinceBeat = false;
     this.listen(socket);
     socket.onclose = (event) => {
       if (this.socket === socket) this.onClose(event.code);
@@ -356,7 +355,7 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     } catch {
       return this.emit('unreadable', { data, reason: 'not JSON' });
     }
-    this.frames++;
+    this.heardSinceBeat = true;
     switch (frame.type) {
       case 'rank':
         this.lastRank = frame;
@@ -493,8 +492,8 @@ export class LiveSession extends TypedEmitter<LiveEvents> {
     this.stopHeartbeat();
     this.leaveHeartbeat = joinHeartbeat(this.options.pingIntervalMs, () => {
       const now = Date.now();
-      if (this.frames !== this.framesAtBeat) {
-        this.framesAtBeat = this.frames;
+      if (this.heardSinceBeat) {
+        this.heardSinceBeat = false;
         this.heardAt = now;
       }
       const quietMs = now - this.heardAt;
