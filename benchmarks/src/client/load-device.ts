@@ -26,8 +26,8 @@ const CHECKED_ALONE = ['waiting', 'started', 'rescheduled', 'cancelled'] as cons
  * One trainee's device for the load harness and the fault suites: the SDK's `LiveSession` (outbox, resume,
  * resend, reconnects, end states) with a ticket issued beforehand, measured from its events. It records the
  * rating → own rank latency (from the moment `rate()` wrote seq s to the socket until the first rank frame whose
- * `seq` >= s; resends, and ratings first written on a resume, are not timed), the largest gap between rank frames, error frames by code, refusals,
- * resends, reconnects and frames that break the contract.
+ * `seq` >= s; resends, and ratings first written on a resume, are not timed), the largest gap between rank frames,
+ * error frames by code, refusals, resends, reconnects and frames that break the contract.
  */
 export class LoadDevice {
   readonly live: LiveSession;

@@ -13,7 +13,7 @@ import type {
 
 const STATS_INTERVAL_MS = 1_000;
 const port = parentPort!;
-/** The client this worker drives its devices with (LoadPool's `kinds`). */
+/** The client this worker drives its devices with, and the label its CPU is reported under (LoadPool's `clients`). */
 const { kind, label } = (workerData as WorkerClient | undefined) ?? { kind: 'sdk', label: 'sdk' };
 
 /** One trainee: its device (the SDK's LiveSession, measured, or the bare baseline) and the energies it produced per seq. */
@@ -85,15 +85,9 @@ async function play(ratePerSec: number, resendEvery: number): Promise<{ live: nu
   const intervalMs = 1000 / ratePerSec;
   const live = await Promise.allSettled(players.map((p) => p.device.waitLive()));
   stop();
-  // Whole slots per interval, so each device rates at exactly the asked rate.
-  const slots: Array<Array<() => void>> = Array.from(
-    { length: Math.max(1, Math.round(intervalMs / SLOT_MS)) },
-    () => [],
-  );
-  const slotMs = intervalMs / slots.length;
-  players.forEach((p) => {
+  const ticks = players.map((p) => {
     const seed = userSeed(p.spec.userId);
-    const tick = () => {
+    return () => {
       // A device rates while its session is live for it; the SDK sends each rating and resends what is refused.
       if (!p.device.isLive) return;
       const rating = p.device.rate(energyOf(seed, p.seq + 1));
@@ -104,24 +98,40 @@ async function play(ratePerSec: number, resendEvery: number): Promise<{ live: nu
         p.device.sendDuplicate(p.seq - 1, p.energies[p.seq - 1]);
       }
     };
-    if (kind === 'before') {
-      // The harness before the SDK, issue 15's baseline: a timer per device from a random phase.
-      deviceTimers.push(
-        setTimeout(() => {
-          tick();
-          deviceTimers.push(setInterval(tick, intervalMs));
-        }, Math.random() * intervalMs),
-      );
-    } else slots[Math.floor(Math.random() * slots.length)].push(tick);
   });
+  if (kind === 'before') startDeviceTimers(ticks, intervalMs);
+  else startMetronome(ticks, intervalMs);
+  const notLive = live.filter((r) => r.status === 'rejected').length;
+  return { live: live.length - notLive, notLive };
+}
+
+/** Each device in a random slot of the interval; one timer walks the slots, catching up the ones it missed. */
+function startMetronome(ticks: ReadonlyArray<() => void>, intervalMs: number): void {
+  // Whole slots per interval, so each device rates at exactly the asked rate.
+  const slots: Array<Array<() => void>> = Array.from(
+    { length: Math.max(1, Math.round(intervalMs / SLOT_MS)) },
+    () => [],
+  );
+  const slotMs = intervalMs / slots.length;
+  for (const tick of ticks) slots[Math.floor(Math.random() * slots.length)].push(tick);
   const start = performance.now();
   let next = 0;
   metronome = setInterval(() => {
     const due = Math.floor((performance.now() - start) / slotMs);
     for (; next <= due; next++) for (const tick of slots[next % slots.length]) tick();
   }, slotMs);
-  const notLive = live.filter((r) => r.status === 'rejected').length;
-  return { live: live.length - notLive, notLive };
+}
+
+/** The harness before the SDK, issue 15's baseline: a timer per device from a random phase, and no metronome. */
+function startDeviceTimers(ticks: ReadonlyArray<() => void>, intervalMs: number): void {
+  for (const tick of ticks) {
+    deviceTimers.push(
+      setTimeout(() => {
+        tick();
+        deviceTimers.push(setInterval(tick, intervalMs));
+      }, Math.random() * intervalMs),
+    );
+  }
 }
 
 function stop(): void {
