@@ -12,7 +12,7 @@ import {
   type InfraUrls,
   type Isolation,
 } from './stack/isolation.js';
-import { freePort } from './stack/ports.js';
+import { freePorts } from './stack/ports.js';
 import { ServiceProcess, type ServiceKind } from './stack/service-process.js';
 
 /** The repository root, from benchmarks/dist/src/stack.js. */
@@ -78,26 +78,28 @@ export class LocalStack implements Target {
   }
 
   private async boot(gateways: number, engines: number): Promise<void> {
-    const gatewayPorts = await Promise.all(Array.from({ length: gateways }, () => freePort()));
-    const api = await this.define('api', 'api', {
+    // Every port of the stack at once: one at a time, the kernel once gave an engine a gateway's port, that
+    // gateway could not listen, and the engine answered its readiness probe and its clients' upgrades.
+    const ports = await freePorts(1 + engines + gateways);
+    const gatewayPorts = ports.slice(1 + engines);
+    const api = this.define('api', 'api', ports[0], {
       GATEWAY_PUBLIC_URL: `ws://127.0.0.1:${gatewayPorts[0]}${LIVE_PATH}`,
     });
     await api.start();
     const others: ServiceProcess[] = [];
-    for (let i = 1; i <= engines; i++) others.push(await this.define(`engine-${i}`, 'live-engine'));
+    for (let i = 1; i <= engines; i++) others.push(this.define(`engine-${i}`, 'live-engine', ports[i]));
     for (let i = 1; i <= gateways; i++) {
-      others.push(await this.define(`gateway-${i}`, 'gateway', {}, gatewayPorts[i - 1]));
+      others.push(this.define(`gateway-${i}`, 'gateway', gatewayPorts[i - 1]));
     }
     await Promise.all(others.map((p) => p.start()));
   }
 
-  private async define(
+  private define(
     name: string,
     kind: ServiceKind,
+    chosen: number,
     extra: Record<string, string> = {},
-    port?: number,
-  ): Promise<ServiceProcess> {
-    const chosen = port ?? (await freePort());
+  ): ServiceProcess {
     const env = { ...this.baseEnv(), ...this.options.env?.all, ...this.options.env?.[kind], ...extra };
     if (kind === 'api') env.API_PORT = String(chosen);
     if (kind === 'gateway') Object.assign(env, { GATEWAY_PORT: String(chosen), GATEWAY_ID: name });

@@ -1,15 +1,27 @@
+import { createServer } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { natsNames } from '@pulse/contracts';
 import { LocalStack } from '../src/stack.js';
-import { waitFor } from '../src/stack/ports.js';
+import { freePorts, waitFor } from '../src/stack/ports.js';
 
 describe('LocalStack', function () {
   this.timeout(120_000);
 
   // Each leftover KV bucket kept its max_bytes reserved on the shared NATS server, which then refused new
   // streams ("insufficient storage resources available") to every stack on the machine.
+  it('gives every service of a stack its own port', async () => {
+    const stack = await LocalStack.start({ gateways: 2, engines: 3 });
+    try {
+      const ports = Object.values(stack.serviceUrls()).map((url) => new URL(url).port);
+      expect(ports).to.have.length(6);
+      expect(new Set(ports).size).to.equal(6);
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('leaves no stream of its namespace behind on close, KV buckets included', async () => {
     const stack = await LocalStack.start({ gateways: 1, engines: 1 });
     const names = natsNames(stack.isolation.natsNamespace);
@@ -35,6 +47,21 @@ describe('LocalStack', function () {
       expect(await streams()).to.deep.equal([]);
     } finally {
       await nc.close();
+    }
+  });
+});
+
+describe('freePorts', () => {
+  it('hands out distinct ports, all free again once it returns', async () => {
+    const ports = await freePorts(50);
+    expect(new Set(ports).size).to.equal(50);
+    for (const port of ports.slice(0, 5)) {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', resolve);
+      });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

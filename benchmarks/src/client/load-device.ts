@@ -49,6 +49,8 @@ export class LoadDevice {
   /** Why those sockets were lost: `<close code> <socket error>` (e.g. `1006 ECONNRESET`), counted. */
   readonly dropReasons = new Map<string, number>();
   private lastSocketError: string | undefined;
+  /** The socket error of the last socket lost before its welcome ('-': none). */
+  private lastDropError = '-';
   /**
    * How the live session ended when it ended on its own (not through `close()`): its end state and the close
    * code that caused it, e.g. `replaced 4409` or `ended 1000`; undefined while it runs or after `close()`.
@@ -98,8 +100,9 @@ export class LoadDevice {
       offs.push(this.live.on('error', (f) => (lastError = `; last error frame ${JSON.stringify(f)}`)));
       offs.push(
         this.live.on('disconnect', ({ closeCode }) => {
-          if (this.dropsBeforeWelcome >= maxDrops)
-            settle(`closed ${closeCode} before welcome (${maxDrops} times)`);
+          if (this.dropsBeforeWelcome >= maxDrops) {
+            settle(`closed ${closeCode} before welcome (${maxDrops} times, last socket error: ${this.lastDropError})`);
+          }
         }),
       );
       this.live.start().then(
@@ -264,7 +267,8 @@ export class LoadDevice {
     live.on('disconnect', ({ closeCode }) => {
       if (this.welcome === undefined) {
         this.dropsBeforeWelcome++;
-        const reason = `${closeCode} ${this.lastSocketError ?? '-'}`;
+        this.lastDropError = this.lastSocketError ?? '-';
+        const reason = `${closeCode} ${this.lastDropError}`;
         this.dropReasons.set(reason, (this.dropReasons.get(reason) ?? 0) + 1);
       }
       this.lastSocketError = undefined;

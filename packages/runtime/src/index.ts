@@ -25,6 +25,8 @@ export {
   sharedEnv,
 } from './config.js';
 export type { ConfigIssue, SecretRule, ServiceEnv, SharedConfig } from './config.js';
+export { PortUnavailable, listen } from './listen.js';
+export type { ListenAt } from './listen.js';
 export { createLogger, installLastResort } from './logger.js';
 export type { LoggerOptions } from './logger.js';
 export {

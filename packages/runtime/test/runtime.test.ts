@@ -1,13 +1,16 @@
+import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
 import { z } from 'zod';
 import {
   DEFAULT_STREAM_SETTINGS,
   DEV_JOIN_TICKET_SECRET,
   InvalidConfig,
+  PortUnavailable,
   clientAddressEnv,
   compileTrustProxy,
   isTrustProxy,
   joinTicketEnv,
+  listen,
   loadServiceConfig,
   natsOptions,
   readinessReport,
@@ -155,5 +158,36 @@ describe('compileTrustProxy (TRUST_PROXY, read by the api and the gateways alike
       /TRUST_PROXY/,
     );
     expect(loadServiceConfig(spec, { TRUST_PROXY: ' 1 ' }).TRUST_PROXY).to.equal('1');
+  });
+});
+
+describe('listen (every service binds its port through it)', () => {
+  const servers: Server[] = [];
+  const server = () => {
+    const s = createServer();
+    servers.push(s);
+    return s;
+  };
+  const portOf = (s: Server) => (s.address() as { port: number }).port;
+  afterEach(() => servers.splice(0).forEach((s) => s.close()));
+
+  it('resolves once the server listens, and leaves no error listener behind', async () => {
+    const s = server();
+    await listen(s, { port: 0, backlog: 64 });
+    expect(portOf(s)).to.be.above(0);
+    expect(s.listenerCount('error')).to.equal(0);
+  });
+
+  it('rejects naming the port and the reason when another process holds it, instead of an error event', async () => {
+    const holder = server();
+    await listen(holder, { port: 0 });
+    const port = portOf(holder);
+    const err = await listen(server(), { port }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(PortUnavailable);
+    expect(err).to.include({ port, reason: 'EADDRINUSE' });
+    expect((err as Error).message).to.equal(`cannot listen on port ${port}: EADDRINUSE`);
   });
 });

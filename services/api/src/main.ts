@@ -7,6 +7,7 @@ import {
   ensureFollowsBucket,
   ensureStreams,
   installLastResort,
+  listen,
   streamSettings,
 } from '@pulse/runtime';
 import { Redis } from 'ioredis';
@@ -70,9 +71,8 @@ async function main(): Promise<void> {
   const server = createServer(app.callback());
   server.requestTimeout = config.REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
-  server.listen({ port: config.API_PORT, backlog: config.API_LISTEN_BACKLOG }, () =>
-    logger.info({ port: config.API_PORT }, 'api listening'),
-  );
+  await listen(server, { port: config.API_PORT, backlog: config.API_LISTEN_BACKLOG });
+  logger.info({ port: config.API_PORT }, 'api listening');
   outbox.start();
   freezeWatch.start();
 

@@ -8,6 +8,7 @@ import {
   ensureFollowsBucket,
   ensureStreams,
   installLastResort,
+  listen,
   streamSettings,
 } from '@pulse/runtime';
 import { buildGateway } from './app.js';
@@ -47,10 +48,9 @@ async function main(): Promise<void> {
   await ensureFollowsBucket(jsm, natsNames(config.NATS_NAMESPACE), streamSettings(config));
   const gateway = buildGateway({ config, nc, jsm, logger });
   installLastResort(logger, () => gateway.metrics.uncaughtErrors.inc());
-  gateway.server.listen({ port: config.GATEWAY_PORT, backlog: config.GATEWAY_LISTEN_BACKLOG }, () => {
-    const address = gateway.server.address();
-    logger.info({ port: typeof address === 'object' ? address?.port : address }, 'gateway listening');
-  });
+  await listen(gateway.server, { port: config.GATEWAY_PORT, backlog: config.GATEWAY_LISTEN_BACKLOG });
+  const address = gateway.server.address();
+  logger.info({ port: typeof address === 'object' ? address?.port : address }, 'gateway listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

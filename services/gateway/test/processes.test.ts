@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { CloseCode, PresenceBeat } from '@pulse/contracts';
@@ -150,6 +151,46 @@ describe('Several gateway processes on one port (GATEWAY_PROCESSES, issue 12)', 
     expect(code).to.not.equal(0);
     expect(code).to.not.equal(null);
   });
+});
+
+describe('A gateway whose port is taken (a stack’s services on free ports)', function () {
+  this.timeout(60_000);
+  let world: NatsWorld;
+  let holder: Server;
+  let port: number;
+
+  before(async () => {
+    world = await NatsWorld.start();
+    holder = createServer((socket) => socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => holder.listen(0, resolve));
+    port = (holder.address() as { port: number }).port;
+  });
+  after(async () => {
+    holder.close();
+    await world.stop();
+  });
+
+  // It once logged the error as uncaught and ran on without listening, while the process holding its port
+  // answered its /readyz and its clients' upgrades.
+  for (const processes of ['1', '2']) {
+    it(`exits with 1 and says which port (GATEWAY_PROCESSES=${processes})`, async () => {
+      const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+      const child = spawn(process.execPath, [main], {
+        env: {
+          ...process.env,
+          GATEWAY_PROCESSES: processes,
+          GATEWAY_PORT: String(port),
+          NATS_NAMESPACE: world.names.namespace,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).to.equal(1);
+      expect(stderr).to.include(`cannot listen on port ${port}: EADDRINUSE`);
+    });
+  }
 });
 
 const sleep = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { InvalidConfig, connectNats, createLogger, installLastResort } from '@pulse/runtime';
+import { InvalidConfig, connectNats, createLogger, installLastResort, listen } from '@pulse/runtime';
 import { buildEngine } from './app.js';
 import { loadConfig } from './config.js';
 import { healthHandler } from './http/health.js';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   });
   const engine = buildEngine({ config, nc, clickhouse, log });
   const server = createServer(healthHandler(engine));
-  await new Promise<void>((resolve) => server.listen(config.ENGINE_PORT, resolve));
+  await listen(server, { port: config.ENGINE_PORT });
   await engine.start();
   log.info({ port: config.ENGINE_PORT }, 'health and metrics listening');
 

@@ -10,7 +10,14 @@ const config = loadConfig(process.env);
 const files = loadStaticFiles(config.WEB_APP_DIR);
 const readiness = { draining: false };
 const server = createServer(buildWebServer({ files, readiness }));
+// The image carries no node_modules, so not the services' shared `listen`: a port it cannot bind stops it here.
+const cannotListen = (err: NodeJS.ErrnoException) => {
+  console.error(`pulse-web: cannot listen on port ${config.WEB_PORT}: ${err.code ?? err.message}`);
+  process.exit(1);
+};
+server.once('error', cannotListen);
 server.listen(config.WEB_PORT, () => {
+  server.off('error', cannotListen);
   console.log(
     JSON.stringify({
       msg: 'web app served',
