@@ -101,7 +101,9 @@ export class LoadDevice {
       offs.push(
         this.live.on('disconnect', ({ closeCode }) => {
           if (this.dropsBeforeWelcome >= maxDrops) {
-            settle(`closed ${closeCode} before welcome (${maxDrops} times, last socket error: ${this.lastDropError})`);
+            settle(
+              `closed ${closeCode} before welcome (${maxDrops} times, last socket error: ${this.lastDropError})`,
+            );
           }
         }),
       );
