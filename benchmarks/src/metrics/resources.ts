@@ -24,6 +24,55 @@ export function findNatsServerPid(): number | undefined {
   return undefined;
 }
 
+/** A Pulse service's entry as it appears on its command line (`npm start`, the k8s images, LocalStack). */
+const SERVICE_ENTRY = /(?:^|\/)services\/(api|gateway|live-engine)\/dist\/src\/main\.js$/;
+const SERVICE_NAME = { api: 'api', gateway: 'gateway', 'live-engine': 'engine' } as const;
+
+/**
+ * Names the Pulse service processes among `processes` (pid and argv): `api`, `gateway-<n>`, `engine-<n>`, numbered
+ * in pid order per kind. A gateway of several processes is its primary and its workers, all on the same entry.
+ */
+export function servicePidsOf(
+  processes: ReadonlyArray<{ pid: number; argv: string[] }>,
+): Record<string, number> {
+  const byKind = new Map<string, number[]>();
+  for (const { pid, argv } of processes) {
+    const kind = argv.map((arg) => SERVICE_ENTRY.exec(arg)?.[1]).find((k) => k !== undefined);
+    if (kind === undefined) continue;
+    const name = SERVICE_NAME[kind as keyof typeof SERVICE_NAME];
+    byKind.set(name, [...(byKind.get(name) ?? []), pid]);
+  }
+  const named: Record<string, number> = {};
+  for (const [name, pids] of byKind) {
+    pids.sort((a, b) => a - b);
+    if (name === 'api' && pids.length === 1) named.api = pids[0];
+    else pids.forEach((pid, i) => (named[`${name}-${i + 1}`] = pid));
+  }
+  return named;
+}
+
+/**
+ * The Pulse services running on this machine, found by their command lines in /proc (empty without /proc): what
+ * the harness measures when its target is a deployment on loopback, such as `npm start`.
+ */
+export function findLocalServicePids(): Record<string, number> {
+  const processes: Array<{ pid: number; argv: string[] }> = [];
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        processes.push({ pid: Number(entry), argv });
+      } catch {
+        // the process went away while we looked
+      }
+    }
+  } catch {
+    // no /proc (not Linux)
+  }
+  return servicePidsOf(processes);
+}
+
 /** Samples CPU and RSS of named processes (services, NATS, the harness itself) every `intervalMs`. */
 export class ResourceSampler {
   readonly samples: ResourceSample[] = [];

@@ -1,5 +1,5 @@
 import { LocalStack, remoteTarget, type LocalStackOptions, type Target } from '../stack.js';
-import { findNatsServerPid } from '../metrics/resources.js';
+import { findLocalServicePids, findNatsServerPid } from '../metrics/resources.js';
 import type { Isolation } from '../stack/isolation.js';
 
 export interface TargetOptions {
@@ -45,7 +45,15 @@ export async function openTarget(options: TargetOptions): Promise<OpenTarget> {
   });
   if (options.apiUrl) {
     const target = remoteTarget(options.apiUrl, options.gatewayUrls ?? [], options.isolation);
-    return { target, pids: () => ({ harness: process.pid }), close: async () => undefined };
+    // A deployment on this machine (`npm start`): its processes are measured like a local stack's.
+    if (!isLoopback(options.apiUrl)) {
+      return { target, pids: () => ({ harness: process.pid }), close: async () => undefined };
+    }
+    // A deployment on this machine (`npm start`): its processes are measured like a local stack's.
+    const services = findLocalServicePids();
+    const found = Object.entries({ ...services, ...extra() }).map(([name, pid]) => `${name} (${pid})`);
+    options.log?.(`measuring the target's processes on this machine: ${found.join(', ')}`);
+    return { target, pids: () => ({ ...services, ...extra() }), close: async () => undefined };
   }
   options.log?.(
     `starting a local stack: ${options.gateways ?? 1} gateway(s), ${options.engines ?? 1} engine(s)`,
@@ -69,4 +77,10 @@ export async function openTarget(options: TargetOptions): Promise<OpenTarget> {
       if (problems.length > 0) options.log?.(`cleanup problems: ${problems.join('; ')}`);
     },
   };
+}
+
+/** True when `url` names this machine (a target on loopback runs beside the harness). */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
