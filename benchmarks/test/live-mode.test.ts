@@ -23,6 +23,9 @@ describeE2e('npm run bench -- live', function () {
     const run = report.tables[0].rows;
     expect(run.find((r) => r[0] === 'lost / doubled')?.[1]).to.equal('0 / 0');
     expect(run.find((r) => r[0] === 'ratings sent (distinct seqs)')?.[1]).to.be.greaterThan(0);
+    const row = (start: string) => String(run.find((r) => String(r[0]).startsWith(start))?.[1]);
+    expect(row("load workers' event-loop delay")).to.match(/^\d+(\.\d+)? \/ \d+(\.\d+)?$/);
+    expect(row("gateways' own rating → rank frame written")).to.match(/^[\d.]+ % \/ [\d.]+ % of [1-9]\d*$/);
   });
 
   it('drives its devices through the SDK and ends the sessions under load: each device expects exactly its seqs up to ended.lastSeq (issue 15)', async () => {

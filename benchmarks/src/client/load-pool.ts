@@ -22,6 +22,8 @@ export interface PoolInterval {
   errorFrames: number;
   connected: number;
   unconfirmed: number;
+  /** The longest event-loop delay of any worker in the interval (ms). */
+  loopDelayMaxMs: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export class LoadPool {
       errorFrames: 0,
       connected: 0,
       unconfirmed: 0,
+      loopDelayMaxMs: 0,
     };
     for (const s of this.current.values()) {
       for (const l of s.latencies) sum.latencies.push(l);
@@ -80,6 +83,7 @@ export class LoadPool {
       sum.errorFrames += s.errorFrames;
       sum.connected += s.connected;
       sum.unconfirmed += s.unconfirmed;
+      sum.loopDelayMaxMs = Math.max(sum.loopDelayMaxMs, s.loopDelayMaxMs);
     }
     this.current = new Map();
     this.onInterval(sum);

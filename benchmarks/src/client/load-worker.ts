@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadCpuUs } from '../metrics/cpu-time.js';
 import { newLoadClient } from './load-client.js';
@@ -12,6 +13,9 @@ import type {
 } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1_000;
+/** This worker's event-loop delay, reported and reset with each interval's stats. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const port = parentPort!;
 /** The client this worker drives its devices with, and the label its CPU is reported under (LoadPool's `clients`). */
 const { kind, label } = (workerData as WorkerClient | undefined) ?? { kind: 'sdk', label: 'sdk' };
@@ -228,7 +232,9 @@ function reportStats(): void {
     errorFrames: errors - lastErrors,
     connected,
     unconfirmed,
+    loopDelayMaxMs: Math.round(loopDelay.max / 1e5) / 10,
   };
+  loopDelay.reset();
   sent = 0;
   lastResent = resent;
   lastRankFrames = rankFrames;

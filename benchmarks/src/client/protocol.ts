@@ -47,6 +47,11 @@ export interface WorkerStats {
   connected: number;
   /** Ratings sent but not yet counted by any rank frame. */
   unconfirmed: number;
+  /**
+   * The worker's longest event-loop delay in the interval (ms): how late it could have read a rank frame or sent a
+   * rating, which its latencies then include.
+   */
+  loopDelayMaxMs: number;
 }
 
 /** One client's totals at the end of a run. */

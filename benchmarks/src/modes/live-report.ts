@@ -190,6 +190,13 @@ export function buildLiveReport(run: LiveRun): Report {
       ],
     },
     {
+      title: "load workers' event-loop delay (ms), the worst worker per second",
+      type: 'line',
+      labels: times,
+      yLabel: 'ms',
+      datasets: [{ label: 'max', data: run.timeline.map((p) => p.loopDelayMaxMs ?? null) }],
+    },
+    {
       title: 'CPU (% of one core)',
       type: 'line',
       labels: run.resources.map((s) => s.t),
@@ -262,6 +269,14 @@ export function buildLiveReport(run: LiveRun): Report {
             `${run.harnessCost.userSec} / ${run.harnessCost.systemSec}; ${run.harnessCost.voluntaryContextSwitches}`,
           ],
           ...clientCostRows(run.harnessCost.byClient ?? []),
+          [
+            "load workers' event-loop delay (ms; the worst worker's each second: median second / worst second)",
+            loopDelayRow(run.timeline),
+          ],
+          [
+            "gateways' own rating → rank frame written (their histogram: share ≤ 250 ms / ≤ 1 s)",
+            gatewayLatencyRow(run.serviceMetrics),
+          ],
         ],
       },
       {
@@ -327,4 +342,34 @@ function clientCostRows(costs: readonly ClientCost[]): Array<[string, string | n
     ]);
   }
   return rows;
+}
+
+/** The load workers' event-loop delay over the seconds of the play: its median second and its worst. */
+export function loopDelayRow(timeline: ReadonlyArray<{ loopDelayMaxMs?: number }>): string {
+  const delays = timeline.flatMap((p) => (p.loopDelayMaxMs === undefined ? [] : [p.loopDelayMaxMs]));
+  return delays.length === 0 ? 'n/a' : `${pct(delays, 50)} / ${Math.max(...delays)}`;
+}
+
+const GATEWAY_LATENCY = 'pulse_gateway_rating_to_rank_seconds_bucket';
+
+/**
+ * What the gateways measured themselves, summed over them: the share of ratings whose own rank frame was written
+ * within 250 ms and 1 s of the rating's arrival. Beside the harness's latencies it says how much of a tail lies
+ * outside the gateways (the devices' event loops, the sockets' queues, the box).
+ */
+export function gatewayLatencyRow(serviceMetrics: Record<string, Record<string, number>>): string {
+  const count = (le: string) => {
+    let n = 0;
+    for (const [proc, series] of Object.entries(serviceMetrics)) {
+      if (!proc.startsWith('gateway')) continue;
+      for (const [key, value] of Object.entries(series)) {
+        if (key.startsWith(`${GATEWAY_LATENCY}{`) && key.includes(`le="${le}"`)) n += value;
+      }
+    }
+    return n;
+  };
+  const all = count('+Inf');
+  if (all === 0) return 'n/a';
+  const share = (le: string) => `${Math.round((1000 * count(le)) / all) / 10} %`;
+  return `${share('0.25')} / ${share('1')} of ${all}`;
 }
