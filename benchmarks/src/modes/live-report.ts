@@ -194,7 +194,7 @@ export function buildLiveReport(run: LiveRun): Report {
       type: 'line',
       labels: times,
       yLabel: 'ms',
-      datasets: [{ label: 'max', data: run.timeline.map((p) => p.loopDelayMaxMs ?? null) }],
+      datasets: [{ label: 'max', data: run.timeline.map((p) => p.loopDelayMaxMs) }],
     },
     {
       title: 'CPU (% of one core)',
@@ -345,8 +345,8 @@ function clientCostRows(costs: readonly ClientCost[]): Array<[string, string | n
 }
 
 /** The load workers' event-loop delay over the seconds of the play: its median second and its worst. */
-export function loopDelayRow(timeline: ReadonlyArray<{ loopDelayMaxMs?: number }>): string {
-  const delays = timeline.flatMap((p) => (p.loopDelayMaxMs === undefined ? [] : [p.loopDelayMaxMs]));
+export function loopDelayRow(timeline: ReadonlyArray<{ loopDelayMaxMs: number }>): string {
+  const delays = timeline.map((p) => p.loopDelayMaxMs);
   return delays.length === 0 ? 'n/a' : `${pct(delays, 50)} / ${Math.max(...delays)}`;
 }
 

@@ -45,7 +45,6 @@ export async function openTarget(options: TargetOptions): Promise<OpenTarget> {
   });
   if (options.apiUrl) {
     const target = remoteTarget(options.apiUrl, options.gatewayUrls ?? [], options.isolation);
-    // A deployment on this machine (`npm start`): its processes are measured like a local stack's.
     if (!isLoopback(options.apiUrl)) {
       return { target, pids: () => ({ harness: process.pid }), close: async () => undefined };
     }
