@@ -97,7 +97,7 @@ function buildServices(deps: ApiDeps): ApiServices {
   const sessions = new SessionService(orm, deps.outbox, new SessionListCache(config.SESSION_LIST_CACHE_MS));
   const freezer = deps.freezer ?? new ResultsFreezer(orm, deps.clickhouse, config.CLICKHOUSE_DB, deps.logger);
   const frozen = new FrozenResults(orm);
-  freezer.onFrozen((sessionId, session, board) => frozen.prime(sessionId, session, board));
+  freezer.onFrozen(frozen);
   const tickets = new JoinTickets(config.JOIN_TICKET_SECRET, config.JOIN_TICKET_TTL_SEC);
   return {
     accounts: new AccountService(orm, accessTokens, { login, registration }, config.REFRESH_TOKEN_TTL_SEC),

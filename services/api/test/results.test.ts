@@ -235,8 +235,9 @@ describe('results and history', () => {
       return res.status === 200 ? res : undefined;
     });
     const etag = first.headers.get('etag')!;
-    // Another replica, which did not freeze the session and reads it back from PostgreSQL, gives the same
-    // validator and the same body (this one was primed by its own freeze).
+    // Another replica, which did not freeze the session and reads it back from PostgreSQL once the freeze
+    // committed, gives the same validator and the same body (this one answered from its own freeze's board).
+    expect(await api.freezer.freeze(s.id)).to.equal('frozen');
     const replica = new FrozenResults(api.orm);
     const frozen = (await replica.session(s.id))!;
     expect(replica.etag(s.id, frozen, bob.id, { limit: 20, afterRank: 0 })).to.equal(etag);
@@ -271,6 +272,127 @@ describe('results and history', () => {
       headers: { 'if-none-match': etag },
     });
     expect(otherPage.status).to.equal(200);
+  });
+
+  /**
+   * Holds a SHARE lock on session_result until `release`: a freeze decides its board (its reads go through) and
+   * then waits to write it.
+   */
+  async function holdResultWrites(): Promise<{ release(): Promise<void> }> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const taken = new Promise<void>((resolve) => (locked = resolve));
+    const holding = api.orm.em.fork().transactional(async (tx) => {
+      await tx.execute('lock table session_result in share mode');
+      locked();
+      await released;
+    });
+    await taken;
+    return {
+      release: async () => {
+        release();
+        await holding;
+      },
+    };
+  }
+
+  async function resultsOf(s: { id: string }, u: TestUser, query = '') {
+    return until(async () => {
+      const res = await api.call('GET', `/v1/sessions/${s.id}/results${query}`, { token: u.token });
+      return res.status === 200 ? res : undefined;
+    });
+  }
+
+  it('answers from the decided board while its rows are still being written (issue 13)', async () => {
+    const s = await sessionWith([ann, bob, cid], true);
+    const writes = await holdResultWrites();
+    let first, second;
+    try {
+      await engineFinal(s.id);
+      first = await resultsOf(s, ann, '?limit=2');
+      second = await resultsOf(s, bob, '?limit=2&cursor=2');
+      // Nothing is in PostgreSQL yet: another replica sees no freeze (and would wait on the freeze row's key).
+      const [rows] = await api.orm.em
+        .getConnection()
+        .execute('select count(*)::int as n from session_result where session_id = ?', [s.id]);
+      expect(rows.n).to.equal(0);
+      expect(await new FrozenResults(api.orm).session(s.id)).to.equal(null);
+    } finally {
+      await writes.release();
+    }
+    expect(await api.freezer.freeze(s.id)).to.equal('frozen');
+    // What was answered before the write is what PostgreSQL holds after it, ETag included.
+    const replica = new FrozenResults(api.orm);
+    const frozen = (await replica.session(s.id))!;
+    expect(replica.etag(s.id, frozen, ann.id, { limit: 2, afterRank: 0 })).to.equal(
+      first.headers.get('etag'),
+    );
+    expect({
+      session: frozen.session,
+      final: true,
+      leaderboard: await replica.page(s.id, { limit: 2, afterRank: 0 }),
+      me: await replica.me(s.id, frozen, ann.id),
+    }).to.deep.equal(first.body);
+    expect({
+      session: frozen.session,
+      final: true,
+      leaderboard: await replica.page(s.id, { limit: 2, afterRank: 2 }),
+      me: await replica.me(s.id, frozen, bob.id),
+    }).to.deep.equal(second.body);
+    expect(first.body.leaderboard.items.map((i: any) => i.rank)).to.deep.equal([1, 2]);
+    expect(second.body.leaderboard).to.deep.equal({
+      items: [{ rank: 3, userId: ann.id, name: 'Ann', score: 700, calories: 55.5 }],
+      nextCursor: null,
+    });
+  });
+
+  it('withdraws decided answers when their write fails, and freezes again (issue 13)', async () => {
+    const s = await sessionWith([ann, bob, cid], true);
+    const writes = await holdResultWrites();
+    const conn = api.orm.em.getConnection();
+    let first;
+    try {
+      await engineFinal(s.id);
+      first = await resultsOf(s, ann);
+      // The freeze's write waits on the lock: end its connection, as a PostgreSQL restart would.
+      const [writer] = await until(async () => {
+        const blocked = await conn.execute(
+          `select pid from pg_stat_activity
+           where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+        );
+        return blocked.length === 1 ? blocked : undefined;
+      });
+      const failing = api.freezer.freeze(s.id); // joins the freeze in flight
+      await conn.execute('select pg_terminate_backend(?)', [writer.pid]);
+      expect(
+        await failing.then(
+          () => 'committed',
+          (err: Error) => err.message,
+        ),
+      ).to.match(/terminating connection/);
+    } finally {
+      await writes.release();
+    }
+    // Its answers were withdrawn: the next request froze again (a new freeze time, so a new ETag), equal numbers.
+    const again = await resultsOf(s, ann);
+    expect(again.body).to.deep.equal(first.body);
+    expect(again.headers.get('etag')).to.not.equal(first.headers.get('etag'));
+    expect(await api.freezer.freeze(s.id)).to.equal('frozen');
+    const [freezes] = await conn.execute(
+      'select count(*)::int as n from session_result_freeze where session_id = ?',
+      [s.id],
+    );
+    const rows = await conn.execute(
+      'select user_id, rank from session_result where session_id = ? order by rank',
+      [s.id],
+    );
+    expect(freezes.n).to.equal(1);
+    expect(rows.map((r: any) => [r.user_id, r.rank])).to.deep.equal([
+      [cid.id, 1],
+      [bob.id, 2],
+      [ann.id, 3],
+    ]);
   });
 
   it('never serves a partial board: a final session row with missing standings stays 202', async () => {

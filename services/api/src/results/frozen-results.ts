@@ -3,7 +3,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SessionSnapshot } from '@pulse/contracts';
 import type { Page } from '../pagination.js';
 import { BoundedCache } from '../bounded-cache.js';
-import type { MinuteTuple } from './final-boards.js';
+import type { BoardRow, MinuteTuple } from './final-boards.js';
+import type { FreezeListener } from './results-freeze.js';
 import { personalBoardsOf, type PersonalNumbers } from './personal-view.js';
 import type { LeaderboardEntry, MyResult, ResultsPage } from './results-view.js';
 
@@ -35,13 +36,15 @@ export interface FrozenSession {
  * own row); the board page and the session come from memory after their first read, since neither can
  * change once frozen. Pending reads are shared, so a stampede on a fresh page costs one query.
  */
-export class FrozenResults {
+export class FrozenResults implements FreezeListener {
   private readonly sessions = new BoundedCache<string, Promise<FrozenSession | null>>(FROZEN_SESSIONS_CACHED);
   private readonly pages = new BoundedCache<string, Promise<Page<LeaderboardEntry>>>(FROZEN_PAGES_CACHED);
 
   /** JSON of the immutable values above (sessions, pages, participants' numbers), written once each. */
   private readonly serializedJson = new WeakMap<object, string>();
   private readonly members = new Map<string, Promise<Members>>();
+  /** Boards decided by this replica's freeze and not yet committed, with the page keys served from them. */
+  private readonly unwritten = new Map<string, { board: readonly BoardRow[]; pageKeys: string[] }>();
   /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
   private readonly memberUnits = new Map<string, number>();
   private membersCached = 0;
@@ -62,17 +65,36 @@ export class FrozenResults {
   }
 
   /**
-   * Takes a session this replica just froze (ResultsFreezer.onFrozen): its first requests need no read.
-   * Called after the freeze committed, so what is primed is what PostgreSQL holds.
+   * A session this replica is freezing, its board decided (ResultsFreezer): its requests are answered from this
+   * board, with no read, from now on. Until `committed` its rows may not be in PostgreSQL yet, so its pages (and
+   * a large session's `me`) come from the board too.
    */
-  prime(sessionId: string, frozen: FrozenSession, board: readonly MemberRow[]): void {
+  decided(sessionId: string, frozen: FrozenSession, board: readonly BoardRow[]): void {
     this.sessions.set(sessionId, Promise.resolve(frozen));
+    this.unwritten.set(sessionId, { board, pageKeys: [] });
     if (frozen.participants > this.largeSession || this.members.has(sessionId)) return;
     this.members.set(sessionId, Promise.resolve(new Map(board.map((r) => [r.user_id, myResult(r)]))));
     this.admit(
       sessionId,
       board.reduce((n, r) => n + 1 + r.minutes.length, 0),
     );
+  }
+
+  /** The decided board is in PostgreSQL: what was served from it is what a read gives. */
+  committed(sessionId: string): void {
+    this.unwritten.delete(sessionId);
+  }
+
+  /** The freeze failed after `decided`: nothing of it may be served (the next request freezes again). */
+  withdrawn(sessionId: string): void {
+    const unwritten = this.unwritten.get(sessionId);
+    this.unwritten.delete(sessionId);
+    this.sessions.delete(sessionId);
+    for (const key of unwritten?.pageKeys ?? []) this.pages.delete(key);
+    if (this.members.delete(sessionId)) {
+      this.membersCached -= this.memberUnits.get(sessionId) ?? 0;
+      this.memberUnits.delete(sessionId);
+    }
   }
 
   /** The frozen session, or null while it is not frozen (null is not cached: it may be frozen soon). */
@@ -110,7 +132,9 @@ export class FrozenResults {
     const key = `${sessionId}:${page.afterRank}:${page.limit}`;
     let read = this.pages.get(key);
     if (read === undefined) {
-      read = this.readPage(sessionId, page);
+      const unwritten = this.unwritten.get(sessionId);
+      unwritten?.pageKeys.push(key);
+      read = unwritten ? Promise.resolve(pageOf(unwritten.board, page)) : this.readPage(sessionId, page);
       this.pages.set(key, read);
       read.catch(() => this.pages.delete(key));
     }
@@ -122,8 +146,11 @@ export class FrozenResults {
    * once (shared by concurrent callers) and answered from memory; larger ones by primary key.
    */
   async me(sessionId: string, frozen: FrozenSession, userId: string): Promise<MyResult | undefined> {
-    if (frozen.participants > this.largeSession)
+    if (frozen.participants > this.largeSession) {
+      const unwritten = this.unwritten.get(sessionId)?.board.find((r) => r.user_id === userId);
+      if (unwritten !== undefined) return myResult(unwritten) ?? undefined;
       return (await this.readMember(sessionId, userId)) ?? undefined;
+    }
     let read = this.members.get(sessionId);
     if (read === undefined) {
       read = this.readMembers(sessionId);
@@ -183,23 +210,32 @@ export class FrozenResults {
   }
 
   private async readPage(sessionId: string, page: ResultsPage): Promise<Page<LeaderboardEntry>> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<Array<{ rank: number; user_id: string; name: string; score: number; calories: number }>>(
-        `select rank, user_id, name, score, calories from session_result
+    const rows = await this.orm.em.getConnection().execute<PageRow[]>(
+      `select rank, user_id, name, score, calories from session_result
        where session_id = ? and rank > ? order by rank limit ?`,
-        [sessionId, page.afterRank, page.limit + 1],
-      );
-    const items = rows.slice(0, page.limit).map((r) => ({
-      rank: r.rank,
-      userId: r.user_id,
-      name: r.name,
-      score: r.score,
-      calories: r.calories,
-    }));
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? String(last.rank) : null };
+      [sessionId, page.afterRank, page.limit + 1],
+    );
+    return pageOf(rows, page);
   }
+}
+
+type PageRow = { rank: number | null; user_id: string; name: string; score: number; calories: number };
+
+/**
+ * One page of a board from its rows in rank order (a read's `limit + 1` rows after the cursor, or a whole
+ * decided board): the entries ranked after `page.afterRank`, and a cursor when more follow.
+ */
+function pageOf(rows: readonly PageRow[], page: ResultsPage): Page<LeaderboardEntry> {
+  const after = rows.filter((r) => r.rank !== null && r.rank > page.afterRank).slice(0, page.limit + 1);
+  const items = after.slice(0, page.limit).map((r) => ({
+    rank: r.rank!,
+    userId: r.user_id,
+    name: r.name,
+    score: r.score,
+    calories: r.calories,
+  }));
+  const last = items.at(-1);
+  return { items, nextCursor: after.length > page.limit && last ? String(last.rank) : null };
 }
 
 const MEMBER_COLUMNS = `user_id, rank, score, calories, avg_energy, minutes, band, band_rank, band_participants,

@@ -10,16 +10,15 @@ import type { PersonalNumbers } from './personal-view.js';
  */
 const PERSONAL_BEST_LOCK = 16_0016;
 
-/** A participant's personal-board numbers as the freeze's insert returns them (issue 16). */
+/** A participant's personal-board numbers as the freeze decides them (issue 16). */
 export type PersonalRow = { session_id: string; user_id: string } & Required<Omit<PersonalNumbers, 'band'>>;
 
-/** A board row as the freeze inserts it: its session's end time comes along. */
-export type BoardInsertRow = BoardRow & { ended_at: string };
+/** A board row as the freeze inserts it: its session's end time and type come along. */
+export type BoardInsertRow = BoardRow & { ended_at: string; session_type: string };
 
 /**
- * Inserts the boards' rows of a batch of sessions, in one statement, with what the frozen results add for
- * personal boards (issue 16) computed on the way in, so a frozen answer never changes afterwards and no row is
- * written twice (an update of every row just inserted doubled the freeze of a 10,000-participant class):
+ * Decides what the frozen results add for personal boards (issue 16) to the boards of a batch of sessions, so a
+ * frozen answer never changes afterwards:
  *
  * - band rank: the participant's place among the class's participants of the same age band (the band they were
  *   on the live band board under, opted in at join), in the whole board's order, as `rank.band` had it;
@@ -29,20 +28,27 @@ export type BoardInsertRow = BoardRow & { ended_at: string };
  * - personal best: their score is above every score they made in a class of the same type frozen before
  *   (a first class of a type is one), or frozen in the same batch and ended before.
  *
- * Returns the personal numbers of the rows inserted, so the replica that froze can serve them without reading
- * them back.
+ * Takes the freeze lock first and holds it to the end of `tx`, whose caller inserts these rows with
+ * `insertBoards` before it commits: a best is decided against every freeze committed before it.
  */
-export async function insertBoards(tx: EntityManager, rows: BoardInsertRow[]): Promise<PersonalRow[]> {
+export async function personalNumbersOf(tx: EntityManager, rows: BoardInsertRow[]): Promise<PersonalRow[]> {
   if (rows.length === 0) return [];
   await executeBound(tx, 'select pg_advisory_xact_lock(?)', [PERSONAL_BEST_LOCK]);
+  // Only what the decisions read goes over the wire (a class's minutes are most of its rows' bytes).
+  const board = rows.map(({ session_id, user_id, rank, score, ended_at, band, session_type }) => ({
+    session_id,
+    user_id,
+    rank,
+    score,
+    ended_at,
+    band,
+    session_type,
+  }));
   return executeBound<PersonalRow>(
     tx,
     `with board as (
-       select x.*, s.type as session_type
-       from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer, name text,
-         score float8, calories float8, avg_energy float8, samples integer, minutes json,
-         ended_at timestamptz, band text)
-       join workout_session s on s.id = x.session_id
+       select * from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer,
+         score float8, ended_at timestamptz, band text, session_type text)
      ),
      banded as (
        select session_id, user_id,
@@ -65,23 +71,42 @@ export async function insertBoards(tx: EntityManager, rows: BoardInsertRow[]): P
            rows between unbounded preceding and 1 preceding) as best_before
        from board
      )
-     insert into session_result
-       (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at, band,
-        session_type, band_rank, band_participants, following_rank, following_participants, personal_best)
-     select p.session_id, p.user_id, p.rank, p.name, p.score, p.calories, p.avg_energy, p.samples, p.minutes,
-       p.ended_at, p.band, p.session_type, banded.band_rank, banded.band_participants,
-       following.following_rank, following.following_participants,
+     select p.session_id, p.user_id, banded.band_rank::int, banded.band_participants::int,
+       following.following_rank::int, following.following_participants::int,
        p.score > greatest(coalesce(e.best_before, -1), coalesce((
          select max(o.score) from session_result o
          where o.user_id = p.user_id and o.session_type = p.session_type and o.score is not null
-       ), -1))
+       ), -1)) as personal_best
      from board p
      join earlier_in_batch e on e.session_id = p.session_id and e.user_id = p.user_id
      left join banded on banded.session_id = p.session_id and banded.user_id = p.user_id
-     left join following on following.session_id = p.session_id and following.user_id = p.user_id
-     on conflict do nothing
-     returning session_id, user_id, band_rank, band_participants, following_rank, following_participants,
-       personal_best`,
+     left join following on following.session_id = p.session_id and following.user_id = p.user_id`,
+    [JSON.stringify(board)],
+  );
+}
+
+/**
+ * Inserts the boards' rows of a batch of sessions with their personal numbers (`personalNumbersOf`, in the same
+ * transaction), in one statement: every board as one JSON parameter, one round trip for 10,000 rows.
+ */
+export async function insertBoards(
+  tx: EntityManager,
+  rows: Array<BoardInsertRow & PersonalRow>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await executeBound(
+    tx,
+    `insert into session_result
+       (session_id, user_id, rank, name, score, calories, avg_energy, samples, minutes, ended_at, band,
+        session_type, band_rank, band_participants, following_rank, following_participants, personal_best)
+     select x.session_id, x.user_id, x.rank, x.name, x.score, x.calories, x.avg_energy, x.samples, x.minutes,
+       x.ended_at, x.band, x.session_type, x.band_rank, x.band_participants, x.following_rank,
+       x.following_participants, x.personal_best
+     from json_to_recordset(?::json) as x(session_id uuid, user_id uuid, rank integer, name text,
+       score float8, calories float8, avg_energy float8, samples integer, minutes json, ended_at timestamptz,
+       band text, session_type text, band_rank integer, band_participants integer, following_rank integer,
+       following_participants integer, personal_best boolean)
+     on conflict do nothing`,
     [JSON.stringify(rows)],
   );
 }

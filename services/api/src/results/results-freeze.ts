@@ -1,23 +1,42 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import type { SessionSnapshot } from '@pulse/contracts';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import { FinalBoards } from './final-boards.js';
-import { insertBoards } from './personal-boards.js';
+import { insertBoards, personalNumbersOf } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
+import type { FrozenSession } from './frozen-results.js';
 
 /** `frozen`: the rows are in PostgreSQL; `pending`: ClickHouse is not final yet; `not-ended`: nothing to do. */
 export type FreezeOutcome = 'frozen' | 'pending' | 'not-ended';
 
-/** What a replica learns when it froze a session itself: enough to serve it without reading it back. */
-export type FrozenListener = (
-  sessionId: string,
-  frozen: { session: SessionSnapshot; participants: number; frozenAt: Date },
-  board: readonly BoardRow[],
-) => void;
+/**
+ * What a replica learns of the sessions it freezes itself (FrozenResults serves from it). `decided` comes inside
+ * the freeze's transaction, once every number of the board is decided and before the rows are written: the
+ * answers are final from then on, so requests need not wait for the write. Then `committed`, or `withdrawn` when
+ * the transaction failed after all (what `decided` gave must be forgotten; the next request freezes again).
+ */
+export interface FreezeListener {
+  decided(sessionId: string, frozen: FrozenSession, board: readonly BoardRow[]): void;
+  committed(sessionId: string): void;
+  withdrawn(sessionId: string): void;
+}
+
+/** One session's attempt as its callers see it (`freeze` and `readable`). */
+interface FreezeAttempt {
+  committed: Promise<FreezeOutcome>;
+  readable: Promise<FreezeOutcome>;
+}
+
+interface Waiter {
+  /** The outcome once the freeze's transaction ended. */
+  settle(outcome: FreezeOutcome): void;
+  fail(err: unknown): void;
+  /** `frozen` as soon as the board is decided (answers may be served), else the final outcome. */
+  readable(outcome: FreezeOutcome): void;
+}
 
 /**
  * Copies an ended session's final results from ClickHouse into PostgreSQL, once.
@@ -39,9 +58,9 @@ export type FrozenListener = (
  * five round trips, all competing for ClickHouse and PostgreSQL).
  */
 export class ResultsFreezer {
-  private readonly listeners: FrozenListener[] = [];
-  private readonly inFlight = new Map<string, Promise<FreezeOutcome>>();
-  private queued = new Map<string, { resolve(o: FreezeOutcome): void; reject(err: unknown): void }>();
+  private readonly listeners: FreezeListener[] = [];
+  private readonly inFlight = new Map<string, FreezeAttempt>();
+  private queued = new Map<string, Waiter>();
   private flushScheduled = false;
   private flushing = false;
   private readonly boards: FinalBoards;
@@ -55,24 +74,44 @@ export class ResultsFreezer {
     this.boards = new FinalBoards(clickhouse, db, log);
   }
 
-  /** Called after each commit of a session this replica froze (FrozenResults primes its caches). */
-  onFrozen(listener: FrozenListener): void {
+  /** Told of the sessions this replica freezes (FrozenResults primes its caches). */
+  onFrozen(listener: FreezeListener): void {
     this.listeners.push(listener);
   }
 
-  /** Single-flight per session in this process: concurrent callers share one attempt. */
+  /**
+   * Freezes the session if it can be; resolves once the outcome is durable (`frozen`: committed, by this
+   * replica or another). Single-flight per session in this process: concurrent callers share one attempt.
+   */
   freeze(sessionId: string): Promise<FreezeOutcome> {
-    let attempt = this.inFlight.get(sessionId);
-    if (attempt === undefined) {
-      attempt = new Promise<FreezeOutcome>((resolve, reject) =>
-        this.queued.set(sessionId, { resolve, reject }),
-      );
-      this.inFlight.set(sessionId, attempt);
-      // While a batch runs, the next one gathers: the running flush takes it when done.
-      if (!this.flushScheduled && !this.flushing) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
+    return this.attemptFor(sessionId).committed;
+  }
+
+  /**
+   * As `freeze`, but resolves `frozen` as soon as this replica's listeners can answer from the decided board,
+   * while its rows are still being written (a 10,000-participant class's write took 1.5-2 s on a loaded box;
+   * its first answers need not wait for it). The results route waits for this.
+   */
+  readable(sessionId: string): Promise<FreezeOutcome> {
+    return this.attemptFor(sessionId).readable;
+  }
+
+  private attemptFor(sessionId: string): FreezeAttempt {
+    const known = this.inFlight.get(sessionId);
+    if (known !== undefined) return known;
+    const committed = deferred<FreezeOutcome>();
+    const readable = deferred<FreezeOutcome>();
+    this.queued.set(sessionId, {
+      settle: (outcome) => (committed.resolve(outcome), readable.resolve(outcome)),
+      fail: (err) => (committed.reject(err), readable.reject(err)),
+      readable: readable.resolve,
+    });
+    const attempt = { committed: committed.promise, readable: readable.promise };
+    this.inFlight.set(sessionId, attempt);
+    // While a batch runs, the next one gathers: the running flush takes it when done.
+    if (!this.flushScheduled && !this.flushing) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
     }
     return attempt;
   }
@@ -95,10 +134,10 @@ export class ResultsFreezer {
         for (let i = 0; i < ids.length; i += FREEZE_BATCH) {
           const chunk = ids.slice(i, i + FREEZE_BATCH);
           try {
-            const outcomes = await this.attempt(chunk);
-            for (const id of chunk) batch.get(id)!.resolve(outcomes.get(id) ?? 'not-ended');
+            const outcomes = await this.attempt(chunk, (id) => batch.get(id)!.readable('frozen'));
+            for (const id of chunk) batch.get(id)!.settle(outcomes.get(id) ?? 'not-ended');
           } catch (err) {
-            for (const id of chunk) batch.get(id)!.reject(err);
+            for (const id of chunk) batch.get(id)!.fail(err);
           } finally {
             for (const id of chunk) this.inFlight.delete(id);
           }
@@ -109,7 +148,11 @@ export class ResultsFreezer {
     }
   }
 
-  private async attempt(sessionIds: string[]): Promise<Map<string, FreezeOutcome>> {
+  /** `readable(id)` is called for each session this replica froze, once its board is decided. */
+  private async attempt(
+    sessionIds: string[],
+    readable: (sessionId: string) => void,
+  ): Promise<Map<string, FreezeOutcome>> {
     const outcomes = new Map<string, FreezeOutcome>();
     const em = this.orm.em.fork();
     const done: Array<{ session_id: string }> = await em.execute(
@@ -129,15 +172,18 @@ export class ResultsFreezer {
     for (const s of ended) if (!boards.has(s.id)) outcomes.set(s.id, 'pending');
     if (ready.length === 0) return outcomes;
     const readMs = Math.round(performance.now() - started);
-    const claimed = await this.store(ready, boards);
+    const stages = { decidedMs: 0, writeMs: 0 };
+    const claimed = await this.store(ready, boards, (decided) => {
+      stages.decidedMs = Math.round(performance.now() - started);
+      for (const { session, frozenAt } of decided) {
+        const board = boards.get(session.id)!;
+        const frozen = { session: sessionSnapshot(session), participants: board.length, frozenAt };
+        for (const listener of this.listeners) listener.decided(session.id, frozen, board);
+        readable(session.id);
+      }
+    });
+    stages.writeMs = Math.round(performance.now() - started) - stages.decidedMs;
     for (const s of ready) outcomes.set(s.id, 'frozen');
-    for (const { session, frozenAt } of claimed)
-      for (const listener of this.listeners)
-        listener(
-          session.id,
-          { session: sessionSnapshot(session), participants: boards.get(session.id)!.length, frozenAt },
-          boards.get(session.id)!,
-        );
     this.log.info(
       {
         sessions: ready.length,
@@ -145,6 +191,8 @@ export class ResultsFreezer {
         participants: ready.reduce((n, s) => n + boards.get(s.id)!.length, 0),
         ms: Math.round(performance.now() - started),
         readMs,
+        // Read to decided: answers are served from then on; decided to committed: the rows' write.
+        ...(claimed.length > 0 ? stages : {}),
         byThisReplica: claimed.length,
       },
       'session results frozen into PostgreSQL',
@@ -154,55 +202,95 @@ export class ResultsFreezer {
 
   /**
    * One transaction for the batch; returns the sessions this replica froze (the others had been frozen by
-   * another replica meanwhile) with their freeze time.
+   * another replica meanwhile) with their freeze time. `decided` is called inside it, with the boards' every
+   * number set, before their rows are written; the listeners hear `committed` or `withdrawn` after it.
    */
   private async store(
     sessions: WorkoutSession[],
     boards: Map<string, BoardRow[]>,
+    decided: (claimed: Array<{ session: WorkoutSession; frozenAt: Date }>) => void,
   ): Promise<Array<{ session: WorkoutSession; frozenAt: Date }>> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const freezes = sessions.map((s) => ({
-        session_id: s.id,
-        participants: boards.get(s.id)!.length,
-        session: sessionSnapshot(s),
-        ended_at: s.endedAt!.toISOString(),
-      }));
-      const claimedRows = await executeBound<{ session_id: string; frozen_at: Date }>(
-        tx,
-        `insert into session_result_freeze (session_id, participants, session, ended_at)
-         select x.session_id, x.participants, x.session, x.ended_at
-         from json_to_recordset(?::json) as x(session_id uuid, participants integer, session jsonb,
-           ended_at timestamptz)
-         on conflict do nothing returning session_id, frozen_at`,
-        [JSON.stringify(freezes)],
-      );
-      const frozenAt = new Map(claimedRows.map((r) => [r.session_id, new Date(r.frozen_at)]));
-      const claimed = sessions.filter((s) => frozenAt.has(s.id));
-      if (claimed.length === 0) return [];
-      const endedAt = new Map(claimed.map((s) => [s.id, s.endedAt!.toISOString()]));
-      const rows = claimed.flatMap((s) =>
-        boards.get(s.id)!.map((r) => ({ ...r, ended_at: endedAt.get(s.id)! })),
-      );
-      // Every board as one JSON parameter: one statement and one round trip for 10,000 rows.
-      const personal = await insertBoards(tx, rows);
-      // Trainees who joined but never reached the board still have the session in their history.
-      await executeBound(
-        tx,
-        `insert into session_result (session_id, user_id, name, ended_at, session_type)
-         select r.session_id, r.trainee_id, u.name, s.ended_at, s.type
-         from registration r join app_user u on u.id = r.trainee_id join workout_session s on s.id = r.session_id
-         where r.session_id in (select value::uuid from json_array_elements_text(?::json))
-           and r.joined_at is not null
-         on conflict do nothing`,
-        [JSON.stringify(claimed.map((s) => s.id))],
-      );
-      // The replica that froze serves its first requests from these rows: give them the frozen numbers too.
-      const byMember = new Map(personal.map((p) => [`${p.session_id}/${p.user_id}`, p]));
-      for (const s of claimed)
-        for (const row of boards.get(s.id)!) Object.assign(row, byMember.get(`${s.id}/${row.user_id}`));
-      return claimed.map((session) => ({ session, frozenAt: frozenAt.get(session.id)! }));
-    });
+    let claimed: Array<{ session: WorkoutSession; frozenAt: Date }> = [];
+    let told = false;
+    try {
+      await this.orm.em.fork().transactional(async (tx) => {
+        const freezes = sessions.map((s) => ({
+          session_id: s.id,
+          participants: boards.get(s.id)!.length,
+          session: sessionSnapshot(s),
+          ended_at: s.endedAt!.toISOString(),
+        }));
+        const claimedRows = await executeBound<{ session_id: string; frozen_at: Date }>(
+          tx,
+          `insert into session_result_freeze (session_id, participants, session, ended_at)
+           select x.session_id, x.participants, x.session, x.ended_at
+           from json_to_recordset(?::json) as x(session_id uuid, participants integer, session jsonb,
+             ended_at timestamptz)
+           on conflict do nothing returning session_id, frozen_at`,
+          [JSON.stringify(freezes)],
+        );
+        const frozenAt = new Map(claimedRows.map((r) => [r.session_id, new Date(r.frozen_at)]));
+        claimed = sessions
+          .filter((s) => frozenAt.has(s.id))
+          .map((session) => ({ session, frozenAt: frozenAt.get(session.id)! }));
+        if (claimed.length === 0) return;
+        const rows = claimed.flatMap(({ session: s }) =>
+          boards.get(s.id)!.map((r) => ({ ...r, ended_at: s.endedAt!.toISOString(), session_type: s.type })),
+        );
+        const personal = await personalNumbersOf(tx, rows);
+        const byMember = new Map(personal.map((p) => [`${p.session_id}/${p.user_id}`, p]));
+        const complete = rows.map((r) => ({ ...r, ...byMember.get(`${r.session_id}/${r.user_id}`)! }));
+        // What the replica serves is what it writes: the boards' rows get their personal numbers too.
+        for (const { session: s } of claimed)
+          for (const row of boards.get(s.id)!) {
+            const { band_rank, band_participants, following_rank, following_participants, personal_best } =
+              byMember.get(`${s.id}/${row.user_id}`)!;
+            Object.assign(row, {
+              band_rank,
+              band_participants,
+              following_rank,
+              following_participants,
+              personal_best,
+            });
+          }
+        told = true;
+        decided(claimed);
+        await insertBoards(tx, complete);
+        // Trainees who joined but never reached the board still have the session in their history.
+        await executeBound(
+          tx,
+          `insert into session_result (session_id, user_id, name, ended_at, session_type)
+           select r.session_id, r.trainee_id, u.name, s.ended_at, s.type
+           from registration r join app_user u on u.id = r.trainee_id join workout_session s on s.id = r.session_id
+           where r.session_id in (select value::uuid from json_array_elements_text(?::json))
+             and r.joined_at is not null
+           on conflict do nothing`,
+          [JSON.stringify(claimed.map(({ session }) => session.id))],
+        );
+      });
+    } catch (err) {
+      if (told) {
+        this.log.error(
+          { err, sessions: claimed.map(({ session }) => session.id) },
+          'freezing results failed after they were decided; their answers are withdrawn until a new freeze',
+        );
+        for (const { session } of claimed)
+          for (const listener of this.listeners) listener.withdrawn(session.id);
+      }
+      throw err;
+    }
+    for (const { session } of claimed) for (const listener of this.listeners) listener.committed(session.id);
+    return claimed;
   }
+}
+
+/** A promise with its settlers; never left unhandled (its callers still see a rejection). */
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /** Sessions frozen together at most (one ClickHouse IN list, one transaction). */

@@ -63,7 +63,7 @@ export class ResultsService {
     }
     const now = Date.now();
     if ((this.pendingUntil.get(sessionId) ?? 0) <= now) {
-      const outcome = await this.freezer.freeze(sessionId);
+      const outcome = await this.freezer.readable(sessionId);
       const nowFrozen = outcome === 'frozen' ? await this.frozen.session(sessionId) : null;
       if (nowFrozen !== null) {
         this.pendingUntil.delete(sessionId);
