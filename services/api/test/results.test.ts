@@ -359,7 +359,8 @@ describe('results and history', () => {
       const [writer] = await until(async () => {
         const blocked = await conn.execute(
           `select pid from pg_stat_activity
-           where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+           where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()
+             and query like 'insert into session_result%'`,
         );
         return blocked.length === 1 ? blocked : undefined;
       });
