@@ -353,17 +353,10 @@ export class Connection implements SessionClient {
     const { metrics, batches } = this.deps;
     const { sid, sub } = this.claims;
     return new RatingOrder(this.lastSeq, {
-      publish: (ratings) =>
-        batches.add(
-          ratings.map(({ seq, energy, ts }): RatingMessage => ({
-            kind: 'rating',
-            sessionId: sid,
-            userId: sub,
-            seq,
-            energy,
-            ts,
-          })),
-        ),
+      publish: ({ seq, energy, ts }) => {
+        const message: RatingMessage = { kind: 'rating', sessionId: sid, userId: sub, seq, energy, ts };
+        return batches.add(message);
+      },
       stored: () => metrics.ratingsPublished.inc(),
       duplicate: () => metrics.ratingsDuplicate.inc(),
       refused: (err) => {

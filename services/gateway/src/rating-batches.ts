@@ -20,11 +20,8 @@ export interface RatingBatchOptions {
   readonly queueMax: number;
 }
 
-/** The ratings one `add` put into a batch: they settle together. */
 interface Waiter {
-  /** The lowest seq of them (a refusal names it). */
   readonly seq: number;
-  readonly ratings: number;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -33,7 +30,6 @@ interface OpenBatch {
   readonly partition: number;
   readonly bySession: Map<string, RatingMessage[]>;
   readonly waiters: Waiter[];
-  ratings: number;
   readonly openedAtMs: number;
 }
 
@@ -67,36 +63,24 @@ export class RatingBatches {
     return this.waiting;
   }
 
-  /**
-   * Resolves once the ratings (one client's, of one session, in seq order) are stored in JetStream; rejects with a
-   * GatewayError carrying the lowest seq. They go into one batch message, so they are stored all or none: a
-   * client whose ratings queued behind a slow publish sends them in one go, never with a gap below a stored seq.
-   */
-  add(ratings: readonly RatingMessage[]): Promise<void> {
-    const first = ratings[0];
-    if (this.waiting + ratings.length > this.options.queueMax)
-      return Promise.reject(new PublishQueueFull(first.seq));
-    const partition = partitionOf(first.sessionId);
+  /** Resolves once the rating is stored in JetStream; rejects with a GatewayError carrying its seq. */
+  add(rating: RatingMessage): Promise<void> {
+    if (this.waiting >= this.options.queueMax) return Promise.reject(new PublishQueueFull(rating.seq));
+    const partition = partitionOf(rating.sessionId);
     let batch = this.open.get(partition);
-    // All of them in one message: a batch they would overfill goes first.
-    if (batch !== undefined && batch.ratings + ratings.length > this.options.maxRatings) {
-      this.flush(batch);
-      batch = undefined;
-    }
     if (batch === undefined) {
-      batch = { partition, bySession: new Map(), waiters: [], ratings: 0, openedAtMs: performance.now() };
+      batch = { partition, bySession: new Map(), waiters: [], openedAtMs: performance.now() };
       this.open.set(partition, batch);
       this.window ??= setTimeout(() => this.flushAll(), this.options.windowMs);
     }
-    const list = batch.bySession.get(first.sessionId);
-    if (list === undefined) batch.bySession.set(first.sessionId, [...ratings]);
-    else list.push(...ratings);
-    batch.ratings += ratings.length;
-    this.waiting += ratings.length;
+    const list = batch.bySession.get(rating.sessionId);
+    if (list === undefined) batch.bySession.set(rating.sessionId, [rating]);
+    else list.push(rating);
+    this.waiting += 1;
     const done = new Promise<void>((resolve, reject) =>
-      batch.waiters.push({ seq: first.seq, ratings: ratings.length, resolve, reject }),
+      batch.waiters.push({ seq: rating.seq, resolve, reject }),
     );
-    if (batch.ratings >= this.options.maxRatings) this.flush(batch);
+    if (batch.waiters.length >= this.options.maxRatings) this.flush(batch);
     return done;
   }
 
@@ -140,7 +124,7 @@ export class RatingBatches {
     } catch (err) {
       for (const w of batch.waiters) w.reject(new PublishFailed(w.seq, err));
     } finally {
-      this.waiting -= batch.ratings;
+      this.waiting -= batch.waiters.length;
       if (this.waiting === 0) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];

@@ -8,11 +8,8 @@ export interface PendingRating {
 }
 
 export interface RatingOrderDeps {
-  /**
-   * Publishes ratings in seq order, stored all or none (one message), and resolves once JetStream stored them
-   * (or dropped them as a duplicate msg id).
-   */
-  publish(ratings: PendingRating[]): Promise<unknown>;
+  /** Publishes one rating and resolves once JetStream stored it (or dropped it as a duplicate msg id). */
+  publish(rating: PendingRating): Promise<unknown>;
   stored(seq: number): void;
   duplicate(seq: number): void;
   /** The rating was not stored; `err` carries its seq and `resendFrom`. */
@@ -23,10 +20,7 @@ export interface RatingOrderDeps {
  * Keeps one client's ratings in seq order on their way to JetStream, so that `lastSeq` (the highest seq
  * stored) never hides a seq that was not stored — the engine counts a rating only above the highest seq it
  * has counted, so a gap below a stored seq could never be filled:
- * - one publish at a time per client (a client sends about one rating a second); the ratings that queued while
- *   it ran go together in the next one, stored all or none, so a client's ratings never wait in a line that
- *   grows by a rating a second while a publish takes longer than that (an overloaded box: a JetStream ack took
- *   1.2 s in the 500 × 20 run of RESULTS.md's s27 section, and every client fell further behind each second);
+ * - one publish at a time per client (a client sends about one rating a second);
  * - once a seq is refused (publish failed, rate limited, or above a refused one), every higher seq is refused
  *   with `resendFrom` until every refused seq below it is stored: the client resends everything from
  *   `resendFrom`. Every refused seq is remembered until stored, not only the lowest: storing the lowest must
@@ -118,71 +112,28 @@ export class RatingOrder {
 
   private async drain(): Promise<void> {
     this.running = true;
-    while (this.queue.length > 0 && !this.stopped) {
-      const group = this.nextGroup();
-      if (group.length === 0) continue;
+    for (let rating = this.queue.shift(); rating && !this.stopped; rating = this.queue.shift()) {
+      if (rating.seq <= this.highestStored) {
+        this.deps.duplicate(rating.seq);
+        continue;
+      }
+      if (this.lowestRefused !== null && rating.seq > this.lowestRefused) {
+        this.refuse(rating.seq);
+        this.deps.refused(new EarlierRatingNotStored(rating.seq, this.lowestRefused));
+        continue;
+      }
       try {
-        await this.deps.publish(group);
-        for (const rating of group) {
-          this.highestStored = rating.seq;
-          this.stored(rating.seq);
-          this.deps.stored(rating.seq);
-        }
+        await this.deps.publish(rating);
+        this.highestStored = rating.seq;
+        this.stored(rating.seq);
+        this.deps.stored(rating.seq);
       } catch (err) {
-        // None of them was stored: the first is refused for the reason, the others as above it.
-        const [first, ...rest] = group;
-        const failed = err instanceof GatewayError ? err : new PublishFailed(first.seq, err);
-        failed.resendFrom = this.refuse(first.seq);
+        const failed = err instanceof GatewayError ? err : new PublishFailed(rating.seq, err);
+        failed.resendFrom = this.refuse(rating.seq);
         this.deps.refused(failed);
-        for (const rating of rest) {
-          this.refuse(rating.seq);
-          this.deps.refused(new EarlierRatingNotStored(rating.seq, this.lowestRefused!));
-        }
       }
     }
     this.running = false;
     if (this.queue.length === 0 || this.stopped) this.settleIdle();
-  }
-
-  /**
-   * Takes the queued ratings that go out next, as one publish: from the front of the queue, each that is
-   * published as it stands now — above every seq stored or in this group, and with no refused seq below it
-   * other than the ones this group resends. Seqs already stored are duplicates and refusals are decided here as
-   * one at a time would decide them; the first rating that could only be decided after this group settles (a
-   * resend of a seq in it, or one above a refused seq not in it) waits at the front for the next group.
-   */
-  private nextGroup(): PendingRating[] {
-    const group: PendingRating[] = [];
-    let top = this.highestStored;
-    while (this.queue.length > 0) {
-      const rating = this.queue[0];
-      if (rating.seq <= this.highestStored) {
-        this.queue.shift();
-        this.deps.duplicate(rating.seq);
-        continue;
-      }
-      if (rating.seq <= top) break;
-      const below = this.lowestRefusedOutside(group);
-      if (below !== null && rating.seq > below) {
-        if (group.length > 0) break;
-        this.queue.shift();
-        this.refuse(rating.seq);
-        this.deps.refused(new EarlierRatingNotStored(rating.seq, this.lowestRefused!));
-        continue;
-      }
-      this.queue.shift();
-      group.push(rating);
-      top = rating.seq;
-    }
-    return group;
-  }
-
-  /** The lowest refused seq that `group` does not resend (its publish would not store it). */
-  private lowestRefusedOutside(group: PendingRating[]): number | null {
-    if (group.length === 0) return this.lowestRefused;
-    let lowest: number | null = null;
-    for (const seq of this.refused)
-      if ((lowest === null || seq < lowest) && !group.some((r) => r.seq === seq)) lowest = seq;
-    return lowest;
   }
 }

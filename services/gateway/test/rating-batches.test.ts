@@ -43,10 +43,10 @@ describe('RatingBatches against JetStream (issue 12)', () => {
   it('publishes the batches of every partition opened during a window together, at its end', async () => {
     const [a, b] = sessionsInPartitions(2);
     const out = batches({ windowMs: 300 });
-    const first = out.add([rating(a, 1)]);
+    const first = out.add(rating(a, 1));
     await sleep(150);
     // With a window per partition, b's batch would be stored ~150 ms after a's.
-    await Promise.all([first, out.add([rating(b, 1)])]);
+    await Promise.all([first, out.add(rating(b, 1))]);
     const [storedA, storedB] = [
       await world.batchMessages(partitionOf(a)),
       await world.batchMessages(partitionOf(b)),
@@ -59,8 +59,8 @@ describe('RatingBatches against JetStream (issue 12)', () => {
     const [a, b] = sessionsInPartitions(2);
     const out = batches({ windowMs: 10_000, maxRatings: 2 });
     let bSettled = false;
-    const pendingB = out.add([rating(b, 1)]).then(() => (bSettled = true));
-    await Promise.all([out.add([rating(a, 1)]), out.add([rating(a, 2)])]);
+    const pendingB = out.add(rating(b, 1)).then(() => (bSettled = true));
+    await Promise.all([out.add(rating(a, 1)), out.add(rating(a, 2))]);
     expect(bSettled, 'b waits for the window').to.equal(false);
     expect(await world.batchMessages(partitionOf(a))).to.have.length(1);
     await out.idle();
@@ -72,41 +72,9 @@ describe('RatingBatches against JetStream (issue 12)', () => {
   it('starts a new window with the first rating after one ended', async () => {
     const [a] = sessionsInPartitions(1);
     const out = batches({ windowMs: 50 });
-    await out.add([rating(a, 1)]);
-    await out.add([rating(a, 2)]);
+    await out.add(rating(a, 1));
+    await out.add(rating(a, 2));
     const stored = await world.batchMessages(partitionOf(a));
     expect(stored).to.have.length(2);
-  });
-
-  it("keeps one client's ratings in one message: a batch they would overfill goes first", async () => {
-    const [a] = sessionsInPartitions(1);
-    const out = batches({ windowMs: 10_000, maxRatings: 5 });
-    const others = [1, 2, 3].map((seq) => out.add([rating(a, seq)]));
-    const userId = randomUUID();
-    const mine = [1, 2, 3, 4].map((seq) => ({ ...rating(a, seq), userId }));
-    const mineDone = out.add(mine);
-    await Promise.all(others); // published when the group came, long before the window's end
-    await out.idle();
-    await mineDone;
-    expect(out.pending).to.equal(0);
-    const stored = await world.batchMessages(partitionOf(a));
-    expect(stored).to.have.length(2);
-    const mineStored = await world.storedRatings(a, userId);
-    expect(mineStored.map((r) => r.seq)).to.deep.equal([1, 2, 3, 4]);
-    expect(new Set(mineStored.map((r) => r.msgId)).size, 'one message').to.equal(1);
-  });
-
-  it('refuses a group that does not fit the queue as a whole, naming its lowest seq', async () => {
-    const [a] = sessionsInPartitions(1);
-    const out = batches({ windowMs: 10_000, queueMax: 3 });
-    const userId = randomUUID();
-    const group = [7, 8, 9, 10].map((seq) => ({ ...rating(a, seq), userId }));
-    const err = await out.add(group).then(
-      () => null,
-      (e: Error & { seq?: number }) => e,
-    );
-    expect(err?.constructor.name).to.equal('PublishQueueFull');
-    expect(err?.seq).to.equal(7);
-    expect(out.pending).to.equal(0);
   });
 });

@@ -3,24 +3,17 @@ import { ErrorCode } from '@pulse/contracts';
 import { NotLive, PublishFailed, type GatewayError } from '../src/errors.js';
 import { RatingOrder, type PendingRating } from '../src/rating-order.js';
 
-/**
- * A RatingOrder whose publishes fail when they carry a seq in `failing` (once each; a publish is stored all or
- * none) and are recorded otherwise, each publish's seqs in `groups`.
- */
+/** A RatingOrder whose publishes fail for the seqs in `failing` (once each) and are recorded otherwise. */
 function harness(lastSeq: number, failing: number[]) {
   const stored: number[] = [];
-  const groups: number[][] = [];
   const refused: GatewayError[] = [];
   const duplicates: number[] = [];
   const failOnce = new Set(failing);
   const order = new RatingOrder(lastSeq, {
-    publish: async (ratings: PendingRating[]) => {
+    publish: async (r: PendingRating) => {
       await new Promise((resolve) => setImmediate(resolve));
-      const seqs = ratings.map((r) => r.seq);
-      groups.push(seqs);
-      if (seqs.filter((seq) => failOnce.delete(seq)).length > 0)
-        throw new PublishFailed(seqs[0], new Error('timeout'));
-      stored.push(...seqs);
+      if (failOnce.delete(r.seq)) throw new PublishFailed(r.seq, new Error('timeout'));
+      stored.push(r.seq);
     },
     stored: () => undefined,
     duplicate: (seq) => duplicates.push(seq),
@@ -28,15 +21,13 @@ function harness(lastSeq: number, failing: number[]) {
   });
   const send = (...seqs: number[]) => seqs.forEach((seq) => order.submit({ seq, energy: 50, ts: seq }));
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
-  return { order, stored, groups, refused, duplicates, send, settle };
+  return { order, stored, refused, duplicates, send, settle };
 }
 
 describe('RatingOrder: lastSeq never hides a rating that was not stored', () => {
   it('refuses every seq above a failed one, each with resendFrom = the failed seq', async () => {
     const h = harness(0, [5]);
-    h.send(1, 2, 3, 4);
-    await h.settle();
-    h.send(5, 6, 7); // 6 and 7 queue behind 5's publish, which fails
+    h.send(1, 2, 3, 4, 5, 6, 7);
     await h.settle();
     expect(h.stored).to.deep.equal([1, 2, 3, 4]);
     expect(h.refused.map((e) => [e.code, e.seq, e.resendFrom])).to.deep.equal([
@@ -123,45 +114,5 @@ describe('RatingOrder: lastSeq never hides a rating that was not stored', () => 
     await h.settle();
     expect(h.stored).to.deep.equal([2, 3, 4]);
     expect(h.order.resendFrom).to.equal(null);
-  });
-
-  it('sends the ratings that queued behind a slow publish together in the next one, in seq order', async () => {
-    const h = harness(0, []);
-    h.send(1, 2, 3, 4); // 1 goes at once; 2, 3 and 4 arrive while its publish runs
-    await h.settle();
-    h.send(5);
-    await h.settle();
-    expect(h.groups).to.deep.equal([[1], [2, 3, 4], [5]]);
-    expect(h.stored).to.deep.equal([1, 2, 3, 4, 5]);
-    expect(h.order.lastStored).to.equal(5);
-  });
-
-  it('stores none of a group whose publish fails: its first seq refused for the reason, the rest above it', async () => {
-    const h = harness(0, [3]);
-    h.send(1, 2, 3, 4);
-    await h.settle();
-    expect(h.groups).to.deep.equal([[1], [2, 3, 4]]);
-    expect(h.stored).to.deep.equal([1]);
-    expect(h.refused.map((e) => [e.code, e.constructor.name, e.seq, e.resendFrom])).to.deep.equal([
-      [ErrorCode.UNAVAILABLE, 'PublishFailed', 2, 2],
-      [ErrorCode.UNAVAILABLE, 'EarlierRatingNotStored', 3, 2],
-      [ErrorCode.UNAVAILABLE, 'EarlierRatingNotStored', 4, 2],
-    ]);
-    h.send(2, 3, 4, 5); // the client resends from resendFrom
-    await h.settle();
-    expect(h.stored).to.deep.equal([1, 2, 3, 4, 5]);
-    expect(h.order.resendFrom).to.equal(null);
-  });
-
-  it('leaves a resent seq of a group, and a seq above a refused one it does not resend, for after it', async () => {
-    const h = harness(1, []);
-    expect(h.order.refuse(4)).to.equal(4); // 4 rate limited
-    h.send(2); // in flight
-    h.send(3, 3, 5, 4, 5); // 3 again: after [3]; 5: above the refused 4, decided after [3]
-    await h.settle();
-    expect(h.groups).to.deep.equal([[2], [3], [4, 5]]);
-    expect(h.duplicates).to.deep.equal([3]);
-    expect(h.refused.map((e) => [e.seq, e.resendFrom])).to.deep.equal([[5, 4]]);
-    expect(h.stored).to.deep.equal([2, 3, 4, 5]);
   });
 });
