@@ -274,6 +274,25 @@ describe('results and history', () => {
     expect(otherPage.status).to.equal(200);
   });
 
+  /** One freeze row and the whole board of engineFinal in PostgreSQL. */
+  async function expectFrozenOnce(sessionId: string) {
+    const conn = api.orm.em.getConnection();
+    const [freezes] = await conn.execute(
+      'select count(*)::int as n from session_result_freeze where session_id = ?',
+      [sessionId],
+    );
+    const rows = await conn.execute(
+      'select user_id, rank from session_result where session_id = ? order by rank',
+      [sessionId],
+    );
+    expect(freezes.n).to.equal(1);
+    expect(rows.map((r: any) => [r.user_id, r.rank])).to.deep.equal([
+      [cid.id, 1],
+      [bob.id, 2],
+      [ann.id, 3],
+    ]);
+  }
+
   /**
    * Holds a SHARE lock on session_result until `release`: a freeze decides its board (its reads go through) and
    * then waits to write it.
@@ -380,20 +399,7 @@ describe('results and history', () => {
     expect(again.body).to.deep.equal(first.body);
     expect(again.headers.get('etag')).to.not.equal(first.headers.get('etag'));
     expect(await api.freezer.freeze(s.id)).to.equal('frozen');
-    const [freezes] = await conn.execute(
-      'select count(*)::int as n from session_result_freeze where session_id = ?',
-      [s.id],
-    );
-    const rows = await conn.execute(
-      'select user_id, rank from session_result where session_id = ? order by rank',
-      [s.id],
-    );
-    expect(freezes.n).to.equal(1);
-    expect(rows.map((r: any) => [r.user_id, r.rank])).to.deep.equal([
-      [cid.id, 1],
-      [bob.id, 2],
-      [ann.id, 3],
-    ]);
+    await expectFrozenOnce(s.id);
   });
 
   it('never serves a partial board: a final session row with missing standings stays 202', async () => {
@@ -427,21 +433,7 @@ describe('results and history', () => {
     );
     const outcomes = await Promise.all(replicas.flatMap((r) => [r.freeze(s.id), r.freeze(s.id)]));
     expect(outcomes).to.deep.equal(Array(6).fill('frozen'));
-    const conn = api.orm.em.getConnection();
-    const [freezes] = await conn.execute(
-      'select count(*)::int as n from session_result_freeze where session_id = ?',
-      [s.id],
-    );
-    const rows = await conn.execute(
-      'select user_id, rank from session_result where session_id = ? order by rank',
-      [s.id],
-    );
-    expect(freezes.n).to.equal(1);
-    expect(rows.map((r: any) => [r.user_id, r.rank])).to.deep.equal([
-      [cid.id, 1],
-      [bob.id, 2],
-      [ann.id, 3],
-    ]);
+    await expectFrozenOnce(s.id);
   });
 
   it('freezes one batch at a time: the sessions asked for while one runs are the next batch, together', async () => {
