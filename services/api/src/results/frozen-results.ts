@@ -43,8 +43,14 @@ export class FrozenResults implements FreezeListener {
   /** JSON of the immutable values above (sessions, pages, participants' numbers), written once each. */
   private readonly serializedJson = new WeakMap<object, string>();
   private readonly members = new Map<string, Promise<Members>>();
-  /** Boards decided by this replica's freeze and not yet committed, with the page keys served from them. */
-  private readonly unwritten = new Map<string, { board: readonly BoardRow[]; pageKeys: string[] }>();
+  /**
+   * Boards decided by this replica's freeze and not yet committed, with the page keys served from them and, for a
+   * large session (no `members` entry), its rows by user, made at its first `me`.
+   */
+  private readonly unwritten = new Map<
+    string,
+    { board: readonly BoardRow[]; pageKeys: string[]; byUser?: Map<string, BoardRow> }
+  >();
   /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
   private readonly memberUnits = new Map<string, number>();
   private membersCached = 0;
@@ -147,9 +153,11 @@ export class FrozenResults implements FreezeListener {
    */
   async me(sessionId: string, frozen: FrozenSession, userId: string): Promise<MyResult | undefined> {
     if (frozen.participants > this.largeSession) {
-      const unwritten = this.unwritten.get(sessionId)?.board.find((r) => r.user_id === userId);
-      if (unwritten !== undefined) return myResult(unwritten) ?? undefined;
-      return (await this.readMember(sessionId, userId)) ?? undefined;
+      const unwritten = this.unwritten.get(sessionId);
+      if (unwritten === undefined) return (await this.readMember(sessionId, userId)) ?? undefined;
+      unwritten.byUser ??= new Map(unwritten.board.map((r) => [r.user_id, r]));
+      const row = unwritten.byUser.get(userId);
+      return row === undefined ? undefined : (myResult(row) ?? undefined);
     }
     let read = this.members.get(sessionId);
     if (read === undefined) {

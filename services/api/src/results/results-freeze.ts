@@ -242,17 +242,7 @@ export class ResultsFreezer {
         const complete = rows.map((r) => ({ ...r, ...byMember.get(`${r.session_id}/${r.user_id}`)! }));
         // What the replica serves is what it writes: the boards' rows get their personal numbers too.
         for (const { session: s } of claimed)
-          for (const row of boards.get(s.id)!) {
-            const { band_rank, band_participants, following_rank, following_participants, personal_best } =
-              byMember.get(`${s.id}/${row.user_id}`)!;
-            Object.assign(row, {
-              band_rank,
-              band_participants,
-              following_rank,
-              following_participants,
-              personal_best,
-            });
-          }
+          for (const row of boards.get(s.id)!) Object.assign(row, byMember.get(`${s.id}/${row.user_id}`));
         told = true;
         decided(claimed);
         await insertBoards(tx, complete);
