@@ -6,6 +6,7 @@ import { FreezeWatch } from '../src/results/freeze-watch.js';
 import { FrozenResults } from '../src/results/frozen-results.js';
 import { FIRST_PAGE, NEXT_PAGE } from '../src/results/history-service.js';
 import { ResultsFreezer } from '../src/results/results-freeze.js';
+import type { ResultsPage } from '../src/results/results-view.js';
 import { TestApi } from './harness.js';
 import type { TestUser } from './harness.js';
 
@@ -241,12 +242,7 @@ describe('results and history', () => {
     const replica = new FrozenResults(api.orm);
     const frozen = (await replica.session(s.id))!;
     expect(replica.etag(s.id, frozen, bob.id, { limit: 20, afterRank: 0 })).to.equal(etag);
-    expect({
-      session: frozen.session,
-      final: true,
-      leaderboard: await replica.page(s.id, { limit: 20, afterRank: 0 }),
-      me: await replica.me(s.id, frozen, bob.id),
-    }).to.deep.equal(first.body);
+    expect(await bodyFrom(replica, s.id, bob, { limit: 20, afterRank: 0 })).to.deep.equal(first.body);
     const cached = await api.call('GET', `/v1/sessions/${s.id}/results`, {
       token: bob.token,
       headers: { 'if-none-match': etag },
@@ -273,6 +269,17 @@ describe('results and history', () => {
     });
     expect(otherPage.status).to.equal(200);
   });
+
+  /** The results body `replica` gives `u` for one page, put together as the route does. */
+  async function bodyFrom(replica: FrozenResults, sessionId: string, u: TestUser, page: ResultsPage) {
+    const frozen = (await replica.session(sessionId))!;
+    return {
+      session: frozen.session,
+      final: true,
+      leaderboard: await replica.page(sessionId, page),
+      me: await replica.me(sessionId, frozen, u.id),
+    };
+  }
 
   /** One freeze row and the whole board of engineFinal in PostgreSQL. */
   async function expectFrozenOnce(sessionId: string) {
@@ -347,18 +354,8 @@ describe('results and history', () => {
     expect(replica.etag(s.id, frozen, ann.id, { limit: 2, afterRank: 0 })).to.equal(
       first.headers.get('etag'),
     );
-    expect({
-      session: frozen.session,
-      final: true,
-      leaderboard: await replica.page(s.id, { limit: 2, afterRank: 0 }),
-      me: await replica.me(s.id, frozen, ann.id),
-    }).to.deep.equal(first.body);
-    expect({
-      session: frozen.session,
-      final: true,
-      leaderboard: await replica.page(s.id, { limit: 2, afterRank: 2 }),
-      me: await replica.me(s.id, frozen, bob.id),
-    }).to.deep.equal(second.body);
+    expect(await bodyFrom(replica, s.id, ann, { limit: 2, afterRank: 0 })).to.deep.equal(first.body);
+    expect(await bodyFrom(replica, s.id, bob, { limit: 2, afterRank: 2 })).to.deep.equal(second.body);
     expect(first.body.leaderboard.items.map((i: any) => i.rank)).to.deep.equal([1, 2]);
     expect(second.body.leaderboard).to.deep.equal({
       items: [{ rank: 3, userId: ann.id, name: 'Ann', score: 700, calories: 55.5 }],
@@ -489,6 +486,35 @@ describe('results and history', () => {
         }
       }
     }
+  });
+
+  it('answers a large session’s `me` from its decided board until the commit, then by primary key', async () => {
+    const s = await sessionWith([ann, bob, cid], true);
+    await engineFinal(s.id);
+    expect(await api.freezer.freeze(s.id)).to.equal('frozen');
+    const frozen = (await new FrozenResults(api.orm).session(s.id))!;
+    const row = (u: TestUser, rank: number, score: number) => ({
+      session_id: s.id,
+      user_id: u.id,
+      rank,
+      name: u.name,
+      score,
+      calories: 1,
+      avg_energy: 2,
+      samples: 3,
+      minutes: [],
+      band: null,
+    });
+    // A board other than the one committed: whatever `me` gives before `committed` comes from it, not a read.
+    const board = [row(bob, 1, 11), row(ann, 2, 22)];
+    const large = new FrozenResults(api.orm, 100, 2);
+    large.decided(s.id, frozen, board);
+    expect(await large.me(s.id, frozen, ann.id)).to.deep.include({ rank: 2, score: 22 });
+    expect(await large.me(s.id, frozen, cid.id)).to.equal(undefined);
+    expect(large.memberUnitsCached).to.equal(0);
+    large.committed(s.id);
+    expect(await large.me(s.id, frozen, ann.id)).to.deep.include({ rank: 3, score: 700 });
+    expect(await large.me(s.id, frozen, cid.id)).to.deep.include({ rank: 1, score: 900 });
   });
 
   it('lists the trainee’s frozen sessions newest first; joined without reaching the board → null numbers', async () => {
