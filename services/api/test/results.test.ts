@@ -517,6 +517,51 @@ describe('results and history', () => {
     expect(await large.me(s.id, frozen, cid.id)).to.deep.include({ rank: 1, score: 900 });
   });
 
+  it('keeps serving a decided board when a read begun before the decision finds nothing (issue 13)', async () => {
+    // Seen at 10,000: a request's read of the freeze row, sent just before the decision and answered just after
+    // it (nothing committed yet), dropped the decided session, and the requests until the commit got 202.
+    const s = await sessionWith([ann, bob], true);
+    const frozen = { session: s as any, participants: 1, frozenAt: new Date() };
+    const board = [
+      {
+        session_id: s.id,
+        user_id: ann.id,
+        rank: 1,
+        name: ann.name,
+        score: 5,
+        calories: 1,
+        avg_energy: 2,
+        samples: 3,
+        minutes: [],
+        band: null,
+      },
+    ];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const taken = new Promise<void>((resolve) => (locked = resolve));
+    const holding = api.orm.em.fork().transactional(async (tx) => {
+      await tx.execute('lock table session_result_freeze in access exclusive mode');
+      locked();
+      await released;
+    });
+    await taken;
+    // A session answered from its in-memory rows, and a large one (its `me` by primary key once committed).
+    const replicas = [new FrozenResults(api.orm, 100, 100), new FrozenResults(api.orm, 100, 0)];
+    const reads = replicas.map((replica) => replica.session(s.id));
+    for (const replica of replicas) replica.decided(s.id, frozen, board);
+    release();
+    await holding;
+    for (const [i, replica] of replicas.entries()) {
+      expect(await reads[i]).to.equal(frozen);
+      expect(await replica.session(s.id)).to.equal(frozen);
+      expect(await replica.me(s.id, frozen, ann.id)).to.deep.include({ rank: 1, score: 5 });
+      expect((await replica.page(s.id, { afterRank: 0, limit: 10 })).items).to.have.length(1);
+      replica.committed(s.id);
+      expect(await replica.session(s.id)).to.equal(frozen);
+    }
+  });
+
   it('lists the trainee’s frozen sessions newest first; joined without reaching the board → null numbers', async () => {
     const fresh = await api.user('trainee', 'Dee');
     const older = await sessionWith([fresh], true);

@@ -49,7 +49,7 @@ export class FrozenResults implements FreezeListener {
    */
   private readonly unwritten = new Map<
     string,
-    { board: readonly BoardRow[]; pageKeys: string[]; byUser?: Map<string, BoardRow> }
+    { frozen: FrozenSession; board: readonly BoardRow[]; pageKeys: string[]; byUser?: Map<string, BoardRow> }
   >();
   /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
   private readonly memberUnits = new Map<string, number>();
@@ -77,7 +77,7 @@ export class FrozenResults implements FreezeListener {
    */
   decided(sessionId: string, frozen: FrozenSession, board: readonly BoardRow[]): void {
     this.sessions.set(sessionId, Promise.resolve(frozen));
-    this.unwritten.set(sessionId, { board, pageKeys: [] });
+    this.unwritten.set(sessionId, { frozen, board, pageKeys: [] });
     if (frozen.participants > this.largeSession || this.members.has(sessionId)) return;
     this.members.set(sessionId, Promise.resolve(new Map(board.map((r) => [r.user_id, myResult(r)]))));
     this.admit(
@@ -105,16 +105,23 @@ export class FrozenResults implements FreezeListener {
 
   /** The frozen session, or null while it is not frozen (null is not cached: it may be frozen soon). */
   async session(sessionId: string): Promise<FrozenSession | null> {
+    const unwritten = this.unwritten.get(sessionId);
+    if (unwritten !== undefined) return unwritten.frozen;
     let read = this.sessions.get(sessionId);
     if (read === undefined) {
       read = this.readSession(sessionId);
       this.sessions.set(sessionId, read);
     }
+    // A read that began before this replica decided the board ends with null: it must not drop the decided entry.
+    const forget = () => this.sessions.get(sessionId) === read && this.sessions.delete(sessionId);
     const frozen = await read.catch((err: unknown) => {
-      this.sessions.delete(sessionId);
+      forget();
       throw err;
     });
-    if (frozen === null) this.sessions.delete(sessionId);
+    if (frozen === null) {
+      forget();
+      return this.unwritten.get(sessionId)?.frozen ?? null;
+    }
     return frozen;
   }
 
@@ -142,7 +149,7 @@ export class FrozenResults implements FreezeListener {
       unwritten?.pageKeys.push(key);
       read = unwritten ? Promise.resolve(pageOf(unwritten.board, page)) : this.readPage(sessionId, page);
       this.pages.set(key, read);
-      read.catch(() => this.pages.delete(key));
+      read.catch(() => this.pages.get(key) === read && this.pages.delete(key));
     }
     return read;
   }
@@ -152,20 +159,24 @@ export class FrozenResults implements FreezeListener {
    * once (shared by concurrent callers) and answered from memory; larger ones by primary key.
    */
   async me(sessionId: string, frozen: FrozenSession, userId: string): Promise<MyResult | undefined> {
-    if (frozen.participants > this.largeSession) {
-      const unwritten = this.unwritten.get(sessionId);
-      if (unwritten === undefined) return (await this.readMember(sessionId, userId)) ?? undefined;
+    // Until the commit its rows may not be in PostgreSQL: a large session (or one whose rows left the budget)
+    // answers from the decided board.
+    const unwritten = this.unwritten.get(sessionId);
+    if (unwritten !== undefined && !this.members.has(sessionId)) {
       unwritten.byUser ??= new Map(unwritten.board.map((r) => [r.user_id, r]));
       const row = unwritten.byUser.get(userId);
       return row === undefined ? undefined : (myResult(row) ?? undefined);
     }
+    if (frozen.participants > this.largeSession)
+      return (await this.readMember(sessionId, userId)) ?? undefined;
     let read = this.members.get(sessionId);
     if (read === undefined) {
       read = this.readMembers(sessionId);
       this.members.set(sessionId, read);
+      const loading = read;
       read.then(
         (m) => this.admit(sessionId, unitsOf(m)),
-        () => this.members.delete(sessionId),
+        () => this.members.get(sessionId) === loading && this.members.delete(sessionId),
       );
     } else {
       // Map order is insertion order: re-inserting marks the session as recently used.
