@@ -4,8 +4,9 @@ import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { FinalBoards } from './final-boards.js';
-import { insertBoards, personalNumbersOf } from './personal-boards.js';
+import { FREEZE_LOCK_SQL, insertBoards, personalNumbersOf, type PersonalRow } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
 import type { FrozenSession } from './frozen-results.js';
 
@@ -64,6 +65,8 @@ export class ResultsFreezer {
   private flushScheduled = false;
   private flushing = false;
   private readonly boards: FinalBoards;
+  /** Sessions `finalAmong` saw final and not frozen since: their freeze reads ClickHouse in one go. */
+  private readonly seenFinal = new BoundedCache<string, true>(SEEN_FINAL_CACHED);
 
   constructor(
     private readonly orm: MikroORM,
@@ -120,7 +123,9 @@ export class ResultsFreezer {
   async finalAmong(sessionIds: string[]): Promise<string[]> {
     if (sessionIds.length === 0) return [];
     const rows = await this.boards.summaries(sessionIds);
-    return rows.filter((r) => Number(r.final) === 1).map((r) => r.session_id);
+    const final = rows.filter((r) => Number(r.final) === 1).map((r) => r.session_id);
+    for (const id of final) this.seenFinal.set(id, true);
+    return final;
   }
 
   private async flush(): Promise<void> {
@@ -167,7 +172,12 @@ export class ResultsFreezer {
     );
     if (ended.length === 0) return outcomes;
     const started = performance.now();
-    const boards = await this.boards.read(ended.map((s) => s.id));
+    const ids = ended.map((s) => s.id);
+    const boards = await this.boards.read(
+      ids,
+      ids.every((id) => this.seenFinal.get(id) !== undefined),
+    );
+    for (const id of boards.keys()) this.seenFinal.delete(id);
     const ready = ended.filter((s) => boards.has(s.id));
     for (const s of ended) if (!boards.has(s.id)) outcomes.set(s.id, 'pending');
     if (ready.length === 0) return outcomes;
@@ -220,12 +230,14 @@ export class ResultsFreezer {
           session: sessionSnapshot(s),
           ended_at: s.endedAt!.toISOString(),
         }));
+        // The claim takes the personal-best lock in the same round trip (personalNumbersOf needs it held).
         const claimedRows = await executeBound<{ session_id: string; frozen_at: Date }>(
           tx,
-          `insert into session_result_freeze (session_id, participants, session, ended_at)
+          `with ${FREEZE_LOCK_SQL}
+           insert into session_result_freeze (session_id, participants, session, ended_at)
            select x.session_id, x.participants, x.session, x.ended_at
            from json_to_recordset(?::json) as x(session_id uuid, participants integer, session jsonb,
-             ended_at timestamptz)
+             ended_at timestamptz) cross join freeze_lock
            on conflict do nothing returning session_id, frozen_at`,
           [JSON.stringify(freezes)],
         );
@@ -234,18 +246,19 @@ export class ResultsFreezer {
           .filter((s) => frozenAt.has(s.id))
           .map((session) => ({ session, frozenAt: frozenAt.get(session.id)! }));
         if (claimed.length === 0) return;
-        const rows = claimed.flatMap(({ session: s }) =>
-          boards.get(s.id)!.map((r) => ({ ...r, ended_at: s.endedAt!.toISOString(), session_type: s.type })),
-        );
-        const personal = await personalNumbersOf(tx, rows);
+        const shared = claimed.map(({ session: s }) => ({
+          session_id: s.id,
+          ended_at: s.endedAt!.toISOString(),
+          session_type: s.type,
+        }));
+        const rows = claimed.flatMap(({ session: s }) => boards.get(s.id)!);
+        const personal = await personalNumbersOf(tx, shared, rows);
         const byMember = new Map(personal.map((p) => [`${p.session_id}/${p.user_id}`, p]));
-        const complete = rows.map((r) => ({ ...r, ...byMember.get(`${r.session_id}/${r.user_id}`)! }));
-        // What the replica serves is what it writes: the boards' rows get their personal numbers too.
-        for (const { session: s } of claimed)
-          for (const row of boards.get(s.id)!) Object.assign(row, byMember.get(`${s.id}/${row.user_id}`));
+        // What the replica serves is what it writes: the boards' rows get their personal numbers.
+        for (const row of rows) Object.assign(row, byMember.get(`${row.session_id}/${row.user_id}`));
         told = true;
         decided(claimed);
-        await insertBoards(tx, complete);
+        await insertBoards(tx, shared, rows as Array<BoardRow & PersonalRow>);
         // Trainees who joined but never reached the board still have the session in their history.
         await executeBound(
           tx,
@@ -285,3 +298,5 @@ function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(e
 
 /** Sessions frozen together at most (one ClickHouse IN list, one transaction). */
 export const FREEZE_BATCH = 200;
+/** Sessions remembered as seen final until their freeze (an id each). */
+const SEEN_FINAL_CACHED = 10_000;
