@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RATING_PARTITIONS, natsNames, type NatsNames } from '@pulse/contracts';
+import type { MinuteRow, RatingRow, SessionResultRow, StandingRow } from '@pulse/contracts';
 import type { Logger } from 'pino';
 import type { EngineConfig } from './config.js';
 import { EngineMetrics } from './metrics.js';
@@ -21,6 +22,7 @@ import { ActorRegistry } from './session/registry.js';
 import { VersionClock } from './session/version-clock.js';
 import { BatchWriter } from './storage/batch-writer.js';
 import { ClickHouseStore } from './storage/clickhouse.js';
+import { JoinedInserts } from './storage/joined-inserts.js';
 import { RawBatcher } from './storage/raw-batcher.js';
 import { ResultsBatcher } from './storage/results-batcher.js';
 
@@ -118,6 +120,15 @@ export class Engine {
       this.metrics,
       log,
     );
+    // Every partition's writes of one moment in one insert per table (JoinedInserts: the ends of many classes).
+    const ratings = new JoinedInserts<RatingRow[]>((parts) => this.store.insertRatings(parts.flat()));
+    const results = new JoinedInserts<[StandingRow[], MinuteRow[], SessionResultRow[]]>((parts) =>
+      this.store.insertResults(
+        parts.flatMap(([standings]) => standings),
+        parts.flatMap(([, minutes]) => minutes),
+        parts.flatMap(([, , sessions]) => sessions),
+      ),
+    );
     this.partitions = new Partitions({
       registry: this.registry,
       ownership: this.ownership,
@@ -126,12 +137,12 @@ export class Engine {
         new RawBatcher(new BatchWriter(log.child({ partition }), this.metrics), {
           maxRows: config.CH_BATCH_MAX_ROWS,
           flushMs: config.CH_FLUSH_MS,
-          insert: (rows) => this.store.insertRatings(rows),
+          insert: (rows) => ratings.write(rows),
         }),
       resultsFor: (partition) =>
         new ResultsBatcher(new BatchWriter(log.child({ partition }), this.metrics), {
           flushMs: config.CH_FLUSH_MS,
-          insert: (standings, minutes, sessions) => this.store.insertResults(standings, minutes, sessions),
+          insert: (standings, minutes, sessions) => results.write([standings, minutes, sessions]),
         }),
       serveLastSeq: (partition, answer) => serveLastSeq(nc, this.names, partition, answer, log),
       checkpoints:
