@@ -21,6 +21,8 @@ const BATCH = 500;
 interface Watched {
   firstAt: number;
   nextAt: number;
+  /** Seen final and handed to the freezer; not asked about again until its freeze ends. */
+  freezing: boolean;
 }
 
 /**
@@ -42,6 +44,8 @@ export class FreezeWatch {
   private timer: NodeJS.Timeout | null = null;
   private tickRunning: Promise<void> | null = null;
   private tickAgain = false;
+  /** Freezes handed to the freezer and not ended yet (stop waits for them). */
+  private readonly freezing = new Set<Promise<void>>();
   private lastScanAt = 0;
   /** Keyset position of the pass over every ended session made once per start; null when it is done. */
   private backfill: { startsAt: string; id: string } | 'start' | null = 'start';
@@ -79,7 +83,7 @@ export class FreezeWatch {
   watch(sessionId: string): void {
     const now = this.now();
     const known = this.watched.get(sessionId);
-    if (known === undefined) this.watched.set(sessionId, { firstAt: now, nextAt: now });
+    if (known === undefined) this.watched.set(sessionId, { firstAt: now, nextAt: now, freezing: false });
   }
 
   /**
@@ -103,6 +107,7 @@ export class FreezeWatch {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     await this.tickRunning;
+    await Promise.all(this.freezing);
   }
 
   private tick(): void {
@@ -125,21 +130,53 @@ export class FreezeWatch {
       this.lastScanAt = now;
       await this.scanRecent(new Date(now - FREEZE_RECENT_MS));
     }
-    const due = [...this.watched].filter(([, w]) => w.nextAt <= now).slice(0, BATCH);
+    const due = [...this.watched].filter(([, w]) => w.nextAt <= now && !w.freezing).slice(0, BATCH);
     if (due.length === 0) return;
     const final = new Set(await this.freezer.finalAmong(due.map(([id]) => id)));
-    // Asked together, frozen together (one batch in the freezer).
-    const outcomes = await Promise.all(
-      due.map(([id]) => (final.has(id) ? this.freezer.freeze(id) : Promise.resolve('pending' as const))),
-    );
-    for (const [i, [id, w]] of due.entries()) {
-      if (outcomes[i] !== 'pending') this.watched.delete(id);
-      else if (now - w.firstAt >= FREEZE_GIVE_UP_MS) {
-        this.watched.delete(id);
-        this.log.warn({ sessionId: id }, 'ended session still not final in ClickHouse; no longer polled');
-      } else
-        w.nextAt = now + (now - w.firstAt < FREEZE_FAST_WINDOW_MS ? FREEZE_POLL_MS : FREEZE_SLOW_POLL_MS);
+    // The final ones go to the freezer, which freezes what it is handed meanwhile as its next batch; this pass
+    // does not wait for them, so the sessions that turn final during a freeze are asked about and queued
+    // while it writes, not after it.
+    const handed: Array<Promise<unknown>> = [];
+    for (const [id, w] of due) {
+      if (!final.has(id)) {
+        this.later(id, w, now);
+        continue;
+      }
+      w.freezing = true;
+      handed.push(
+        this.freezer.freeze(id).then(
+          (outcome) => {
+            w.freezing = false;
+            if (outcome === 'pending') this.later(id, w, this.now());
+            else this.watched.delete(id);
+          },
+          (err: unknown) => {
+            w.freezing = false;
+            this.later(id, w, this.now());
+            throw err;
+          },
+        ),
+      );
     }
+    if (handed.length === 0) return;
+    const freezing = Promise.allSettled(handed).then((outcomes) => {
+      const failed = outcomes.filter((o) => o.status === 'rejected');
+      if (failed.length > 0)
+        this.log.warn(
+          { err: failed[0].reason, sessions: failed.length },
+          'freezing results failed; retrying',
+        );
+    });
+    this.freezing.add(freezing);
+    void freezing.finally(() => this.freezing.delete(freezing));
+  }
+
+  /** Asks about a session not frozen yet again soon, less often after a minute, not at all after an hour. */
+  private later(id: string, w: Watched, now: number): void {
+    if (now - w.firstAt >= FREEZE_GIVE_UP_MS) {
+      this.watched.delete(id);
+      this.log.warn({ sessionId: id }, 'ended session still not final in ClickHouse; no longer polled');
+    } else w.nextAt = now + (now - w.firstAt < FREEZE_FAST_WINDOW_MS ? FREEZE_POLL_MS : FREEZE_SLOW_POLL_MS);
   }
 
   /** One page of the pass over every ended session (oldest first); the pass ends with a short page. */

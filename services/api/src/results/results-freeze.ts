@@ -65,6 +65,8 @@ export class ResultsFreezer {
   private flushScheduled = false;
   private flushing = false;
   private readonly boards: FinalBoards;
+  /** Requests waiting for sessions this replica has no attempt for yet (`frozenSoon`), with how many wait. */
+  private readonly waiting = new Map<string, { ready: ReturnType<typeof deferred<void>>; count: number }>();
   /** Sessions `finalAmong` saw final and not frozen since: their freeze reads ClickHouse in one go. */
   private readonly seenFinal = new BoundedCache<string, true>(SEEN_FINAL_CACHED);
 
@@ -99,6 +101,33 @@ export class ResultsFreezer {
     return this.attemptFor(sessionId).readable;
   }
 
+  /**
+   * Waits up to `waitMs` for this replica to make the session readable (its own freeze decided it, or found it
+   * frozen by another replica); true if it did. Starts no attempt: a request waits for the FreezeWatch's freeze,
+   * which follows the engine's notice, instead of queueing attempts of its own in front of it.
+   */
+  async frozenSoon(sessionId: string, waitMs: number): Promise<boolean> {
+    const attempt = this.inFlight.get(sessionId);
+    if (attempt !== undefined)
+      return within(
+        attempt.readable.then((o) => o === 'frozen'),
+        waitMs,
+        false,
+      );
+    let wait = this.waiting.get(sessionId);
+    if (wait === undefined) this.waiting.set(sessionId, (wait = { ready: deferred<void>(), count: 0 }));
+    wait.count += 1;
+    try {
+      return await within(
+        wait.ready.promise.then(() => true),
+        waitMs,
+        false,
+      );
+    } finally {
+      if (--wait.count === 0 && this.waiting.get(sessionId) === wait) this.waiting.delete(sessionId);
+    }
+  }
+
   private attemptFor(sessionId: string): FreezeAttempt {
     const known = this.inFlight.get(sessionId);
     if (known !== undefined) return known;
@@ -111,6 +140,10 @@ export class ResultsFreezer {
     });
     const attempt = { committed: committed.promise, readable: readable.promise };
     this.inFlight.set(sessionId, attempt);
+    readable.promise.then(
+      (outcome) => outcome === 'frozen' && this.waiting.get(sessionId)?.ready.resolve(),
+      () => undefined,
+    );
     // While a batch runs, the next one gathers: the running flush takes it when done.
     if (!this.flushScheduled && !this.flushing) {
       this.flushScheduled = true;
@@ -284,6 +317,17 @@ export class ResultsFreezer {
     }
     for (const { session } of claimed) for (const listener of this.listeners) listener.committed(session.id);
     return claimed;
+  }
+}
+
+/** `promise`'s value, or `otherwise` if it has not settled within `ms` (a rejection is `otherwise` too). */
+async function within<T>(promise: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)));
+  try {
+    return await Promise.race([promise.catch(() => otherwise), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

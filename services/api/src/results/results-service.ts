@@ -5,13 +5,17 @@ import { WorkoutSession } from '../sessions/session.entity.js';
 import { assertAllowed } from '../sessions/state-machine.js';
 import type { FrozenResults, FrozenSession } from './frozen-results.js';
 import type { LiveResults } from './live-results.js';
-import type { ResultsFreezer } from './results-freeze.js';
+import type { FreezeOutcome, ResultsFreezer } from './results-freeze.js';
 import type { ResultsPage } from './results-view.js';
 
 /** What a client is told to wait before asking again for results that are being frozen. */
 export const RESULTS_RETRY_AFTER_SEC = 1;
-/** After ClickHouse said "not final", requests answer 202 without asking again for this long. */
-const PENDING_MEMO_MS = 200;
+/**
+ * How long a request for an ended, unfrozen session waits for the freeze before it asks ClickHouse itself (and
+ * answers 202 if the session is not final yet). At the end of a class the engine's notice usually has its
+ * results frozen well within this (issue 13: ≤ 2 s after `POST /end`).
+ */
+export const FREEZE_WAIT_MS = 1_000;
 /** Ended sessions remembered as ended (an id each). */
 const SEEN_ENDED_CACHED = 10_000;
 
@@ -30,7 +34,8 @@ export interface ResultsAnswer {
 }
 
 export class ResultsService {
-  private readonly pendingUntil = new Map<string, number>();
+  /** Requests that waited in vain share one look at ClickHouse (and a freeze if final) per session. */
+  private readonly checking = new Map<string, Promise<FreezeOutcome>>();
   /**
    * Sessions seen ended and not frozen yet: ended is final, so until the freeze their requests need no read of
    * the session's row (10,000 participants asking as their class ends were 10,000 reads beside the freeze).
@@ -48,7 +53,8 @@ export class ResultsService {
 
   /**
    * Frozen → served from PostgreSQL and memory. Live → the current standings from ClickHouse. Ended but
-   * not frozen → one shared freeze attempt, then ResultsPending (202) if ClickHouse is not final yet.
+   * not frozen → waits up to FREEZE_WAIT_MS for its freeze (the FreezeWatch's, on the engine's notice), then
+   * freezes it if ClickHouse has it final, else ResultsPending (202).
    */
   async results(sessionId: string, userId: string, page: ResultsPage): Promise<ResultsAnswer> {
     const frozen = await this.frozen.session(sessionId);
@@ -61,19 +67,29 @@ export class ResultsService {
         return { json: async () => JSON.stringify(await this.live.results(session, userId, page)) };
       this.seenEnded.set(sessionId, true);
     }
-    const now = Date.now();
-    if ((this.pendingUntil.get(sessionId) ?? 0) <= now) {
-      const outcome = await this.freezer.readable(sessionId);
-      const nowFrozen = outcome === 'frozen' ? await this.frozen.session(sessionId) : null;
-      if (nowFrozen !== null) {
-        this.pendingUntil.delete(sessionId);
-        return this.frozenAnswer(sessionId, nowFrozen, userId, page);
-      }
-      this.pendingUntil.set(sessionId, Date.now() + PENDING_MEMO_MS);
-      this.forgetOldMemos(now);
-    }
     this.signal.watch(sessionId);
+    const outcome = (await this.freezer.frozenSoon(sessionId, FREEZE_WAIT_MS))
+      ? 'frozen'
+      : await this.freezeIfFinal(sessionId);
+    const nowFrozen = outcome === 'frozen' ? await this.frozen.session(sessionId) : null;
+    if (nowFrozen !== null) return this.frozenAnswer(sessionId, nowFrozen, userId, page);
     throw new ResultsPending(sessionId, RESULTS_RETRY_AFTER_SEC);
+  }
+
+  /**
+   * Freezes the session now if ClickHouse has it final (when no FreezeWatch froze it in time: none runs, or it
+   * missed the end); asked outside the freezer's queue, so sessions that are not final never wait in it.
+   */
+  private freezeIfFinal(sessionId: string): Promise<FreezeOutcome> {
+    let check = this.checking.get(sessionId);
+    if (check === undefined) {
+      check = this.freezer
+        .finalAmong([sessionId])
+        .then((final) => (final.length > 0 ? this.freezer.readable(sessionId) : 'pending'))
+        .finally(() => this.checking.delete(sessionId));
+      this.checking.set(sessionId, check);
+    }
+    return check;
   }
 
   /** The session's row; callers asking at the same moment share one read. */
@@ -109,10 +125,5 @@ export class ResultsService {
         return `{"session":${session},"final":true,"leaderboard":${this.frozen.json(leaderboard)}${mine}}`;
       },
     };
-  }
-
-  private forgetOldMemos(now: number): void {
-    if (this.pendingUntil.size < 1_000) return;
-    for (const [id, until] of this.pendingUntil) if (until <= now) this.pendingUntil.delete(id);
   }
 }
