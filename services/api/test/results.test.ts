@@ -46,6 +46,22 @@ function sessionRow(
   return { session_id: sessionId, participants, final, updated_at: 1_795_600_000, version };
 }
 
+/** A decided board's row for `u` (FrozenResults.decided), with made-up numbers besides rank and score. */
+function boardRow(sessionId: string, u: TestUser, rank: number, score: number) {
+  return {
+    session_id: sessionId,
+    user_id: u.id,
+    rank,
+    name: u.name,
+    score,
+    calories: 1,
+    avg_energy: 2,
+    samples: 3,
+    minutes: [],
+    band: null,
+  };
+}
+
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -304,13 +320,18 @@ describe('results and history', () => {
    * Holds a SHARE lock on session_result until `release`: a freeze decides its board (its reads go through) and
    * then waits to write it.
    */
-  async function holdResultWrites(): Promise<{ release(): Promise<void> }> {
+  function holdResultWrites(): Promise<{ release(): Promise<void> }> {
+    return holdLock('lock table session_result in share mode');
+  }
+
+  /** Takes a table lock (`statement`) in a transaction of its own and holds it until `release`. */
+  async function holdLock(statement: string): Promise<{ release(): Promise<void> }> {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
     const taken = new Promise<void>((resolve) => (locked = resolve));
     const holding = api.orm.em.fork().transactional(async (tx) => {
-      await tx.execute('lock table session_result in share mode');
+      await tx.execute(statement);
       locked();
       await released;
     });
@@ -493,20 +514,8 @@ describe('results and history', () => {
     await engineFinal(s.id);
     expect(await api.freezer.freeze(s.id)).to.equal('frozen');
     const frozen = (await new FrozenResults(api.orm).session(s.id))!;
-    const row = (u: TestUser, rank: number, score: number) => ({
-      session_id: s.id,
-      user_id: u.id,
-      rank,
-      name: u.name,
-      score,
-      calories: 1,
-      avg_energy: 2,
-      samples: 3,
-      minutes: [],
-      band: null,
-    });
     // A board other than the one committed: whatever `me` gives before `committed` comes from it, not a read.
-    const board = [row(bob, 1, 11), row(ann, 2, 22)];
+    const board = [boardRow(s.id, bob, 1, 11), boardRow(s.id, ann, 2, 22)];
     const large = new FrozenResults(api.orm, 100, 2);
     large.decided(s.id, frozen, board);
     expect(await large.me(s.id, frozen, ann.id)).to.deep.include({ rank: 2, score: 22 });
@@ -522,36 +531,13 @@ describe('results and history', () => {
     // it (nothing committed yet), dropped the decided session, and the requests until the commit got 202.
     const s = await sessionWith([ann, bob], true);
     const frozen = { session: s as any, participants: 1, frozenAt: new Date() };
-    const board = [
-      {
-        session_id: s.id,
-        user_id: ann.id,
-        rank: 1,
-        name: ann.name,
-        score: 5,
-        calories: 1,
-        avg_energy: 2,
-        samples: 3,
-        minutes: [],
-        band: null,
-      },
-    ];
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const taken = new Promise<void>((resolve) => (locked = resolve));
-    const holding = api.orm.em.fork().transactional(async (tx) => {
-      await tx.execute('lock table session_result_freeze in access exclusive mode');
-      locked();
-      await released;
-    });
-    await taken;
+    const board = [boardRow(s.id, ann, 1, 5)];
+    const freezeRows = await holdLock('lock table session_result_freeze in access exclusive mode');
     // A session answered from its in-memory rows, and a large one (its `me` by primary key once committed).
     const replicas = [new FrozenResults(api.orm, 100, 100), new FrozenResults(api.orm, 100, 0)];
     const reads = replicas.map((replica) => replica.session(s.id));
     for (const replica of replicas) replica.decided(s.id, frozen, board);
-    release();
-    await holding;
+    await freezeRows.release();
     for (const [i, replica] of replicas.entries()) {
       expect(await reads[i]).to.equal(frozen);
       expect(await replica.session(s.id)).to.equal(frozen);
