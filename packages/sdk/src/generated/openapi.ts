@@ -186,7 +186,7 @@ export interface paths {
         };
         /**
          * Leaderboard (by rank) and the caller’s own numbers; current standings while live
-         * @description Ended sessions: the frozen results, with a strong `ETag` per caller and page and `Cache-Control: private, max-age=31536000, immutable`, `Vary: Authorization` (the body holds the caller’s own `me`); `If-None-Match` with that ETag answers 304 without a body. Until the results are frozen (moments after the end) the answer is 202 `RESULTS_PENDING` with `Retry-After` (seconds), never a partial board. Live sessions: the current standings, `Cache-Control: no-store`.
+         * @description Ended sessions: the frozen results, with a strong `ETag` per caller and page and `Cache-Control: private, max-age=31536000, immutable`, `Vary: Authorization` (the body holds the caller’s own `me`); `If-None-Match` with that ETag answers 304 without a body. Until the results are frozen (moments after the end) a request is held up to about a second for the freeze; if it has not come, the answer is 202 `RESULTS_PENDING` with `Retry-After` (seconds), never a partial board. Live sessions: the current standings, `Cache-Control: no-store`.
          */
         get: operations["getV1SessionsIdResults"];
         put?: never;
