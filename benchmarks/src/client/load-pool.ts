@@ -153,8 +153,12 @@ export class LoadPool {
   cpu(): Promise<WorkerCpu[]> {
     return this.all<WorkerCpu>({ cmd: 'cpu' });
   }
-  async summary(): Promise<ClientSummary[]> {
-    return (await this.all<ClientSummary[]>({ cmd: 'summary' })).flat();
+  /**
+   * Every device's summary; each worker first waits up to `closeWaitMs` for its devices to have closed with an
+   * end state (after the sessions ended), else summarizes them as they are.
+   */
+  async summary(closeWaitMs = 0): Promise<ClientSummary[]> {
+    return (await this.all<ClientSummary[]>({ cmd: 'summary', closeWaitMs })).flat();
   }
   async close(): Promise<void> {
     await this.all({ cmd: 'close' }).catch(() => undefined);

@@ -169,6 +169,16 @@ async function awaitEnded(timeoutMs: number): Promise<{ ended: number; withoutEn
   return { ended, withoutEnded: players.length - ended };
 }
 
+/**
+ * Waits up to `ms` for every device to have closed with an end state (the gateway closes each socket moments after
+ * its `ended` frame), so the summary's end states are whole rather than whatever had closed by the ends' answers.
+ */
+async function closedWithin(ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && players.some((p) => p.device.endedAs === undefined))
+    await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 function summary(): ClientSummary[] {
   return players.map((p) => {
     // A device told at the end where its ratings stop expects exactly those up to it.
@@ -257,6 +267,7 @@ async function handle(msg: WorkerCommand): Promise<unknown> {
     case 'awaitEnded':
       return awaitEnded(msg.timeoutMs);
     case 'summary':
+      await closedWithin(msg.closeWaitMs);
       return summary();
     case 'cpu':
       return { kind: label, devices: players.length, cpuUs: threadCpuUs() } satisfies WorkerCpu;

@@ -14,7 +14,7 @@ export type WorkerCommand =
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'settle'; timeoutMs: number }
   | { id: number; cmd: 'awaitEnded'; timeoutMs: number }
-  | { id: number; cmd: 'summary' }
+  | { id: number; cmd: 'summary'; closeWaitMs: number }
   | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'close' };
 

@@ -72,6 +72,8 @@ export interface LiveOptions extends TargetOptions {
 const SETTLE_TIMEOUT_MS = 20_000;
 /** How long, after the end, every device may wait for its `ended` frame (the gateways drain first). */
 const ENDED_TIMEOUT_MS = 60_000;
+/** After the sessions ended, how long the summary waits for the devices' sockets to close. */
+const CLOSE_WAIT_MS = 10_000;
 const STORED_TIMEOUT_MS = 60_000;
 const REGISTER_CONCURRENCY = 32;
 const STATS_FLUSH_MS = 1_100;
@@ -284,7 +286,8 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     else if (stampedeOpts) log(`stampede: ${seats.length} participants ask for their results at once`);
     const ending = opts.endAfterSec === undefined ? endSessions() : Promise.resolve();
     const devices = pool;
-    const summarized = ending.then(() => devices.summary());
+    // The end states are read once the gateways closed the sockets they ended (up to CLOSE_WAIT_MS).
+    const summarized = ending.then(() => devices.summary(CLOSE_WAIT_MS));
     const stampeding = stampedeOpts
       ? runStampede(
           target.apiUrl,
