@@ -112,17 +112,18 @@ export class FrozenResults implements FreezeListener {
       read = this.readSession(sessionId);
       this.sessions.set(sessionId, read);
     }
-    // A read that began before this replica decided the board ends with null: it must not drop the decided entry.
-    const forget = () => this.sessions.get(sessionId) === read && this.sessions.delete(sessionId);
-    const frozen = await read.catch((err: unknown) => {
-      forget();
-      throw err;
-    });
-    if (frozen === null) {
-      forget();
-      return this.unwritten.get(sessionId)?.frozen ?? null;
-    }
-    return frozen;
+    // A read that began before this replica decided the board ends with null (or fails): the entry `decided` put
+    // in its place meanwhile answers instead, and stays.
+    const settled = await read.then(
+      (frozen) => ({ frozen }),
+      (err: unknown) => ({ err }),
+    );
+    if ('frozen' in settled && settled.frozen !== null) return settled.frozen;
+    const current = this.sessions.get(sessionId);
+    if (current !== undefined && current !== read) return current;
+    this.sessions.delete(sessionId);
+    if ('err' in settled) throw settled.err;
+    return null;
   }
 
   /** `value` (a frozen session, page or `me` from this cache, never changed) as JSON, serialized once. */
