@@ -73,6 +73,8 @@ Modes:
   leaderboard  the engine's Leaderboard against a Redis sorted set, 1k/10k/100k participants
   soak         sessions in turn for --minutes: RSS and event-loop lag over time (issue 8)
   stampede     every participant asks for its results at once after the end (issue 13)
+  floor        the transport floor: the live mode's devices against bare ws servers with the gateway's frame
+               policy and nothing behind them; their CPU per participant-second (issue 12)
 
 Common flags:
   --name <name>          report name (default <mode>-<timestamp>); files go to benchmarks/results/<name>.*
@@ -102,6 +104,8 @@ api:   --duration 10s (per route) --connections 10 --rate 0 (requests/s per rout
 stampede: --source seeded|live (seeded: no engine, the engine's final ClickHouse rows written by the harness)
        --participants 1000 (per session) --sessions 1 --connections 64 --minutes 3 (seeded buckets each)
        live source: the live flags (--rate, --duration 10s, --gateways, --engines, --ramp)
+floor: --participants 1000 --rate 1 --duration 20s --ramp 5s --gateways 1 (floor server processes)
+       --workers <auto> --client sdk|bare|both
 leaderboard: --sizes 1000,10000,100000 --ratings 200000 (per size) --redis-url redis://127.0.0.1:6379
 `;
 

@@ -11,6 +11,7 @@ import {
 } from './cli-args.js';
 import { writeReport, type Report } from './report/report.js';
 import { runLive } from './modes/live.js';
+import { runFloor } from './modes/floor.js';
 import { clientChoice } from './client/load-client.js';
 import { ROUTE_KEYS, runApiBench } from './modes/api.js';
 import { runLeaderboard } from './modes/leaderboard.js';
@@ -90,6 +91,20 @@ export async function main(
           values.filters === undefined ? undefined : { follows: positiveInt('filters', values.filters, 0) },
         client: clientChoice(values.client),
         progress,
+      });
+      break;
+    case 'floor':
+      report = await runFloor({
+        name,
+        command,
+        participants: positiveInt('participants', values.participants, 1000),
+        rate: positiveNumber('rate', values.rate, 1),
+        durationSec: parseDurationMs(values.duration ?? '20s') / 1000,
+        rampMs: parseDurationMs(values.ramp ?? '5s'),
+        servers: positiveInt('gateways', values.gateways, 1),
+        workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 1),
+        client: clientChoice(values.client),
+        log,
       });
       break;
     case 'stampede': {

@@ -1,0 +1,30 @@
+import { expect } from 'chai';
+import type { FloorRun } from '../src/modes/floor.js';
+import { checksOf, smokeRun } from './smoke.js';
+
+describe('npm run bench -- floor', function () {
+  this.timeout(120_000);
+
+  it("drives devices against 2 bare ws servers with the gateway's frame policy and reports what the frames cost them (issue 12)", async () => {
+    const report = await smokeRun([
+      'floor',
+      '--participants',
+      '40',
+      '--duration',
+      '3s',
+      '--ramp',
+      '500ms',
+      '--gateways',
+      '2',
+    ]);
+    expect(checksOf(report)).to.deep.equal([]);
+    const run = report.data as FloorRun;
+    expect(run.connected).to.equal(40);
+    expect(run.serverCpuSec).to.have.length(2);
+    expect(run.usPerParticipantSecond).to.be.greaterThan(0);
+    // A rank frame answers every rating; each device rates once a second for 3 s.
+    expect(run.latency.count).to.be.at.least(40 * 2);
+    expect(run.sent).to.be.at.least(40 * 2);
+    expect(run.maxGapMs.max).to.be.greaterThan(0);
+  });
+});
