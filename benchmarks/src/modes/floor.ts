@@ -9,6 +9,7 @@ import type { ClientSpec } from '../client/protocol.js';
 import { LatencyRecorder, type Percentiles } from '../metrics/latency.js';
 import { clientCosts, cpuSeconds, HarnessCostMeter, type ClientCost } from '../metrics/cpu-time.js';
 import { sleep } from '../stack/ports.js';
+import { percentiles } from './stampede.js';
 import type { Report } from '../report/report.js';
 
 export interface FloorOptions {
@@ -62,12 +63,6 @@ async function startServer(): Promise<{ child: ChildProcess; port: number }> {
   return { child, port };
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 /**
  * The transport floor (issue 12): the same devices as the live mode, driven the same way, against bare `ws`
  * servers with the gateway's frame policy and nothing behind them (`floor/transport-floor.ts`). Reports the
@@ -119,7 +114,7 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
     const byClient = clientCosts(workerCpuBefore, await pool.cpu(), opts.durationSec);
     await sleep(STATS_FLUSH_MS);
     const summaries = await pool.summary(0);
-    const gaps = summaries.map((s) => s.maxRankGapMs);
+    const gaps = percentiles(summaries.map((s) => s.maxRankGapMs));
     const participantSeconds = connected.ok * opts.durationSec;
     const totalCpu = serverCpuSec.reduce((a, b) => a + b, 0);
     const run: FloorRun = {
@@ -132,10 +127,10 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
       latency: recorder.summary(),
       latencyTimeline: recorder.timeline,
       maxGapMs: {
-        p50: percentile(gaps, 50),
-        p99: percentile(gaps, 99),
-        max: Math.max(0, ...gaps),
-        over1000: gaps.filter((g) => g > 1000).length,
+        p50: gaps.p50,
+        p99: gaps.p99,
+        max: gaps.max,
+        over1000: summaries.filter((s) => s.maxRankGapMs > 1000).length,
       },
       serverCpuSec,
       usPerParticipantSecond: participantSeconds > 0 ? Math.round((totalCpu * 1e6) / participantSeconds) : 0,
