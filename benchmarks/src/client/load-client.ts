@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import type { EndedFrame, RankFrame, WelcomeFrame } from '@pulse/contracts';
 import type { PendingRating } from '@pulse/sdk';
 import { BareDevice } from './bare-device.js';
@@ -48,6 +49,11 @@ export interface LoadClient {
   readonly dropsBeforeWelcome: number;
   readonly dropReasons: ReadonlyMap<string, number>;
   readonly endedAs: string | undefined;
+}
+
+/** Load workers for `devices` devices unless `--workers` says: one per 2,500 devices, at most one per core. */
+export function defaultWorkerCount(devices: number): number {
+  return Math.max(1, Math.min(cpus().length, Math.ceil(devices / 2500)));
 }
 
 /**

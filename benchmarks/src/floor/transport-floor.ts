@@ -25,8 +25,7 @@ interface Device {
   readonly userId: string;
   scoreCenti: number;
   seq: number;
-  /** Seq of the last frame sent, and when. */
-  sentSeq: number;
+  /** When the last frame went out (0: none yet). */
   sentAtMs: number;
 }
 
@@ -47,7 +46,6 @@ function encodeShared(): void {
 
 function send(device: Device, nowMs: number): void {
   const frame = `{"type":"rank","rank":${device.index + 1},"participants":${devices.length},"score":${device.scoreCenti / 100}${shared}${device.seq}}`;
-  device.sentSeq = device.seq;
   device.sentAtMs = nowMs;
   device.ws.send(frame);
 }
@@ -79,7 +77,6 @@ wss.on('connection', (ws) => {
     userId: randomUUID(),
     scoreCenti: 0,
     seq: 0,
-    sentSeq: 0,
     sentAtMs: 0,
   };
   devices.push(device);

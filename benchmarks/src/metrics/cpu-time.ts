@@ -93,12 +93,16 @@ export interface ServerCost {
 export class ServerCostMeter {
   private readonly before = new Map<string, { pid: number; cpu: number }>();
 
-  constructor(private readonly pids: () => Record<string, number>) {}
+  constructor(
+    private readonly pids: () => Record<string, number>,
+    /** Which of the named processes count: the pipeline's by default; the floor mode's servers there. */
+    private readonly counted: RegExp = SERVER_PROCESS,
+  ) {}
 
   begin(): void {
     this.before.clear();
     for (const [name, pid] of Object.entries(this.pids())) {
-      if (!SERVER_PROCESS.test(name)) continue;
+      if (!this.counted.test(name)) continue;
       const cpu = cpuSeconds(pid);
       if (cpu !== undefined) this.before.set(name, { pid, cpu });
     }

@@ -1,13 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { LoadPool, type PoolInterval } from '../client/load-pool.js';
-import { workerClients, type ClientChoice } from '../client/load-client.js';
+import { defaultWorkerCount, workerClients, type ClientChoice } from '../client/load-client.js';
 import type { ClientSpec } from '../client/protocol.js';
 import { LatencyRecorder, type Percentiles } from '../metrics/latency.js';
-import { clientCosts, cpuSeconds, HarnessCostMeter, type ClientCost } from '../metrics/cpu-time.js';
+import {
+  clientCosts,
+  HarnessCostMeter,
+  ServerCostMeter,
+  type ClientCost,
+  type ServerCost,
+} from '../metrics/cpu-time.js';
 import { sleep } from '../stack/ports.js';
 import { percentiles } from './stampede.js';
 import type { Report } from '../report/report.js';
@@ -37,8 +42,8 @@ export interface FloorRun {
   latency: Percentiles;
   latencyTimeline: Array<{ t: number } & Percentiles>;
   maxGapMs: { p50: number; p99: number; max: number; over1000: number };
-  serverCpuSec: number[];
-  usPerParticipantSecond: number;
+  /** The floor servers' CPU (`floor-<n>`) over the play, and per participant-second. */
+  serverCost: ServerCost;
   harness: { cpuSec: number; usPerParticipantSecond: number; byClient: ClientCost[] };
 }
 
@@ -78,10 +83,7 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
   let sent = 0;
   let rankFrames = 0;
   const pool = new LoadPool(
-    workerClients(
-      opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(opts.participants / 2500))),
-      opts.client ?? 'sdk',
-    ),
+    workerClients(opts.workers ?? defaultWorkerCount(opts.participants), opts.client ?? 'sdk'),
     (i: PoolInterval) => {
       recorder.record(i.latencies);
       if (t0 === 0) return;
@@ -100,23 +102,23 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
     const connected = await pool.connect(clients, opts.rampMs);
     await pool.play(opts.rate, 0);
     t0 = Date.now();
-    const cpuBefore = servers.map((s) => cpuSeconds(s.child.pid!) ?? 0);
+    const cost = new ServerCostMeter(
+      () => Object.fromEntries(servers.map((s, i) => [`floor-${i + 1}`, s.child.pid!])),
+      /^floor-/,
+    );
+    cost.begin();
     const harness = new HarnessCostMeter();
     harness.begin();
     const workerCpuBefore = await pool.cpu();
     await sleep(opts.durationSec * 1000);
     await pool.stop();
     const settled = await pool.settle(SETTLE_TIMEOUT_MS);
-    const serverCpuSec = servers.map(
-      (s, i) => Math.round(((cpuSeconds(s.child.pid!) ?? 0) - cpuBefore[i]) * 100) / 100,
-    );
+    const serverCost = cost.end(connected.ok, opts.durationSec);
     const harnessCost = harness.end(connected.ok, opts.durationSec);
     const byClient = clientCosts(workerCpuBefore, await pool.cpu(), opts.durationSec);
     await sleep(STATS_FLUSH_MS);
     const summaries = await pool.summary(0);
     const gaps = percentiles(summaries.map((s) => s.maxRankGapMs));
-    const participantSeconds = connected.ok * opts.durationSec;
-    const totalCpu = serverCpuSec.reduce((a, b) => a + b, 0);
     const run: FloorRun = {
       opts: { ...opts, log: undefined } as FloorRun['opts'],
       connected: connected.ok,
@@ -132,8 +134,7 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
         max: gaps.max,
         over1000: summaries.filter((s) => s.maxRankGapMs > 1000).length,
       },
-      serverCpuSec,
-      usPerParticipantSecond: participantSeconds > 0 ? Math.round((totalCpu * 1e6) / participantSeconds) : 0,
+      serverCost,
       harness: {
         cpuSec: harnessCost.cpuSec,
         usPerParticipantSecond: harnessCost.usPerParticipantSecond,
@@ -141,7 +142,8 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
       },
     };
     log(
-      `floor servers' CPU per participant-second: ${run.usPerParticipantSecond} µs (${serverCpuSec.join(' + ')} CPU s)`,
+      `floor servers' CPU per participant-second: ${serverCost.usPerParticipantSecond} µs ` +
+        `(${JSON.stringify(serverCost.cpuSecByProcess)} CPU s)`,
     );
     return floorReport(opts, startedAt, run);
   } finally {
@@ -182,8 +184,11 @@ function floorReport(opts: FloorOptions, startedAt: string, run: FloorRun): Repo
           ['duration (s)', opts.durationSec],
           ['ratings sent/s (mean)', Math.round(run.sent / played)],
           ['rank frames received/s (mean)', Math.round(run.rankFrames / played)],
-          ['floor servers CPU s (play start → last rating answered)', run.serverCpuSec.join(' + ')],
-          ['**floor CPU per participant-second (µs)**', run.usPerParticipantSecond],
+          [
+            'floor servers CPU s (play start → last rating answered)',
+            Object.values(run.serverCost.cpuSecByProcess).join(' + '),
+          ],
+          ['**floor CPU per participant-second (µs)**', run.serverCost.usPerParticipantSecond],
           ['harness CPU per participant-second (µs)', run.harness.usPerParticipantSecond],
         ],
       },

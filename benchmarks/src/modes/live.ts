@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import {
   ApiClient,
   ApiError,
@@ -15,7 +14,12 @@ import type { ClientSpec, ClientSummary } from '../client/protocol.js';
 import { LatencyRecorder } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
 import { HarnessCostMeter, ServerCostMeter, clientCosts } from '../metrics/cpu-time.js';
-import { workerClients, type ClientChoice, type WorkerClient } from '../client/load-client.js';
+import {
+  defaultWorkerCount,
+  workerClients,
+  type ClientChoice,
+  type WorkerClient,
+} from '../client/load-client.js';
 import { ConsumerLagProbe } from '../metrics/consumer-lag.js';
 import { storedRatings, type StoredRatings } from '../metrics/stored-ratings.js';
 import { sleep, waitFor } from '../stack/ports.js';
@@ -173,10 +177,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       log(`filters on: age bands in every seeded ticket, ${written} follow sets of ${opts.filters.follows}`);
     }
     const setupSec = (Date.now() - setupStart) / 1000;
-    const workers = workerClients(
-      opts.workers ?? Math.max(1, Math.min(cpus().length, Math.ceil(total / 2500))),
-      opts.client ?? 'sdk',
-    );
+    const workers = workerClients(opts.workers ?? defaultWorkerCount(total), opts.client ?? 'sdk');
     let lag = { pending: 0, ackPending: 0 };
     const t0 = { at: 0 };
     pool = new LoadPool(workers, (i: PoolInterval) => {
