@@ -585,9 +585,12 @@ describe('results and history', () => {
       sessionRow(absent.id, 0, 1, 3), // the engine ran it, nobody connected
       sessionRow(notJoined.id, 0, 1, 3),
     ]);
+    // The three sessions freeze one by one, in no set order: wait for all three (a next page exists only
+    // once `older` is frozen too), or page 1 may come back complete with no cursor to follow.
     const page1 = await until(async () => {
       const res = await api.call('GET', '/v1/me/history?limit=2', { token: fresh.token });
-      return res.body.items?.length === 2 && res.body.items[1].session.id === absent.id ? res : undefined;
+      const complete = res.body.items?.length === 2 && res.body.items[1].session.id === absent.id;
+      return complete && res.body.nextCursor ? res : undefined;
     });
     expect(page1.status).to.equal(200);
     expect(page1.body.items.map((i: any) => i.session.id)).to.deep.equal([newest.id, absent.id]);
