@@ -188,8 +188,14 @@ function floorReport(opts: FloorOptions, startedAt: string, run: FloorRun): Repo
             'floor servers CPU s (play start → last rating answered)',
             Object.values(run.serverCost.cpuSecByProcess).join(' + '),
           ],
-          ['**floor CPU per participant-second (µs)**', run.serverCost.usPerParticipantSecond],
-          ['harness CPU per participant-second (µs)', run.harness.usPerParticipantSecond],
+          [
+            '**floor servers CPU per participant-second (µs; the figure to read the pipeline against)**',
+            run.serverCost.usPerParticipantSecond,
+          ],
+          [
+            'load generator CPU per participant-second (µs; the harness, not the floor)',
+            run.harness.usPerParticipantSecond,
+          ],
         ],
       },
       {
