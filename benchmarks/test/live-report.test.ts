@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { LatencyRecorder } from '../src/metrics/latency.js';
 import { gatewayLatencyRow, loopDelayRow } from '../src/modes/live-report.js';
 
 describe('the live report: where a latency tail lies', () => {
@@ -26,5 +27,19 @@ describe('the live report: where a latency tail lies', () => {
       }),
     ).to.equal('95 % / 99.5 % of 2000');
     expect(gatewayLatencyRow({ api: {} })).to.equal('n/a');
+  });
+
+  it('keeps the play after its first seconds apart from the whole run, whose tail may be its start', () => {
+    const recorder = new LatencyRecorder();
+    recorder.record([900, 800, 700]); // the start
+    recorder.record([100, 120, 90, 110], true);
+    const all = recorder.summary();
+    const after = recorder.settledSummary();
+    recorder.destroy();
+    expect(all.count).to.equal(7);
+    expect(all.max).to.be.closeTo(900, 1);
+    expect(after.count).to.equal(4);
+    expect(after.max).to.be.closeTo(120, 0.5);
+    expect(after.p50).to.be.within(90, 110.1);
   });
 });

@@ -30,17 +30,27 @@ export function percentilesOf(h: hdr.Histogram): Percentiles {
   };
 }
 
-/** One histogram for the whole run plus one per interval, for "percentiles over time" charts. */
+/** The first seconds of a play that `LatencyRecorder.settledSummary` leaves out (the class's start). */
+export const START_SECONDS = 5;
+
+/**
+ * One histogram for the whole run plus one per interval, for "percentiles over time" charts, and one of the
+ * run after its first START_SECONDS: where a whole-run tail comes from the start (every device's first
+ * frames, every process's code and state new at once), that one says what the rest of the play holds.
+ */
 export class LatencyRecorder {
   private readonly total = newHistogram();
   private interval = newHistogram();
+  private readonly settled = newHistogram();
   readonly timeline: Array<{ t: number } & Percentiles> = [];
 
-  record(valuesMs: Iterable<number>): void {
+  /** `afterStart`: the values belong to the play after its first START_SECONDS. */
+  record(valuesMs: Iterable<number>, afterStart = false): void {
     for (const v of valuesMs) {
       const us = Math.max(1, Math.round(v * 1000));
       this.total.recordValue(us);
       this.interval.recordValue(us);
+      if (afterStart) this.settled.recordValue(us);
     }
   }
   /** Closes the current interval at `t` seconds since the start of the run. */
@@ -51,8 +61,13 @@ export class LatencyRecorder {
   summary(): Percentiles {
     return percentilesOf(this.total);
   }
+  /** The values recorded with `afterStart`. */
+  settledSummary(): Percentiles {
+    return percentilesOf(this.settled);
+  }
   destroy(): void {
     this.total.destroy();
     this.interval.destroy();
+    this.settled.destroy();
   }
 }

@@ -11,7 +11,7 @@ import { LoadPool, type PoolInterval } from '../client/load-pool.js';
 import { seedFollows, seedJoins, seedTrainees, seededBand } from '../client/seed.js';
 import { STACK_ACCESS_SECRET, STACK_JOIN_TICKET_SECRET } from '../stack.js';
 import type { ClientSpec, ClientSummary } from '../client/protocol.js';
-import { LatencyRecorder } from '../metrics/latency.js';
+import { LatencyRecorder, START_SECONDS } from '../metrics/latency.js';
 import { ResourceSampler } from '../metrics/resources.js';
 import { HarnessCostMeter, ServerCostMeter, clientCosts } from '../metrics/cpu-time.js';
 import {
@@ -181,9 +181,10 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
     let lag = { pending: 0, ackPending: 0 };
     const t0 = { at: 0 };
     pool = new LoadPool(workers, (i: PoolInterval) => {
-      recorder.record(i.latencies);
-      if (t0.at === 0) return;
-      const t = Math.round((Date.now() - t0.at) / 1000);
+      // This interval's values arrived in the second before `t`: after the start once that second is.
+      const t = t0.at === 0 ? null : Math.round((Date.now() - t0.at) / 1000);
+      recorder.record(i.latencies, t !== null && t > START_SECONDS);
+      if (t === null) return;
       recorder.closeInterval(t);
       const p = recorder.timeline.at(-1)!;
       timeline.push({
@@ -321,6 +322,7 @@ export async function runLive(opts: LiveOptions): Promise<Report> {
       summaries,
       stored,
       latency: recorder.summary(),
+      latencyAfterStart: recorder.settledSummary(),
       latencyTimeline: recorder.timeline,
       timeline,
       resources: sampler.samples,
