@@ -131,8 +131,11 @@ describeE2e(
 
       // History from the same frozen rows.
       const rider = fx.trainees[0].account;
-      const history = await rider.client.history({ limit: 1 });
-      const entry = history.items[0];
+      // Results may come from the decided board before its rows are committed; history lists committed rows.
+      const entry = await waitFor('the class in the rider’s history', async () => {
+        const [first] = (await rider.client.history({ limit: 1 })).items;
+        return first?.session.id === fx.session.id ? first : undefined;
+      });
       const mine = ((await pollResults(fx, rider)).body as any).me;
       expect(entry.session.id).to.equal(fx.session.id);
       expect(entry).to.deep.include({
@@ -142,7 +145,10 @@ describeE2e(
         calories: computed.get(rider.user.id)!.calories,
         avgEnergy: computed.get(rider.user.id)!.avgEnergy,
       });
-      const absentHistory = await absent.client.history();
+      const absentHistory = await waitFor('the class in the absent trainee’s history', async () => {
+        const page = await absent.client.history();
+        return page.items.length > 0 ? page : undefined;
+      });
       expect(absentHistory.items.map((i) => i.session.id)).to.deep.equal([fx.session.id]);
       expect(absentHistory.items[0]).to.deep.include({ rank: null, score: null });
     }
