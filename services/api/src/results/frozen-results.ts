@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SessionSnapshot } from '@pulse/contracts';
 import type { Page } from '../pagination.js';
-import { BoundedCache } from '../bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 import type { BoardRow, MinuteTuple } from './final-boards.js';
 import type { FreezeListener } from './results-freeze.js';
 import { personalBoardsOf, type PersonalNumbers } from './personal-view.js';
@@ -37,8 +37,12 @@ export interface FrozenSession {
  * change once frozen. Pending reads are shared, so a stampede on a fresh page costs one query.
  */
 export class FrozenResults implements FreezeListener {
-  private readonly sessions = new BoundedCache<string, Promise<FrozenSession | null>>(FROZEN_SESSIONS_CACHED);
-  private readonly pages = new BoundedCache<string, Promise<Page<LeaderboardEntry>>>(FROZEN_PAGES_CACHED);
+  private readonly sessions = new LRUCache<string, Promise<FrozenSession | null>>({
+    max: FROZEN_SESSIONS_CACHED,
+  });
+  private readonly pages = new LRUCache<string, Promise<Page<LeaderboardEntry>>>({
+    max: FROZEN_PAGES_CACHED,
+  });
 
   /** JSON of the immutable values above (sessions, pages, participants' numbers), written once each. */
   private readonly serializedJson = new WeakMap<object, string>();
@@ -54,6 +58,9 @@ export class FrozenResults implements FreezeListener {
   /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
   private readonly memberUnits = new Map<string, number>();
   private membersCached = 0;
+  /** The use count at each session's last re-insertion into `members` (see `touch`). */
+  private readonly touchedAt = new Map<string, number>();
+  private uses = 0;
 
   /**
    * @param membersBudget units (see FROZEN_MEMBER_UNITS) kept in memory over all sessions
@@ -97,6 +104,7 @@ export class FrozenResults implements FreezeListener {
     this.unwritten.delete(sessionId);
     this.sessions.delete(sessionId);
     for (const key of unwritten?.pageKeys ?? []) this.pages.delete(key);
+    this.touchedAt.delete(sessionId);
     if (this.members.delete(sessionId)) {
       this.membersCached -= this.memberUnits.get(sessionId) ?? 0;
       this.memberUnits.delete(sessionId);
@@ -177,14 +185,31 @@ export class FrozenResults implements FreezeListener {
       const loading = read;
       read.then(
         (m) => this.admit(sessionId, unitsOf(m)),
-        () => this.members.get(sessionId) === loading && this.members.delete(sessionId),
+        () => {
+          if (this.members.get(sessionId) !== loading) return;
+          this.members.delete(sessionId);
+          this.touchedAt.delete(sessionId);
+        },
       );
-    } else {
-      // Map order is insertion order: re-inserting marks the session as recently used.
-      this.members.delete(sessionId);
-      this.members.set(sessionId, read);
     }
+    this.touch(sessionId, read);
     return (await read).get(userId) ?? undefined;
+  }
+
+  /**
+   * Marks a session as recently used: Map order is insertion order (the eviction order of `admit`), so it is
+   * re-inserted at the end, but at most once per `members.size / 2` uses of any session. Re-inserting a key on
+   * every use costs O(n) per use in V8 once one key is hot (each delete leaves a hole in that key's hash chain
+   * until the table is rebuilt: ~15 µs a use at 5,000 sessions), and a stampede on one session is exactly
+   * that; a session re-inserted within the last half of the uses is in the newer half of the order anyway.
+   */
+  private touch(sessionId: string, read: Promise<Members>): void {
+    this.uses++;
+    const at = this.touchedAt.get(sessionId);
+    if (at !== undefined && this.uses - at <= this.members.size / 2) return;
+    this.touchedAt.set(sessionId, this.uses);
+    this.members.delete(sessionId);
+    this.members.set(sessionId, read);
   }
 
   /** Counts a loaded session against the budget, dropping the least recently used ones above it. */
@@ -197,6 +222,7 @@ export class FrozenResults implements FreezeListener {
       if (id === sessionId || size === undefined) continue; // still loading, or the one just loaded
       this.members.delete(id);
       this.memberUnits.delete(id);
+      this.touchedAt.delete(id);
       this.membersCached -= size;
     }
   }

@@ -4,7 +4,7 @@ import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
-import { BoundedCache } from '../bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 import { FinalBoards } from './final-boards.js';
 import { FREEZE_LOCK_SQL, insertBoards, personalNumbersOf, type PersonalRow } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
@@ -68,7 +68,7 @@ export class ResultsFreezer {
   /** Requests waiting for sessions this replica has no attempt for yet (`frozenSoon`), with how many wait. */
   private readonly waiting = new Map<string, { ready: ReturnType<typeof deferred<void>>; count: number }>();
   /** Sessions `finalAmong` saw final and not frozen since: their freeze reads ClickHouse in one go. */
-  private readonly seenFinal = new BoundedCache<string, true>(SEEN_FINAL_CACHED);
+  private readonly seenFinal = new LRUCache<string, true>({ max: SEEN_FINAL_CACHED });
 
   constructor(
     private readonly orm: MikroORM,

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { BoundedCache } from '../bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 import { NotFound, ResultsPending } from '../errors.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { assertAllowed } from '../sessions/state-machine.js';
@@ -40,7 +40,7 @@ export class ResultsService {
    * Sessions seen ended and not frozen yet: ended is final, so until the freeze their requests need no read of
    * the session's row (10,000 participants asking as their class ends were 10,000 reads beside the freeze).
    */
-  private readonly seenEnded = new BoundedCache<string, true>(SEEN_ENDED_CACHED);
+  private readonly seenEnded = new LRUCache<string, true>({ max: SEEN_ENDED_CACHED });
   private readonly reading = new Map<string, Promise<WorkoutSession | null>>();
 
   constructor(

@@ -1,4 +1,4 @@
-import { BoundedCache } from '../bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 
 /** How long a list page may be served from memory when another replica changed it (SESSION_LIST_CACHE_MS). */
 export const DEFAULT_SESSION_LIST_CACHE_MS = 1_000;
@@ -19,7 +19,7 @@ interface CachedPage {
  * kept: it may have read the rows from before the change.
  */
 export class SessionListCache {
-  private readonly pages = new BoundedCache<string, CachedPage>(MAX_PAGES);
+  private readonly pages = new LRUCache<string, CachedPage>({ max: MAX_PAGES });
   private readonly loading = new Map<string, Promise<string>>();
   private generation = 0;
 
