@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SessionSnapshot } from '@pulse/contracts';
-import type { Page } from '../pagination.js';
 import { LRUCache } from 'lru-cache';
+import type { Page } from '../pagination.js';
 import type { BoardRow, MinuteTuple } from './final-boards.js';
 import type { FreezeListener } from './results-freeze.js';
 import { personalBoardsOf, type PersonalNumbers } from './personal-view.js';

@@ -1,10 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { LRUCache } from 'lru-cache';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
 import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
-import { LRUCache } from 'lru-cache';
 import { FinalBoards } from './final-boards.js';
 import { FREEZE_LOCK_SQL, insertBoards, personalNumbersOf, type PersonalRow } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
