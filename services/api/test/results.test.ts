@@ -509,6 +509,37 @@ describe('results and history', () => {
     }
   });
 
+  it('keeps the most recently used sessions’ rows over budget, however often one of them is asked', async () => {
+    const sessions = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await sessionWith([ann, bob, cid], true);
+      await engineFinal(s.id);
+      expect(await api.freezer.freeze(s.id)).to.equal('frozen');
+      sessions.push(s);
+    }
+    // 6 units a session: a budget of 12 holds two of the three.
+    const reads = new FrozenResults(api.orm, 12, 3);
+    const loaded: string[] = [];
+    const readMembers = (reads as any).readMembers.bind(reads);
+    (reads as any).readMembers = (id: string) => {
+      loaded.push(id);
+      return readMembers(id);
+    };
+    const [a, b, c] = sessions;
+    const frozen = new Map<string, any>();
+    for (const s of sessions) frozen.set(s.id, await reads.session(s.id));
+    const me = (s: { id: string }) => reads.me(s.id, frozen.get(s.id), ann.id);
+    await me(a);
+    await me(b);
+    for (let i = 0; i < 1_000; i++) expect(await me(a)).to.deep.include({ score: 700 }); // a hot session
+    await me(c); // over budget: b, the least recently used, goes
+    await me(a);
+    expect(loaded).to.deep.equal([a.id, b.id, c.id]);
+    await me(b);
+    expect(loaded).to.deep.equal([a.id, b.id, c.id, b.id]);
+    expect(reads.memberUnitsCached).to.equal(12);
+  });
+
   it('answers a large session’s `me` from its decided board until the commit, then by primary key', async () => {
     const s = await sessionWith([ann, bob, cid], true);
     await engineFinal(s.id);
