@@ -180,8 +180,7 @@ export class FrozenResults implements FreezeListener {
       return (await this.readMember(sessionId, userId)) ?? undefined;
     let read = this.members.get(sessionId);
     if (read === undefined) {
-      read = this.readMembers(sessionId);
-      this.members.set(sessionId, read);
+      read = this.readMembers(sessionId); // `touch` below puts it in `members`
       const loading = read;
       read.then(
         (m) => this.admit(sessionId, unitsOf(m)),
@@ -197,8 +196,9 @@ export class FrozenResults implements FreezeListener {
   }
 
   /**
-   * Marks a session as recently used: Map order is insertion order (the eviction order of `admit`), so it is
-   * re-inserted at the end, but at most once per `members.size / 2` uses of any session. Re-inserting a key on
+   * Marks a session as recently used (a session just being read is put in `members` here): Map order is
+   * insertion order (the eviction order of `admit`), so it is re-inserted at the end, but at most once per
+   * `members.size / 2` uses of any session. Re-inserting a key on
    * every use costs O(n) per use in V8 once one key is hot (each delete leaves a hole in that key's hash chain
    * until the table is rebuilt: ~15 µs a use at 5,000 sessions), and a stampede on one session is exactly
    * that; a session re-inserted within the last half of the uses is in the newer half of the order anyway.
