@@ -231,3 +231,14 @@ export class TestApi {
     return res.body;
   }
 }
+
+/** `probe`'s first value other than undefined, asked every 50 ms; throws after `timeoutMs`. */
+export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

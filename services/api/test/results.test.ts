@@ -7,7 +7,7 @@ import { FrozenResults } from '../src/results/frozen-results.js';
 import { FIRST_PAGE, NEXT_PAGE } from '../src/results/history-service.js';
 import { ResultsFreezer } from '../src/results/results-freeze.js';
 import type { ResultsPage } from '../src/results/results-view.js';
-import { TestApi } from './harness.js';
+import { TestApi, until } from './harness.js';
 import type { TestUser } from './harness.js';
 
 /** The live engine is not running here: write its documented ClickHouse rows directly. */
@@ -60,16 +60,6 @@ function boardRow(sessionId: string, u: TestUser, rank: number, score: number) {
     minutes: [],
     band: null,
   };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('results and history', () => {

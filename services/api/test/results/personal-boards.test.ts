@@ -7,7 +7,7 @@ import {
   type MinuteRow,
   type StandingRow,
 } from '@pulse/contracts';
-import { TestApi } from '../harness.js';
+import { TestApi, until } from '../harness.js';
 import type { TestUser } from '../harness.js';
 import { bestCurve } from '../../src/results/personal-best.js';
 
@@ -233,11 +233,10 @@ describe('personal boards in results and history, personal bests in tickets (iss
     }
     // A results request may be answered from the decided board before its rows are committed; history reads
     // the committed rows, so the session is listed moments later.
-    let history = await api.call('GET', '/v1/me/history?limit=1', { token: ann.token });
-    for (let i = 0; history.body.items?.[0]?.session.id !== id && i < 100; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      history = await api.call('GET', '/v1/me/history?limit=1', { token: ann.token });
-    }
+    const history = await until(async () => {
+      const res = await api.call('GET', '/v1/me/history?limit=1', { token: ann.token });
+      return res.body.items?.[0]?.session.id === id ? res : undefined;
+    });
     expect(history.body.items[0].session.id).to.equal(id);
     expect(history.body.items[0]).to.deep.include({
       band: expected.get(ann)!.band,
