@@ -60,6 +60,7 @@ export function parseCli(argv: string[]) {
       source: { type: 'string' },
       routes: { type: 'string' },
       paced: { type: 'boolean' },
+      start: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -106,6 +107,8 @@ stampede: --source seeded|live (seeded: no engine, the engine's final ClickHouse
        live source: the live flags (--rate, --duration 10s, --gateways, --engines, --ramp)
 floor: --participants 1000 --rate 1 --duration 20s --ramp 5s --gateways 1 (floor server processes)
        --workers <auto> --client sdk|bare|both
+       --start (devices wait, then the class starts as on a gateway: \`started\` to all, a tick later each one's
+       first rank frame; without it they are live from their welcome)
 leaderboard: --sizes 1000,10000,100000 --ratings 200000 (per size) --redis-url redis://127.0.0.1:6379
 `;
 

@@ -102,6 +102,7 @@ export async function main(
         durationSec: parseDurationMs(values.duration ?? '20s') / 1000,
         rampMs: parseDurationMs(values.ramp ?? '5s'),
         servers: positiveInt('gateways', values.gateways, 1),
+        start: values.start === true,
         workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 1),
         client: clientChoice(values.client),
         log,

@@ -27,4 +27,24 @@ describe('npm run bench -- floor', function () {
     expect(run.sent).to.be.at.least(40 * 2);
     expect(run.maxGapMs.max).to.be.greaterThan(0);
   });
+
+  it('with --start welcomes the devices waiting and starts the class as a gateway does (started, then frames)', async () => {
+    const report = await smokeRun([
+      'floor',
+      '--participants',
+      '20',
+      '--duration',
+      '2s',
+      '--ramp',
+      '300ms',
+      '--start',
+    ]);
+    expect(checksOf(report)).to.deep.equal([]);
+    const run = report.data as FloorRun;
+    expect(run.connected).to.equal(20);
+    expect(run.opts.start).to.equal(true);
+    // Devices rate only once live: their ratings are answered, so `started` reached every one of them.
+    expect(run.sent).to.be.at.least(20);
+    expect(run.latency.count).to.be.at.least(20);
+  });
 });

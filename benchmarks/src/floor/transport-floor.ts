@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createInterface } from 'node:readline';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /**
@@ -11,13 +12,19 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * gateway encodes them once per engine snapshot. Its CPU per participant-second is what the frames alone cost
  * on the machine, the figure the live pipeline's cost is read against.
  *
- * Run as `node transport-floor.js [port]`: prints `{"port":n}` once listening; SIGTERM stops it.
+ * With `waiting` after the port the class starts as it does on a gateway: devices are welcomed `waiting`, and a
+ * `start` line on stdin sends every device `started`, then, START_FIRST_FRAME_MS later (an engine tick), its first
+ * rank frame; a device that rates sooner gets its ranked frame at once.
+ *
+ * Run as `node transport-floor.js [port] [waiting]`: prints `{"port":n}` once listening; SIGTERM stops it.
  */
 
 const REFRESH_MS = 600;
 const REFRESH_CHECK_MS = 50;
 const SHARED_MS = 100;
 const TOP = 10;
+/** After `started`, every device's first rank frame (the engine's first snapshot one tick later). */
+const START_FIRST_FRAME_MS = 100;
 
 interface Device {
   readonly ws: WebSocket;
@@ -33,6 +40,8 @@ const sessionId = randomUUID();
 const startsAt = new Date().toISOString();
 const devices: Device[] = [];
 let shared = '';
+/** Devices wait for `start` on stdin (a class start), or are live from their welcome. */
+let live = process.argv[3] !== 'waiting';
 
 function encodeShared(): void {
   const top = devices.slice(0, TOP).map((d, i) => ({
@@ -62,6 +71,7 @@ function onMessage(device: Device, data: Buffer): void {
     return;
   }
   if (frame.type !== 'rating' || typeof frame.seq !== 'number' || typeof frame.energy !== 'number') return;
+  if (!live) return;
   if (frame.seq <= device.seq) return;
   device.seq = frame.seq;
   device.scoreCenti += Math.round(frame.energy * 100);
@@ -85,13 +95,31 @@ wss.on('connection', (ws) => {
   ws.send(
     JSON.stringify({
       type: 'welcome',
-      state: 'live',
+      state: live ? 'live' : 'waiting',
       sessionId,
       startsAt,
       participants: devices.length,
       lastSeq: 0,
     }),
   );
+});
+
+/** The class starts: `started` to every device, and a tick later each device's first rank frame. */
+function start(): void {
+  if (live) return;
+  live = true;
+  const frame = JSON.stringify({ type: 'started', startedAt: new Date().toISOString() });
+  for (const device of devices) device.ws.send(frame);
+  setTimeout(() => {
+    const nowMs = Date.now();
+    for (const device of devices) {
+      if (device.sentAtMs === 0 && device.ws.readyState === device.ws.OPEN) send(device, nowMs);
+    }
+  }, START_FIRST_FRAME_MS);
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'start') start();
 });
 
 encodeShared();

@@ -27,6 +27,11 @@ export interface FloorOptions {
   rampMs: number;
   /** Floor server processes, the devices spread over them as over gateways. */
   servers: number;
+  /**
+   * The class starts as on a gateway: devices are welcomed waiting, then every device gets `started` and, a tick
+   * later, its first rank frame; without it they are live from their welcome.
+   */
+  start?: boolean;
   workers?: number;
   client?: ClientChoice;
   log?: (line: string) => void;
@@ -52,8 +57,9 @@ const STATS_FLUSH_MS = 1_100;
 const SERVER_ENTRY = fileURLToPath(new URL('../floor/transport-floor.js', import.meta.url));
 
 /** Starts one floor server process and resolves with it and its port once it listens. */
-async function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [SERVER_ENTRY, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServer(waiting: boolean): Promise<{ child: ChildProcess; port: number }> {
+  const args = waiting ? [SERVER_ENTRY, '0', 'waiting'] : [SERVER_ENTRY, '0'];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the floor server exited (${code}) before it listened`)));
     createInterface({ input: child.stdout! }).once('line', (line) => {
@@ -77,7 +83,9 @@ async function startServer(): Promise<{ child: ChildProcess; port: number }> {
 export async function runFloor(opts: FloorOptions): Promise<Report> {
   const log = opts.log ?? (() => undefined);
   const startedAt = new Date().toISOString();
-  const servers = await Promise.all(Array.from({ length: Math.max(1, opts.servers) }, () => startServer()));
+  const servers = await Promise.all(
+    Array.from({ length: Math.max(1, opts.servers) }, () => startServer(opts.start === true)),
+  );
   const recorder = new LatencyRecorder();
   let t0 = 0;
   let sent = 0;
@@ -100,7 +108,12 @@ export async function runFloor(opts: FloorOptions): Promise<Report> {
     }));
     log(`connecting ${clients.length} devices to ${servers.length} floor server(s) over ${opts.rampMs} ms`);
     const connected = await pool.connect(clients, opts.rampMs);
-    await pool.play(opts.rate, 0);
+    const playing = pool.play(opts.rate, 0);
+    if (opts.start === true) {
+      log('starting the class on every floor server');
+      for (const s of servers) s.child.stdin!.write('start\n');
+    }
+    await playing;
     t0 = Date.now();
     const cost = new ServerCostMeter(
       () => Object.fromEntries(servers.map((s, i) => [`floor-${i + 1}`, s.child.pid!])),
