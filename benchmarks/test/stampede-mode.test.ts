@@ -19,6 +19,7 @@ describeE2e('npm run bench -- stampede', function () {
     const rows = new Map(report.tables[0].rows.map((r) => [r[0], r[1]]));
     expect(rows.get('participants answered (200)')).to.equal('90 / 90');
     expect(rows.get('`me` exact (score; rank within its tie group)')).to.equal('90 / 90');
+    expect(rows.get('keep-alive connections, opened as the stampede began')).to.equal(8);
   });
 
   it('live: after a short live run every participant asks at once and is answered exactly', async () => {

@@ -75,6 +75,11 @@ export interface StampedeResult {
   harnessCpuMsPerRequest: number;
   /** 1-min load average at the end: above 2 means others competed for the 2 cores. */
   loadAvg: number;
+  /**
+   * Keep-alive connections the requests shared, opened as the stampede began: a busy API accepts one new connection
+   * per turn of its event loop, so more of them wait longer to be accepted (RESULTS.md, s32).
+   */
+  connections: number;
 }
 
 interface Reply {
@@ -184,6 +189,7 @@ export async function runStampede(
     apiCpuMsPerRequest: perRequest(apiCpuBefore, processCpuMs(options.apiPid), requests),
     harnessCpuMsPerRequest: requests === 0 ? 0 : Math.round((harnessCpuMs / requests) * 100) / 100,
     loadAvg: Math.round(loadavg()[0] * 10) / 10,
+    connections: options.connections,
   };
 }
 
@@ -301,6 +307,7 @@ export function stampedeSection(r: StampedeResult): Pick<Report, 'checks' | 'tab
     columns: ['figure', 'value', 'target'],
     rows: [
       ['participants answered (200)', `${r.answered} / ${r.participants}`, 'all'],
+      ['keep-alive connections, opened as the stampede began', r.connections, ''],
       ['`me` exact (score; rank within its tie group)', `${r.exact} / ${r.participants}`, 'all'],
       [
         'first 200 after POST /end, p50 / max over sessions (ms)',
