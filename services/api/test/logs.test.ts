@@ -54,8 +54,14 @@ describe('api logs', () => {
       headers: { 'x-request-id': 'req-logs-1' },
     });
     expect(me.status).to.equal(200);
+    const inQuery = `q-${randomBytes(8).toString('hex')}`;
+    const queried = await api.call('GET', `/v1/me?access_token=${inQuery}&ticket=${inQuery}`, {
+      token: refreshed.body.accessToken,
+    });
+    expect(queried.status).to.equal(200);
 
     const secrets = [
+      inQuery,
       password,
       register.body.accessToken,
       register.body.refreshToken,
@@ -71,7 +77,9 @@ describe('api logs', () => {
     const requests = log.records().filter((r) => r.msg === 'request');
     expect(requests.length).to.be.at.least(6);
     for (const r of requests) expect(r.requestId, JSON.stringify(r)).to.be.a('string');
-    expect(requests.find((r) => r.path === '/v1/me')?.requestId).to.equal('req-logs-1');
+    const mine = requests.find((r) => r.requestId === 'req-logs-1');
+    expect(mine).to.include({ method: 'GET', path: '/v1/me', route: '/v1/me', status: 200, service: 'api' });
+    expect(mine?.ms).to.be.a('number');
   });
 
   it('redact credentials wherever a log line carries them, also in a query string', () => {

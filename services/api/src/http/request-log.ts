@@ -13,6 +13,11 @@ const INCOMING_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export function requestLog(parent: Logger, latency: Histogram<'method' | 'route' | 'status'>): Middleware {
   const logger = withLoggableErrors(parent);
+  // The request line holds only what is put in it below: short primitives, and the path through the logger's
+  // `path` serializer (credential query parameters redacted). Matching the redaction paths against it found
+  // nothing and cost two thirds of the line (~7 µs of ~11 a request, the wildcard paths); every other line,
+  // ctx.log's included, is still redacted.
+  const lines = parent.child({}, { redact: [] });
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     ctx.requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
@@ -25,8 +30,9 @@ export function requestLog(parent: Logger, latency: Histogram<'method' | 'route'
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       latency.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
-      ctx.log.info(
+      lines.info(
         {
+          requestId: ctx.requestId,
           method: ctx.method,
           path: loggablePath(ctx),
           route,
