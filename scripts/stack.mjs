@@ -20,8 +20,8 @@ const services = [
   { name: 'engine', entry: 'services/live-engine/dist/src/main.js', color: 33 },
 ];
 const STOP_GRACE_MS = 10_000;
-// On a terminal every line is made readable here, at a cost per line (~40 µs of this process, on the cores
-// the services use: a request line each for the API). Anywhere else (a file, a pipe, a log collector) the
+// On a terminal every line is made readable here, at a cost per line (~30 µs of this process, on the cores
+// the services use; the API writes a line per request). Anywhere else (a file, a pipe, a log collector) the
 // services write their JSON lines, each naming its `service`, straight to this process's stdout and stderr.
 const readable = process.stdout.isTTY === true;
 const pretty = prettyFactory({
