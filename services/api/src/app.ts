@@ -111,7 +111,7 @@ function buildServices(deps: ApiDeps): ApiServices {
       freezer,
       deps.freezeWatch ?? { watch: () => undefined },
     ),
-    history: new HistoryService(orm),
+    history: new HistoryService(orm, frozen),
     social: new SocialService(orm, deps.outbox),
     classEnergy: new ClassEnergyService(orm, deps.clickhouse, config.CLICKHOUSE_DB),
   };

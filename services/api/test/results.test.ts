@@ -344,7 +344,8 @@ describe('results and history', () => {
   it('answers from the decided board while its rows are still being written (issue 13)', async () => {
     const s = await sessionWith([ann, bob, cid], true);
     const writes = await holdResultWrites();
-    let first, second;
+    let first, second, history: Promise<{ status: number; body: any }> | undefined;
+    let historyAnswered = false;
     try {
       await engineFinal(s.id);
       first = await resultsOf(s, ann, '?limit=2');
@@ -355,9 +356,22 @@ describe('results and history', () => {
         .execute('select count(*)::int as n from session_result where session_id = ?', [s.id]);
       expect(rows.n).to.equal(0);
       expect(await new FrozenResults(api.orm).session(s.id)).to.equal(null);
+      // Ann, just answered from the board, asks for her history: it waits for the board's write. A trainee on
+      // no board being written is answered at once (history reads are not blocked by the held lock).
+      history = api.call('GET', '/v1/me/history?limit=5', { token: ann.token }).then((res) => {
+        historyAnswered = true;
+        return res;
+      });
+      const dee = await api.user('trainee');
+      expect((await api.call('GET', '/v1/me/history', { token: dee.token })).status).to.equal(200);
+      expect(historyAnswered, 'history answered before the board was written').to.equal(false);
     } finally {
       await writes.release();
     }
+    const listed = await history!;
+    expect(listed.status).to.equal(200);
+    expect(listed.body.items[0].session.id).to.equal(s.id);
+    expect(listed.body.items[0]).to.include({ rank: 3, participants: 3, score: 700 });
     expect(await api.freezer.freeze(s.id)).to.equal('frozen');
     // What was answered before the write is what PostgreSQL holds after it, ETag included.
     const replica = new FrozenResults(api.orm);

@@ -25,6 +25,19 @@ export const LARGE_SESSION_PARTICIPANTS = 50_000;
 
 type Members = Map<string, MyResult | null>;
 
+/** A board this replica decided and has not committed yet (see `decided`). */
+interface Unwritten {
+  frozen: FrozenSession;
+  board: readonly BoardRow[];
+  /** Page keys served from the board, forgotten if it is withdrawn. */
+  pageKeys: string[];
+  /** The board's rows by user, made at the first lookup. */
+  byUser?: Map<string, BoardRow>;
+  /** Resolves when the board is committed or withdrawn. */
+  settled: Promise<void>;
+  settle(): void;
+}
+
 export interface FrozenSession {
   session: SessionSnapshot;
   participants: number;
@@ -48,13 +61,10 @@ export class FrozenResults implements FreezeListener {
   private readonly serializedJson = new WeakMap<object, string>();
   private readonly members = new Map<string, Promise<Members>>();
   /**
-   * Boards decided by this replica's freeze and not yet committed, with the page keys served from them and, for a
-   * large session (no `members` entry), its rows by user, made at its first `me`.
+   * Boards decided by this replica's freeze and not yet committed, with the page keys served from them and their
+   * rows by user (a large session's `me` and the history's wait look them up).
    */
-  private readonly unwritten = new Map<
-    string,
-    { frozen: FrozenSession; board: readonly BoardRow[]; pageKeys: string[]; byUser?: Map<string, BoardRow> }
-  >();
+  private readonly unwritten = new Map<string, Unwritten>();
   /** Units of each loaded session in `members` (kept apart: eviction must count synchronously). */
   private readonly memberUnits = new Map<string, number>();
   private membersCached = 0;
@@ -84,7 +94,9 @@ export class FrozenResults implements FreezeListener {
    */
   decided(sessionId: string, frozen: FrozenSession, board: readonly BoardRow[]): void {
     this.sessions.set(sessionId, Promise.resolve(frozen));
-    this.unwritten.set(sessionId, { frozen, board, pageKeys: [] });
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    this.unwritten.set(sessionId, { frozen, board, pageKeys: [], settled, settle });
     if (frozen.participants > this.largeSession || this.members.has(sessionId)) return;
     this.members.set(sessionId, Promise.resolve(new Map(board.map((r) => [r.user_id, myResult(r)]))));
     this.admit(
@@ -95,12 +107,32 @@ export class FrozenResults implements FreezeListener {
 
   /** The decided board is in PostgreSQL: what was served from it is what a read gives. */
   committed(sessionId: string): void {
+    this.unwritten.get(sessionId)?.settle();
     this.unwritten.delete(sessionId);
+  }
+
+  /**
+   * Waits, at most `maxMs`, until every board this replica decided with `userId` on it is committed (or
+   * withdrawn). Results are answered from a board once it is decided, its rows written after: a trainee who was
+   * just given their results and asks for their history at once would otherwise not find the session there yet.
+   */
+  async committedFor(userId: string, maxMs: number): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const unwritten of this.unwritten.values())
+      if (rowsByUser(unwritten).has(userId)) pending.push(unwritten.settled);
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The freeze failed after `decided`: nothing of it may be served (the next request freezes again). */
   withdrawn(sessionId: string): void {
     const unwritten = this.unwritten.get(sessionId);
+    unwritten?.settle();
     this.unwritten.delete(sessionId);
     this.sessions.delete(sessionId);
     for (const key of unwritten?.pageKeys ?? []) this.pages.delete(key);
@@ -172,8 +204,7 @@ export class FrozenResults implements FreezeListener {
     // answers from the decided board.
     const unwritten = this.unwritten.get(sessionId);
     if (unwritten !== undefined && !this.members.has(sessionId)) {
-      unwritten.byUser ??= new Map(unwritten.board.map((r) => [r.user_id, r]));
-      const row = unwritten.byUser.get(userId);
+      const row = rowsByUser(unwritten).get(userId);
       return row === undefined ? undefined : (myResult(row) ?? undefined);
     }
     if (frozen.participants > this.largeSession)
@@ -293,6 +324,12 @@ export interface MemberRow extends PersonalNumbers {
   calories: number;
   avg_energy: number;
   minutes: MinuteTuple[];
+}
+
+/** An unwritten board's rows by user, made at its first lookup. */
+function rowsByUser(unwritten: Unwritten): Map<string, BoardRow> {
+  unwritten.byUser ??= new Map(unwritten.board.map((r) => [r.user_id, r]));
+  return unwritten.byUser;
 }
 
 function unitsOf(members: Members): number {

@@ -51,17 +51,35 @@ export const NEXT_PAGE: PreparedStatement = {
   text: PAGE('and (r.ended_at, r.session_id) < ($2::timestamptz, $3::uuid)', '$4::int'),
 };
 
+/** Boards this replica decided (results are answered from them) and is still writing (FrozenResults). */
+export interface UnwrittenBoards {
+  committedFor(userId: string, maxMs: number): Promise<void>;
+}
+/**
+ * How long a first page waits for a board of the trainee's that this replica is still writing (a class of
+ * 10,000 was written within 0.4–0.9 s of its decision on a busy box); after it the page is answered as it is.
+ */
+export const HISTORY_WAIT_FOR_WRITE_MS = 2_000;
+
 /**
  * Ended sessions the trainee took part in, newest first, from the frozen results (one row per participant
  * and per trainee who joined without reaching the board, whose numbers are null). One keyset range scan on
  * `session_result (user_id, ended_at desc, session_id desc)` and a primary-key join per row of the page,
  * so the cost of a page does not grow with the trainee's number of sessions. A session appears once its
- * results are frozen, moments after it ends.
+ * results are frozen, moments after it ends; a participant who was given them by this replica finds it there.
  */
 export class HistoryService {
-  constructor(private readonly orm: MikroORM) {}
+  /**
+   * @param unwritten boards this replica decided and is writing: the first page waits for the trainee's, so
+   * that a session whose results were just answered is in the history asked for next
+   */
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly unwritten?: UnwrittenBoards,
+  ) {}
 
   async history(traineeId: string, page: { limit: number; cursor?: string }): Promise<Page<HistoryEntry>> {
+    if (page.cursor === undefined) await this.unwritten?.committedFor(traineeId, HISTORY_WAIT_FOR_WRITE_MS);
     const rows =
       page.cursor === undefined
         ? await queryPrepared<HistoryRow>(this.orm, FIRST_PAGE, [traineeId, page.limit + 1])
