@@ -172,9 +172,14 @@ export class AddressSlots {
     return true;
   }
 
+  /**
+   * Gives back a slot `take` gave. An exempt address was never counted, so nothing is parsed here: at the end of a
+   * class every socket closes at once, and matching each address against the exempt list again was 8 % of a
+   * gateway's busy time then (profiled, 5,000 sockets closing).
+   */
   release(address: string): void {
-    if (this.exempt(address)) return;
-    const n = this.open.get(address) ?? 0;
+    const n = this.open.get(address);
+    if (n === undefined) return;
     if (n <= 1) this.open.delete(address);
     else this.open.set(address, n - 1);
   }
