@@ -149,6 +149,9 @@ export function buildApi(deps: ApiDeps): Koa {
   });
   for (const routes of ROUTE_CLASSES) api.applyRoute(routes);
 
+  // Middleware that only checks or sets something and passes the request on is a plain function returning
+  // `next()`: an async one adds a promise and an await to every request, each seen by the promise hooks that
+  // MikroORM's AsyncLocalStorage switches on.
   app.use(clientAddress(compileTrustProxy(config.TRUST_PROXY)));
   app.use(requestLog(logger, metrics.httpLatency));
   app.use(errorsToWire(logger));

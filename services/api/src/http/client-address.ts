@@ -7,8 +7,8 @@ import { clientAddress as addressOf, type TrustProxy } from '@pulse/runtime';
  * the header.
  */
 export function clientAddress(trust: TrustProxy): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     ctx.request.ip = addressOf(ctx.req, trust);
-    await next();
+    return next();
   };
 }

@@ -10,7 +10,7 @@ import { ValidationFailed } from '../errors.js';
  * Both are 400 VALIDATION_FAILED; the connection is closed after the answer.
  */
 export function requestTarget(): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     try {
       void ctx.path;
       void ctx.querystring;
@@ -24,7 +24,7 @@ export function requestTarget(): Middleware {
         'the API does not upgrade connections; the live WebSocket is at the gatewayUrl returned by join',
       );
     }
-    await next();
+    return next();
   };
 }
 

@@ -11,10 +11,7 @@ export const WEB_APP_PATH = '/app';
  */
 export function webApp(dir: string): Koa.Middleware {
   const files = dir === '' ? undefined : serve(dir, { index: 'index.html', maxage: 0 });
-  return async (ctx, next) => {
-    if (ctx.path === WEB_APP_PATH) return ctx.redirect(`${WEB_APP_PATH}/`);
-    if (!ctx.path.startsWith(`${WEB_APP_PATH}/`) || (ctx.method !== 'GET' && ctx.method !== 'HEAD'))
-      return next();
+  const serveFile = async (ctx: Koa.Context): Promise<void> => {
     const original = ctx.path;
     ctx.path = original.slice(WEB_APP_PATH.length);
     try {
@@ -23,5 +20,11 @@ export function webApp(dir: string): Koa.Middleware {
       ctx.path = original;
     }
     if (ctx.body === undefined || ctx.body === null) throw new NotFound('file', original);
+  };
+  return (ctx, next) => {
+    if (ctx.path === WEB_APP_PATH) return ctx.redirect(`${WEB_APP_PATH}/`);
+    if (!ctx.path.startsWith(`${WEB_APP_PATH}/`) || (ctx.method !== 'GET' && ctx.method !== 'HEAD'))
+      return next();
+    return serveFile(ctx);
   };
 }
