@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import type { Page } from '../pagination.js';
 import type { BoardRow, MinuteTuple } from './final-boards.js';
 import type { FreezeListener } from './results-freeze.js';
+import { deferred, within } from './waiting.js';
 import { personalBoardsOf, type PersonalNumbers } from './personal-view.js';
 import type { LeaderboardEntry, MyResult, ResultsPage } from './results-view.js';
 
@@ -33,9 +34,8 @@ interface Unwritten {
   pageKeys: string[];
   /** The board's rows by user, made at the first lookup. */
   byUser?: Map<string, BoardRow>;
-  /** Resolves when the board is committed or withdrawn. */
-  settled: Promise<void>;
-  settle(): void;
+  /** Resolved when the board is committed or withdrawn. */
+  settled: ReturnType<typeof deferred<void>>;
 }
 
 export interface FrozenSession {
@@ -94,9 +94,7 @@ export class FrozenResults implements FreezeListener {
    */
   decided(sessionId: string, frozen: FrozenSession, board: readonly BoardRow[]): void {
     this.sessions.set(sessionId, Promise.resolve(frozen));
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    this.unwritten.set(sessionId, { frozen, board, pageKeys: [], settled, settle });
+    this.unwritten.set(sessionId, { frozen, board, pageKeys: [], settled: deferred<void>() });
     if (frozen.participants > this.largeSession || this.members.has(sessionId)) return;
     this.members.set(sessionId, Promise.resolve(new Map(board.map((r) => [r.user_id, myResult(r)]))));
     this.admit(
@@ -107,7 +105,7 @@ export class FrozenResults implements FreezeListener {
 
   /** The decided board is in PostgreSQL: what was served from it is what a read gives. */
   committed(sessionId: string): void {
-    this.unwritten.get(sessionId)?.settle();
+    this.unwritten.get(sessionId)?.settled.resolve();
     this.unwritten.delete(sessionId);
   }
 
@@ -119,20 +117,14 @@ export class FrozenResults implements FreezeListener {
   async committedFor(userId: string, maxMs: number): Promise<void> {
     const pending: Promise<void>[] = [];
     for (const unwritten of this.unwritten.values())
-      if (rowsByUser(unwritten).has(userId)) pending.push(unwritten.settled);
-    if (pending.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(pending),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs))),
-    ]);
-    clearTimeout(timer);
+      if (rowsByUser(unwritten).has(userId)) pending.push(unwritten.settled.promise);
+    if (pending.length > 0) await within(Promise.all(pending), maxMs, []);
   }
 
   /** The freeze failed after `decided`: nothing of it may be served (the next request freezes again). */
   withdrawn(sessionId: string): void {
     const unwritten = this.unwritten.get(sessionId);
-    unwritten?.settle();
+    unwritten?.settled.resolve();
     this.unwritten.delete(sessionId);
     this.sessions.delete(sessionId);
     for (const key of unwritten?.pageKeys ?? []) this.pages.delete(key);

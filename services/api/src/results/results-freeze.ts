@@ -6,6 +6,7 @@ import { executeBound } from '../db/prepared.js';
 import { WorkoutSession } from '../sessions/session.entity.js';
 import { sessionSnapshot } from '../sessions/session-view.js';
 import { FinalBoards } from './final-boards.js';
+import { deferred, within } from './waiting.js';
 import { FREEZE_LOCK_SQL, insertBoards, personalNumbersOf, type PersonalRow } from './personal-boards.js';
 import type { BoardRow } from './final-boards.js';
 import type { FrozenSession } from './frozen-results.js';
@@ -318,26 +319,6 @@ export class ResultsFreezer {
     for (const { session } of claimed) for (const listener of this.listeners) listener.committed(session.id);
     return claimed;
   }
-}
-
-/** `promise`'s value, or `otherwise` if it has not settled within `ms` (a rejection is `otherwise` too). */
-async function within<T>(promise: Promise<T>, ms: number, otherwise: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)));
-  try {
-    return await Promise.race([promise.catch(() => otherwise), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A promise with its settlers; never left unhandled (its callers still see a rejection). */
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 /** Sessions frozen together at most (one ClickHouse IN list, one transaction). */
