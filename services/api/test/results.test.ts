@@ -342,9 +342,12 @@ describe('results and history', () => {
   }
 
   it('answers from the decided board while its rows are still being written (issue 13)', async () => {
-    const s = await sessionWith([ann, bob, cid], true);
+    // Eve joined without reaching the board: her history row comes with the board's commit too.
+    const eve = await api.user('trainee');
+    const s = await sessionWith([ann, bob, cid, eve], true);
     const writes = await holdResultWrites();
     let first, second, history: Promise<{ status: number; body: any }> | undefined;
+    let eveHistory: Promise<{ status: number; body: any }> | undefined;
     let historyAnswered = false;
     try {
       await engineFinal(s.id);
@@ -362,6 +365,10 @@ describe('results and history', () => {
         historyAnswered = true;
         return res;
       });
+      eveHistory = api.call('GET', '/v1/me/history?limit=5', { token: eve.token }).then((res) => {
+        historyAnswered = true;
+        return res;
+      });
       const dee = await api.user('trainee');
       expect((await api.call('GET', '/v1/me/history', { token: dee.token })).status).to.equal(200);
       expect(historyAnswered, 'history answered before the board was written').to.equal(false);
@@ -372,6 +379,10 @@ describe('results and history', () => {
     expect(listed.status).to.equal(200);
     expect(listed.body.items[0].session.id).to.equal(s.id);
     expect(listed.body.items[0]).to.include({ rank: 3, participants: 3, score: 700 });
+    const eveListed = await eveHistory!;
+    expect(eveListed.status).to.equal(200);
+    expect(eveListed.body.items[0].session.id).to.equal(s.id);
+    expect(eveListed.body.items[0]).to.include({ rank: null, participants: null, score: null });
     expect(await api.freezer.freeze(s.id)).to.equal('frozen');
     // What was answered before the write is what PostgreSQL holds after it, ETag included.
     const replica = new FrozenResults(api.orm);

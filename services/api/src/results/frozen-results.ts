@@ -110,15 +110,35 @@ export class FrozenResults implements FreezeListener {
   }
 
   /**
-   * Waits, at most `maxMs`, until every board this replica decided with `userId` on it is committed (or
+   * Waits, at most `maxMs`, until every board this replica decided with `userId` in its class is committed (or
    * withdrawn). Results are answered from a board once it is decided, its rows written after: a trainee who was
    * just given their results and asks for their history at once would otherwise not find the session there yet.
+   * A trainee who joined without reaching the board gets their history row in the same commit: while boards are
+   * being written, one indexed read says which of their classes they joined.
    */
   async committedFor(userId: string, maxMs: number): Promise<void> {
+    const deadline = performance.now() + maxMs;
     const pending: Promise<void>[] = [];
-    for (const unwritten of this.unwritten.values())
+    const others: string[] = [];
+    for (const [sessionId, unwritten] of this.unwritten) {
       if (rowsByUser(unwritten).has(userId)) pending.push(unwritten.settled.promise);
-    if (pending.length > 0) await within(Promise.all(pending), maxMs, []);
+      else others.push(sessionId);
+    }
+    if (others.length > 0) {
+      for (const sessionId of await within(this.joinedAmong(userId, others), maxMs, []))
+        pending.push(this.unwritten.get(sessionId)?.settled.promise ?? Promise.resolve());
+    }
+    if (pending.length > 0) await within(Promise.all(pending), Math.max(0, deadline - performance.now()), []);
+  }
+
+  /** Which of `sessionIds` the trainee joined (their registration's `joined_at` is set). */
+  private async joinedAmong(userId: string, sessionIds: string[]): Promise<string[]> {
+    const rows = await this.orm.em.getConnection().execute<Array<{ session_id: string }>>(
+      `select session_id from registration
+         where trainee_id = ? and session_id in (${sessionIds.map(() => '?').join(', ')}) and joined_at is not null`,
+      [userId, ...sessionIds],
+    );
+    return rows.map((r) => r.session_id);
   }
 
   /** The freeze failed after `decided`: nothing of it may be served (the next request freezes again). */
