@@ -5,7 +5,7 @@ import type { MinuteRow, ResultsFinal, SessionResultRow, StandingRow } from '@pu
 import { FreezeWatch } from '../src/results/freeze-watch.js';
 import { FrozenResults } from '../src/results/frozen-results.js';
 import { FIRST_PAGE, NEXT_PAGE } from '../src/results/history-service.js';
-import { ResultsFreezer } from '../src/results/results-freeze.js';
+import { FREEZING_LOCK_CLASS, ResultsFreezer } from '../src/results/results-freeze.js';
 import type { ResultsPage } from '../src/results/results-view.js';
 import { TestApi, until } from './harness.js';
 import type { TestUser } from './harness.js';
@@ -457,16 +457,64 @@ describe('results and history', () => {
     expect(done.body.leaderboard.items.map((i: any) => i.rank)).to.deep.equal([1, 2, 3]);
   });
 
-  it('freezes once when several replicas race for the same session', async () => {
-    const s = await sessionWith([ann, bob, cid], true);
-    await engineFinal(s.id);
-    const log = (await import('pino')).pino({ level: 'silent' });
-    const replicas = [0, 1, 2].map(
-      () => new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log),
+  /** A logger that keeps each line's message and fields. */
+  async function linesLogger() {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = (await import('pino')).pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
     );
-    const outcomes = await Promise.all(replicas.flatMap((r) => [r.freeze(s.id), r.freeze(s.id)]));
-    expect(outcomes).to.deep.equal(Array(6).fill('frozen'));
-    await expectFrozenOnce(s.id);
+    return { log, lines, said: (msg: string) => lines.filter((l) => l.msg === msg) };
+  }
+
+  it('freezes once when several replicas race for the same session, reading its board once', async () => {
+    await api.freezeWatch.stop();
+    try {
+      const s = await sessionWith([ann, bob, cid], true);
+      await engineFinal(s.id);
+      const { log, said } = await linesLogger();
+      const replicas = [0, 1, 2].map(
+        () => new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log),
+      );
+      const outcomes = await Promise.all(replicas.flatMap((r) => [r.freeze(s.id), r.freeze(s.id)]));
+      expect(outcomes).to.deep.equal(Array(6).fill('frozen'));
+      await expectFrozenOnce(s.id);
+      // Only the replica that froze it read ClickHouse; the others waited for it or found it frozen.
+      expect(said('session results frozen into PostgreSQL')).to.have.length(1);
+      expect(said('session results frozen into PostgreSQL')[0]).to.include({ byThisReplica: 1 });
+    } finally {
+      api.freezeWatch.start();
+    }
+  });
+
+  it('leaves a session another replica is freezing to it, and freezes it itself if that one fails', async () => {
+    await api.freezeWatch.stop();
+    try {
+      const s = await sessionWith([ann, bob, cid], true);
+      await engineFinal(s.id);
+      const { log, said } = await linesLogger();
+      const freezer = new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log);
+      // Another replica's freeze holds the session's freezing lock (and then fails without freezing it).
+      const other = await holdLock(
+        `select pg_advisory_xact_lock(${FREEZING_LOCK_CLASS}, hashtext('${s.id}'))`,
+      );
+      let outcome: string | undefined;
+      const freezing = freezer.freeze(s.id).then((o) => (outcome = o));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(outcome, 'waits while the other replica freezes').to.equal(undefined);
+      await other.release();
+      expect(await freezing).to.equal('pending');
+      expect(said('session results frozen by another replica')[0]).to.include({ sessions: 1, frozen: 0 });
+      expect(
+        said('session results frozen into PostgreSQL'),
+        'no read of ClickHouse meanwhile',
+      ).to.have.length(0);
+      // Asked again (the watch's next poll, a client's retry): this replica freezes it.
+      expect(await freezer.freeze(s.id)).to.equal('frozen');
+      await expectFrozenOnce(s.id);
+    } finally {
+      api.freezeWatch.start();
+    }
   });
 
   it('freezes one batch at a time: the sessions asked for while one runs are the next batch, together', async () => {

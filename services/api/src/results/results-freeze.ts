@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import type { ClickHouseClient } from '../infra/clickhouse.js';
@@ -47,10 +47,13 @@ interface Waiter {
  * writes standings and minutes first, then that row, all of one final version). The standings read must
  * then hold exactly `participants` rows, all final, ranks 1..n; anything else is treated as not final yet.
  *
- * Safe with several API replicas: the freeze row is inserted first with `on conflict do nothing` in the
- * transaction that inserts the participants' rows. A second replica's insert waits on the primary key
- * until the first commits, then inserts nothing and leaves. Readers look for the freeze row, which is
- * committed together with every row of the board, so nobody ever sees part of one.
+ * Safe with several API replicas: every replica hears of a class's end, but the first to take a session's
+ * freezing lock (FREEZING_LOCK_CLASS, held from before the ClickHouse read to the commit) is the only one to read
+ * and freeze it; the others wait for its transaction to end and then find the freeze row (or, if it failed,
+ * answer `pending` and try again later). The freeze row is inserted with `on conflict do nothing` in the
+ * transaction that inserts the participants' rows, so a session is frozen once even if two replicas got there
+ * (a hash shared by two sessions, a lock taken after the other's commit). Readers look for the freeze row, which
+ * is committed together with every row of the board, so nobody ever sees part of one.
  *
  * Batched: the sessions asked for within one turn of the event loop are frozen together, with one query
  * per ClickHouse table and one PostgreSQL transaction, so 500 classes ending at the top of the hour cost a
@@ -194,11 +197,7 @@ export class ResultsFreezer {
   ): Promise<Map<string, FreezeOutcome>> {
     const outcomes = new Map<string, FreezeOutcome>();
     const em = this.orm.em.fork();
-    const done: Array<{ session_id: string }> = await em.execute(
-      `select session_id from session_result_freeze where session_id in (${sessionIds.map(() => '?').join(', ')})`,
-      sessionIds,
-    );
-    for (const { session_id } of done) outcomes.set(session_id, 'frozen');
+    for (const id of await this.frozenAmong(em, sessionIds)) outcomes.set(id, 'frozen');
     const open = sessionIds.filter((id) => !outcomes.has(id));
     if (open.length === 0) return outcomes;
     const ended = (await em.find(WorkoutSession, { id: { $in: open } })).filter(
@@ -206,37 +205,56 @@ export class ResultsFreezer {
     );
     if (ended.length === 0) return outcomes;
     const started = performance.now();
-    const ids = ended.map((s) => s.id);
-    const boards = await this.boards.read(
-      ids,
-      ids.every((id) => this.seenFinal.get(id) !== undefined),
+    const stages = { readMs: 0, decidedMs: 0, writeMs: 0 };
+    const { boards, claimed, elsewhere } = await this.store(
+      ended,
+      async (ids) => {
+        const read = await this.boards.read(
+          ids,
+          ids.every((id) => this.seenFinal.get(id) !== undefined),
+        );
+        for (const id of read.keys()) this.seenFinal.delete(id);
+        stages.readMs = Math.round(performance.now() - started);
+        return read;
+      },
+      (decided, read) => {
+        stages.decidedMs = Math.round(performance.now() - started);
+        for (const { session, frozenAt } of decided) {
+          const board = read.get(session.id)!;
+          const frozen = { session: sessionSnapshot(session), participants: board.length, frozenAt };
+          for (const listener of this.listeners) listener.decided(session.id, frozen, board);
+          readable(session.id);
+        }
+      },
     );
-    for (const id of boards.keys()) this.seenFinal.delete(id);
-    const ready = ended.filter((s) => boards.has(s.id));
-    for (const s of ended) if (!boards.has(s.id)) outcomes.set(s.id, 'pending');
-    if (ready.length === 0) return outcomes;
-    const readMs = Math.round(performance.now() - started);
-    const stages = { decidedMs: 0, writeMs: 0 };
-    const claimed = await this.store(ready, boards, (decided) => {
-      stages.decidedMs = Math.round(performance.now() - started);
-      for (const { session, frozenAt } of decided) {
-        const board = boards.get(session.id)!;
-        const frozen = { session: sessionSnapshot(session), participants: board.length, frozenAt };
-        for (const listener of this.listeners) listener.decided(session.id, frozen, board);
-        readable(session.id);
-      }
-    });
     stages.writeMs = Math.round(performance.now() - started) - stages.decidedMs;
-    for (const s of ready) outcomes.set(s.id, 'frozen');
+    for (const s of ended)
+      if (!elsewhere.includes(s.id)) outcomes.set(s.id, boards.has(s.id) ? 'frozen' : 'pending');
+    if (elsewhere.length > 0) {
+      // Another replica is freezing these: wait for its transaction to end instead of reading them as well.
+      const waitStarted = performance.now();
+      await this.othersDone(elsewhere);
+      const frozen = new Set(await this.frozenAmong(em, elsewhere));
+      for (const id of elsewhere) outcomes.set(id, frozen.has(id) ? 'frozen' : 'pending');
+      this.log.info(
+        {
+          sessions: elsewhere.length,
+          frozen: frozen.size,
+          waitedMs: Math.round(performance.now() - waitStarted),
+        },
+        'session results frozen by another replica',
+      );
+    }
+    if (boards.size === 0) return outcomes;
     this.log.info(
       {
-        sessions: ready.length,
-        sessionId: ready.length === 1 ? ready[0].id : undefined,
-        participants: ready.reduce((n, s) => n + boards.get(s.id)!.length, 0),
+        sessions: boards.size,
+        sessionId: boards.size === 1 ? [...boards.keys()][0] : undefined,
+        participants: [...boards.values()].reduce((n, board) => n + board.length, 0),
         ms: Math.round(performance.now() - started),
-        readMs,
+        readMs: stages.readMs,
         // Read to decided: answers are served from then on; decided to committed: the rows' write.
-        ...(claimed.length > 0 ? stages : {}),
+        ...(claimed.length > 0 ? { decidedMs: stages.decidedMs, writeMs: stages.writeMs } : {}),
         byThisReplica: claimed.length,
       },
       'session results frozen into PostgreSQL',
@@ -244,21 +262,71 @@ export class ResultsFreezer {
     return outcomes;
   }
 
+  /** Which of `sessionIds` have their freeze row (committed, or written by `em`'s own transaction). */
+  private async frozenAmong(em: EntityManager, sessionIds: string[]): Promise<string[]> {
+    if (sessionIds.length === 0) return [];
+    const rows: Array<{ session_id: string }> = await em.execute(
+      `select session_id from session_result_freeze where session_id in (${sessionIds.map(() => '?').join(', ')})`,
+      sessionIds,
+    );
+    return rows.map((r) => r.session_id);
+  }
+
   /**
-   * One transaction for the batch; returns the sessions this replica froze (the others had been frozen by
-   * another replica meanwhile) with their freeze time. `decided` is called inside it, with the boards' every
-   * number set, before their rows are written; the listeners hear `committed` or `withdrawn` after it.
+   * Resolves once no replica's freeze holds any of `sessionIds` (see FREEZING_LOCK_CLASS): a shared lock on each in
+   * a statement of its own, so a waiter holds each for an instant and never keeps a replica from claiming one.
+   */
+  private async othersDone(sessionIds: string[]): Promise<void> {
+    const conn = this.orm.em.getConnection();
+    for (const id of sessionIds) {
+      await conn.execute(`select pg_advisory_xact_lock_shared(${FREEZING_LOCK_CLASS}, hashtext(?::text))`, [
+        id,
+      ]);
+    }
+  }
+
+  /**
+   * One transaction for the batch. It first takes each session's freezing lock, without waiting: the sessions
+   * another replica is freezing right now are left to it (`elsewhere`), so a class's end costs ClickHouse one read
+   * of its board, not one per replica. Then, for the sessions still not frozen, it reads their boards (`read`),
+   * claims the ones ClickHouse has final and decides and writes them. Returns the boards read and the sessions
+   * this replica froze (the others had been frozen by another replica meanwhile) with their freeze time.
+   * `decided` is called inside it, with the boards' every number set, before their rows are written; the
+   * listeners hear `committed` or `withdrawn` after it.
    */
   private async store(
     sessions: WorkoutSession[],
-    boards: Map<string, BoardRow[]>,
-    decided: (claimed: Array<{ session: WorkoutSession; frozenAt: Date }>) => void,
-  ): Promise<Array<{ session: WorkoutSession; frozenAt: Date }>> {
+    read: (sessionIds: string[]) => Promise<Map<string, BoardRow[]>>,
+    decided: (
+      claimed: Array<{ session: WorkoutSession; frozenAt: Date }>,
+      boards: Map<string, BoardRow[]>,
+    ) => void,
+  ): Promise<{
+    boards: Map<string, BoardRow[]>;
+    claimed: Array<{ session: WorkoutSession; frozenAt: Date }>;
+    elsewhere: string[];
+  }> {
+    let boards = new Map<string, BoardRow[]>();
     let claimed: Array<{ session: WorkoutSession; frozenAt: Date }> = [];
+    let elsewhere: string[] = [];
     let told = false;
     try {
       await this.orm.em.fork().transactional(async (tx) => {
-        const freezes = sessions.map((s) => ({
+        const ids = sessions.map((s) => s.id);
+        const locked = await executeBound<{ id: string }>(
+          tx,
+          `select x.id from json_array_elements_text(?::json) as x(id) where ${takeFreezingLock('x.id')}`,
+          [JSON.stringify(ids)],
+        );
+        const mine = new Set(locked.map((r) => r.id));
+        elsewhere = ids.filter((id) => !mine.has(id));
+        // Frozen by another replica between this attempt's first look and the lock: nothing to read.
+        for (const id of await this.frozenAmong(tx, [...mine])) mine.delete(id);
+        if (mine.size === 0) return;
+        boards = await read([...mine]);
+        const ready = sessions.filter((s) => boards.has(s.id));
+        if (ready.length === 0) return;
+        const freezes = ready.map((s) => ({
           session_id: s.id,
           participants: boards.get(s.id)!.length,
           session: sessionSnapshot(s),
@@ -276,7 +344,7 @@ export class ResultsFreezer {
           [JSON.stringify(freezes)],
         );
         const frozenAt = new Map(claimedRows.map((r) => [r.session_id, new Date(r.frozen_at)]));
-        claimed = sessions
+        claimed = ready
           .filter((s) => frozenAt.has(s.id))
           .map((session) => ({ session, frozenAt: frozenAt.get(session.id)! }));
         if (claimed.length === 0) return;
@@ -291,7 +359,7 @@ export class ResultsFreezer {
         // What the replica serves is what it writes: the boards' rows get their personal numbers.
         for (const row of rows) Object.assign(row, byMember.get(`${row.session_id}/${row.user_id}`));
         told = true;
-        decided(claimed);
+        decided(claimed, boards);
         await insertBoards(tx, shared, rows as Array<BoardRow & PersonalRow>);
         // Trainees who joined but never reached the board still have the session in their history.
         await executeBound(
@@ -317,9 +385,18 @@ export class ResultsFreezer {
       throw err;
     }
     for (const { session } of claimed) for (const listener of this.listeners) listener.committed(session.id);
-    return claimed;
+    return { boards, claimed, elsewhere };
   }
 }
+
+/**
+ * The lock a replica's freeze holds on each of its sessions from before its ClickHouse read to its commit
+ * (`pg_try_advisory_xact_lock` on the session id's hash, in a key space of its own: two int4 keys, the first one
+ * this constant). A hash shared by two sessions only makes one wait for the other's freeze once.
+ */
+export const FREEZING_LOCK_CLASS = 16_0017;
+/** SQL: takes the freezing lock of the session whose id is the text `id` if it is free (true), else false. */
+const takeFreezingLock = (id: string) => `pg_try_advisory_xact_lock(${FREEZING_LOCK_CLASS}, hashtext(${id}))`;
 
 /** Sessions frozen together at most (one ClickHouse IN list, one transaction). */
 export const FREEZE_BATCH = 200;
