@@ -233,7 +233,10 @@ export class ResultsFreezer {
     if (elsewhere.length > 0) {
       // Another replica is freezing these: wait for its transaction to end instead of reading them as well.
       const waitStarted = performance.now();
-      await this.othersDone(elsewhere);
+      // A wait cut short (the statement timeout) leaves what is not frozen yet `pending`, asked again later.
+      await this.othersDone(elsewhere).catch((err: unknown) =>
+        this.log.warn({ err, sessions: elsewhere }, 'waiting for another replica’s freeze failed'),
+      );
       const frozen = new Set(await this.frozenAmong(em, elsewhere));
       for (const id of elsewhere) outcomes.set(id, frozen.has(id) ? 'frozen' : 'pending');
       this.log.info(
