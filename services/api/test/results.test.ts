@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { expect } from 'chai';
+import { pino, type Logger } from 'pino';
 import { ClickHouseTable } from '@pulse/contracts';
 import type { MinuteRow, ResultsFinal, SessionResultRow, StandingRow } from '@pulse/contracts';
 import { FreezeWatch } from '../src/results/freeze-watch.js';
@@ -457,22 +458,33 @@ describe('results and history', () => {
     expect(done.body.leaderboard.items.map((i: any) => i.rank)).to.deep.equal([1, 2, 3]);
   });
 
-  /** A logger that keeps each line's message and fields. */
-  async function linesLogger() {
+  /**
+   * Runs `test` with the app's own freeze watch stopped (it would freeze final sessions by itself), given a logger
+   * for freezers that keeps each line: `said(msg)` are the lines with that message.
+   */
+  async function withoutWatch(
+    test: (logged: { log: Logger; said: (msg: string) => Array<Record<string, unknown>> }) => Promise<void>,
+  ) {
     const lines: Array<Record<string, unknown>> = [];
-    const log = (await import('pino')).pino(
-      { level: 'info' },
-      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-    );
-    return { log, lines, said: (msg: string) => lines.filter((l) => l.msg === msg) };
-  }
-
-  it('freezes once when several replicas race for the same session, reading its board once', async () => {
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     await api.freezeWatch.stop();
     try {
-      const s = await sessionWith([ann, bob, cid], true);
-      await engineFinal(s.id);
-      const { log, said } = await linesLogger();
+      await test({ log, said: (msg) => lines.filter((l) => l.msg === msg) });
+    } finally {
+      api.freezeWatch.start();
+    }
+  }
+
+  /** An ended session of Ann, Bob and Cid whose final results ClickHouse has. */
+  async function finalSession() {
+    const s = await sessionWith([ann, bob, cid], true);
+    await engineFinal(s.id);
+    return s;
+  }
+
+  it('freezes once when several replicas race for the same session, reading its board once', () =>
+    withoutWatch(async ({ log, said }) => {
+      const s = await finalSession();
       const replicas = [0, 1, 2].map(
         () => new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log),
       );
@@ -482,17 +494,11 @@ describe('results and history', () => {
       // Only the replica that froze it read ClickHouse; the others waited for it or found it frozen.
       expect(said('session results frozen into PostgreSQL')).to.have.length(1);
       expect(said('session results frozen into PostgreSQL')[0]).to.include({ byThisReplica: 1 });
-    } finally {
-      api.freezeWatch.start();
-    }
-  });
+    }));
 
-  it('leaves a session another replica is freezing to it, and freezes it itself if that one fails', async () => {
-    await api.freezeWatch.stop();
-    try {
-      const s = await sessionWith([ann, bob, cid], true);
-      await engineFinal(s.id);
-      const { log, said } = await linesLogger();
+  it('leaves a session another replica is freezing to it, and freezes it itself if that one fails', () =>
+    withoutWatch(async ({ log, said }) => {
+      const s = await finalSession();
       const freezer = new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log);
       // Another replica's freeze holds the session's freezing lock (and then fails without freezing it).
       const other = await holdLock(
@@ -512,23 +518,12 @@ describe('results and history', () => {
       // Asked again (the watch's next poll, a client's retry): this replica freezes it.
       expect(await freezer.freeze(s.id)).to.equal('frozen');
       await expectFrozenOnce(s.id);
-    } finally {
-      api.freezeWatch.start();
-    }
-  });
+    }));
 
-  it('freezes one batch at a time: the sessions asked for while one runs are the next batch, together', async () => {
-    // The app's own watch would freeze these sessions as soon as ClickHouse has them final.
-    await api.freezeWatch.stop();
-    try {
+  it('freezes one batch at a time: the sessions asked for while one runs are the next batch, together', () =>
+    withoutWatch(async ({ log, said }) => {
       const sessions = [];
-      for (let i = 0; i < 4; i++) sessions.push(await sessionWith([ann, bob, cid], true));
-      for (const s of sessions) await engineFinal(s.id);
-      const batches: number[] = [];
-      const log = (await import('pino')).pino(
-        { level: 'info' },
-        { write: (line: string) => void batches.push((JSON.parse(line) as { sessions: number }).sessions) },
-      );
+      for (let i = 0; i < 4; i++) sessions.push(await finalSession());
       const freezer = new ResultsFreezer(api.orm, api.clickhouse, api.config.CLICKHOUSE_DB, log);
       const first = freezer.freeze(sessions[0].id);
       // Asked in later turns of the event loop, while the first batch reads ClickHouse and PostgreSQL.
@@ -539,11 +534,8 @@ describe('results and history', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
       expect(await Promise.all([first, ...rest])).to.deep.equal(Array(4).fill('frozen'));
-      expect(batches).to.deep.equal([1, 3]);
-    } finally {
-      api.freezeWatch.start();
-    }
-  });
+      expect(said('session results frozen into PostgreSQL').map((l) => l.sessions)).to.deep.equal([1, 3]);
+    }));
 
   it('answers `me` the same from the in-memory rows, after their eviction, and by primary key', async () => {
     const sessions = [await sessionWith([ann, bob, cid], true), await sessionWith([ann, bob, cid], true)];
