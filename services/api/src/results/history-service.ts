@@ -66,7 +66,8 @@ export const HISTORY_WAIT_FOR_WRITE_MS = 2_000;
  * and per trainee who joined without reaching the board, whose numbers are null). One keyset range scan on
  * `session_result (user_id, ended_at desc, session_id desc)` and a primary-key join per row of the page,
  * so the cost of a page does not grow with the trainee's number of sessions. A session appears once its
- * results are frozen, moments after it ends; a participant who was given them by this replica finds it there.
+ * results are frozen, moments after it ends; a trainee of a class whose results this replica just answered finds it
+ * there (on the board or joined without reaching it).
  */
 export class HistoryService {
   /**
